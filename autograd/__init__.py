@@ -1,0 +1,22 @@
+"""autograd: automatic differentiation and a small deep-learning stack on NumPy.
+
+>>> import autograd as ag
+>>> x = ag.variable(2.0)
+>>> y = x ** 3
+>>> y.backward()
+>>> x.grad
+variable(12)
+"""
+from autograd import functions, numerical
+from autograd.config import Span, config, no_grad, nograd, test_mode, testmode
+from autograd.function import Function
+from autograd.variable import (Variable, normal, ones, ones_like, rand, randn, variable,
+                               zeros, zeros_like)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Variable", "variable", "zeros", "ones", "zeros_like", "ones_like", "rand", "randn",
+    "normal", "Function", "config", "no_grad", "nograd", "test_mode", "testmode", "Span",
+    "functions", "numerical",
+]

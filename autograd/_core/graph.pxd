@@ -1,0 +1,32 @@
+# Declarations other compiled modules cimport: the graph node, the function base, modes.
+
+cdef class Node:
+    cdef object _data            # numpy.ndarray, float32 or float64
+    cdef object _grad            # Variable or None
+    cdef Function _creator       # None for a leaf
+    cdef Py_ssize_t _generation
+    cdef object _name            # str or None
+    cdef object _g               # gradient being accumulated during a walk
+    cdef Py_ssize_t _walk        # id of the walk that last touched _g
+    cdef int _index              # which output of its creator this is
+    cdef bint _const             # wraps an array operand: no gradient is kept for it
+
+
+cdef class Function:
+    cdef tuple _inputs           # Variables
+    cdef Py_ssize_t _generation
+    cdef Py_ssize_t _walk        # id of the walk that last queued this function
+    cdef Py_ssize_t _seq         # queue order within a walk (ties: last queued first)
+    cdef int _n_out
+    cdef object _outs            # outputs while a walk runs: a Node (one output) or a list
+    cdef tuple backward_arrays(self, object gy)
+    cdef tuple backward_vars(self, object gy)
+
+
+cdef bint grad_enabled() noexcept nogil
+cdef bint train_enabled() noexcept nogil
+cdef Node new_var(object data)
+cdef Node as_var(object x)
+cdef object as_array(object x, str what)
+cdef Node link1(Function f, Node y, tuple inputs)
+cdef Node wrap_const(object arr)

@@ -1,0 +1,541 @@
+"""The graph: node storage, function nodes, per-thread modes and the backward walk.
+
+A Variable (``Node``) holds its creator; a Function holds its inputs; nothing holds
+outputs, so there is no reference cycle and a graph is freed by reference counting
+as soon as its last output goes. The walk finds each function's outputs on the way
+down and keeps them only while that function waits in the queue.
+"""
+cimport cython
+cimport numpy as cnp
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from libc.stdlib cimport malloc, realloc, free
+from autograd._core.kernels cimport add_arrays, ones_like
+import numpy as np
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    /* Modes live in C thread-local storage: one flag read per operation, per thread. */
+    static __thread int ag_backprop_disabled = 0;
+    static __thread int ag_test_mode = 0;
+    static PyObject *ag_empty_tuple = NULL;
+    static PyObject *ag_new_instance(PyObject *t) {
+        return ((PyTypeObject *)t)->tp_new((PyTypeObject *)t, ag_empty_tuple, NULL);
+    }
+    """
+    int ag_backprop_disabled
+    int ag_test_mode
+    PyObject *ag_empty_tuple
+    object ag_new_instance(object t)
+
+cdef tuple _EMPTY = ()
+ag_empty_tuple = <PyObject *>_EMPTY
+
+cdef object VarType = None      # the Python Variable class, registered by variable.py
+cdef Py_ssize_t _walk_counter = 0
+
+
+# ---------------------------------------------------------------------------- modes
+
+cdef bint grad_enabled() noexcept nogil:
+    return ag_backprop_disabled == 0
+
+
+cdef bint train_enabled() noexcept nogil:
+    return ag_test_mode == 0
+
+
+def set_enable_backprop(bint enabled):
+    """Set this thread's backprop mode; return the previous value."""
+    global ag_backprop_disabled
+    cdef bint previous = ag_backprop_disabled == 0
+    ag_backprop_disabled = 0 if enabled else 1
+    return previous
+
+
+def set_train(bint train):
+    """Set this thread's training mode; return the previous value."""
+    global ag_test_mode
+    cdef bint previous = ag_test_mode == 0
+    ag_test_mode = 0 if train else 1
+    return previous
+
+
+def is_backprop_enabled():
+    return ag_backprop_disabled == 0
+
+
+def is_train():
+    return ag_test_mode == 0
+
+
+def register_variable_class(cls):
+    """Make ``cls`` (a subclass of Node) the type of every variable the core creates."""
+    global VarType
+    if not (isinstance(cls, type) and issubclass(cls, Node)):
+        raise TypeError(f"expected a subclass of Node, got {cls!r}")
+    VarType = cls
+
+
+# ---------------------------------------------------------------------------- conversions
+
+cdef object as_array(object x, str what):
+    """``x`` as a float32 or float64 ndarray; ints and bools become float64."""
+    if cnp.PyArray_Check(x):
+        t = cnp.PyArray_TYPE(<cnp.ndarray>x)
+        if t == cnp.NPY_DOUBLE or t == cnp.NPY_FLOAT:
+            return x
+        kind = x.dtype.kind
+        if kind in "biuf":
+            return x.astype(np.float64)
+        raise TypeError(f"{what}: expected a real numeric array, got an array of dtype {x.dtype}")
+    if isinstance(x, Node):
+        return (<Node>x)._data
+    if isinstance(x, (float, int)):      # bool is an int
+        return np.array(x, dtype=np.float64)
+    if isinstance(x, np.generic):
+        return as_array(np.asarray(x), what)
+    if x is None:
+        raise TypeError(f"{what}: expected a Variable, an array or a number, got None")
+    if isinstance(x, (list, tuple)):
+        try:
+            arr = np.asarray(x)
+        except ValueError as e:
+            raise ValueError(f"{what}: the nested sequence is not rectangular: {e}") from None
+        if arr.dtype.kind in "biuf":
+            return as_array(arr, what)
+        raise TypeError(f"{what}: expected numbers, got a sequence of dtype {arr.dtype}")
+    raise TypeError(f"{what}: expected a Variable, an array or a number, got {type(x).__name__}")
+
+
+cdef Node new_var(object data):
+    """A new leaf Variable around ``data`` (already a float ndarray)."""
+    cdef Node v = <Node>ag_new_instance(VarType)
+    v._data = data
+    return v
+
+
+cdef Node wrap_const(object arr):
+    """A leaf Variable for an array operand: gradients are not kept for it."""
+    cdef Node v = new_var(arr)
+    v._const = True
+    return v
+
+
+cdef Node as_var(object x):
+    if isinstance(x, Node):
+        return <Node>x
+    return wrap_const(as_array(x, "operand"))
+
+
+cdef Node link1(Function f, Node y, tuple inputs):
+    """Record ``y = f(*inputs)`` in the graph (one output)."""
+    cdef Py_ssize_t gen = 0
+    cdef Node x
+    for x in inputs:
+        if x._generation > gen:
+            gen = x._generation
+    f._inputs = inputs
+    f._generation = gen
+    f._n_out = 1
+    y._creator = f
+    y._generation = gen + 1
+    return y
+
+
+# ---------------------------------------------------------------------------- Node
+
+@cython.trashcan(True)
+cdef class Node:
+    """Storage of a graph node. Users see its subclass ``autograd.Variable``."""
+
+    def __init__(self, data, name=None):
+        self._data = as_array(data, "Variable data")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Variable name: expected a str, got {type(name).__name__}")
+        self._name = name
+
+    @property
+    def data(self):
+        """The value, a NumPy array (float64, or float32 when given float32)."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = as_array(value, "Variable.data")
+
+    @property
+    def grad(self):
+        """The gradient, a Variable, or None before backward and after ``cleargrad()``."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is None or isinstance(value, Node):
+            self._grad = value
+        else:
+            self._grad = new_var(as_array(value, "Variable.grad"))
+
+    @property
+    def creator(self):
+        """The Function that made this variable, None for a leaf."""
+        return self._creator
+
+    @property
+    def generation(self):
+        """Depth in the graph: a leaf is 0, an output is one more than its creator's inputs."""
+        return self._generation
+
+    @property
+    def name(self):
+        return self._name
+
+    @name.setter
+    def name(self, value):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"Variable name: expected a str or None, got {type(value).__name__}")
+        self._name = value
+
+    def cleargrad(self):
+        """Forget the gradient (set ``grad`` to None)."""
+        self._grad = None
+
+    def unchain(self):
+        """Cut the link to the creator: backward stops at this variable."""
+        self._creator = None
+
+    def unchain_backward(self):
+        """Cut every creator link behind this variable (the variable keeps its own)."""
+        cdef list stack
+        cdef Function f
+        cdef Node x
+        if self._creator is None:
+            return
+        stack = [self._creator]
+        while stack:
+            f = stack.pop()
+            if f._inputs is None:
+                continue
+            for x in f._inputs:
+                if x._creator is not None:
+                    stack.append(x._creator)
+                    x._creator = None
+
+    def backward(self, create_graph=False, retain_grad=False):
+        """Fill ``.grad`` of every variable this one depends on.
+
+        The output's own gradient starts as ones when it has none. Gradients
+        accumulate by addition. Without ``retain_grad`` the gradients of
+        intermediate variables are cleared once used; with ``create_graph`` the
+        backward pass is itself recorded, so gradients can be differentiated again.
+        """
+        _backward(self, bool(create_graph), bool(retain_grad))
+
+
+# ---------------------------------------------------------------------------- Function
+
+@cython.trashcan(True)
+cdef class Function:
+    """A node of the graph that made some variables from others.
+
+    Subclass it for an operation of your own: ``forward(self, *xs)`` takes and
+    returns NumPy arrays, ``backward(self, *gys)`` takes and returns Variables,
+    written with differentiable functions so that it can be differentiated again.
+    ``self.inputs`` holds the input Variables; ``self.outputs`` the outputs while
+    backward runs.
+    """
+
+    @property
+    def inputs(self):
+        return self._inputs
+
+    @property
+    def outputs(self):
+        """The outputs, available while this function's backward runs (None otherwise)."""
+        if self._outs is None:
+            return None
+        if self._n_out == 1:
+            return (self._outs,)
+        return tuple(self._outs)
+
+    @property
+    def generation(self):
+        return self._generation
+
+    @property
+    def name(self):
+        """The operation's name, as the graph exporter labels it."""
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name} generation={self._generation}>"
+
+    def forward(self, *xs):
+        raise NotImplementedError(f"{type(self).__name__}.forward is not written")
+
+    def backward(self, *gys):
+        raise NotImplementedError(f"{type(self).__name__}.backward is not written")
+
+    def __call__(self, *inputs):
+        cdef tuple xs = tuple([as_var(x) for x in inputs])
+        cdef Node x, y
+        cdef bint record = grad_enabled()
+        if record and self._inputs is not None:
+            raise RuntimeError(
+                f"this {type(self).__name__} instance is already part of a graph; "
+                f"create a new instance for each call")
+        ys = self.forward(*[x._data for x in xs])
+        if not isinstance(ys, tuple):
+            ys = (ys,)
+        cdef list outs = [new_var(as_array(a, f"{type(self).__name__}.forward result")) for a in ys]
+        if record:
+            gen = max([x._generation for x in xs], default=0)
+            self._inputs = xs
+            self._generation = gen
+            self._n_out = len(outs)
+            for i, y in enumerate(outs):
+                y._creator = self
+                y._generation = gen + 1
+                y._index = i
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    cdef tuple backward_vars(self, object gy):
+        cdef tuple gys
+        if self._n_out == 1:
+            gys = (gy,)
+        else:
+            gys = tuple([g if g is not None else new_var(np.zeros_like((<Node>o)._data))
+                         for g, o in zip(gy, self._outs)])
+        gxs = self.backward(*gys)
+        if not isinstance(gxs, tuple):
+            gxs = (gxs,) if not isinstance(gxs, list) else tuple(gxs)
+        if len(gxs) != len(self._inputs):
+            raise ValueError(f"{self.name}.backward returned {len(gxs)} gradients "
+                             f"for {len(self._inputs)} inputs")
+        cdef list out = []
+        cdef Node x
+        for gx, x in zip(gxs, self._inputs):
+            if gx is None:
+                out.append(None)
+                continue
+            if not isinstance(gx, Node):
+                gx = new_var(as_array(gx, f"{self.name}.backward result"))
+            if (<Node>gx)._data.shape != x._data.shape:
+                raise ValueError(f"{self.name}.backward returned a gradient of shape "
+                                 f"{(<Node>gx)._data.shape} for an input of shape {x._data.shape}")
+            out.append(gx)
+        return tuple(out)
+
+    cdef tuple backward_arrays(self, object gy):
+        if self._n_out == 1:
+            gv = new_var(gy)
+        else:
+            gv = [new_var(g) if g is not None else None for g in gy]
+        gxs = self.backward_vars(gv)
+        return tuple([None if g is None else (<Node>g)._data for g in gxs])
+
+
+# ---------------------------------------------------------------------------- the walk
+
+cdef struct Entry:
+    Py_ssize_t gen
+    Py_ssize_t seq
+    PyObject *f
+
+
+cdef inline bint _above(Entry *a, Entry *b) noexcept nogil:
+    # Higher generation first; among equals, the one queued last (as the seed's walk).
+    return a.gen > b.gen or (a.gen == b.gen and a.seq > b.seq)
+
+
+cdef struct Heap:
+    Entry *items
+    Py_ssize_t n
+    Py_ssize_t cap
+
+
+cdef int _push(Heap *h, Function f, Py_ssize_t seq) except -1:
+    cdef Py_ssize_t i, parent
+    cdef Entry e, tmp
+    if h.n == h.cap:
+        h.cap = h.cap * 2 if h.cap else 64
+        h.items = <Entry *>realloc(h.items, h.cap * sizeof(Entry))
+        if h.items == NULL:
+            raise MemoryError()
+    Py_INCREF(f)
+    e.gen = f._generation
+    e.seq = seq
+    e.f = <PyObject *>f
+    i = h.n
+    h.n += 1
+    h.items[i] = e
+    while i > 0:
+        parent = (i - 1) >> 1
+        if not _above(&h.items[i], &h.items[parent]):
+            break
+        tmp = h.items[i]; h.items[i] = h.items[parent]; h.items[parent] = tmp
+        i = parent
+    return 0
+
+
+cdef PyObject *_pop(Heap *h) noexcept:
+    """Remove the top entry; the caller owns the reference returned."""
+    cdef PyObject *top = h.items[0].f
+    cdef Py_ssize_t i = 0, child, n
+    cdef Entry tmp
+    h.n -= 1
+    n = h.n
+    h.items[0] = h.items[n]
+    while True:
+        child = 2 * i + 1
+        if child >= n:
+            break
+        if child + 1 < n and _above(&h.items[child + 1], &h.items[child]):
+            child += 1
+        if not _above(&h.items[child], &h.items[i]):
+            break
+        tmp = h.items[i]; h.items[i] = h.items[child]; h.items[child] = tmp
+        i = child
+    return top
+
+
+cdef inline object _grad_in(Node o, Py_ssize_t walk):
+    return o._g if o._walk == walk else None
+
+
+cdef void _set_out(Function f, Node x, Py_ssize_t walk):
+    """Remember, for the walk, that ``x`` is an output of ``f``."""
+    if f._n_out == 1:
+        f._outs = x
+    else:
+        if f._walk != walk or f._outs is None:
+            f._outs = [None] * f._n_out
+        f._outs[x._index] = x
+
+
+cdef _backward(Node y, bint create_graph, bint retain_grad):
+    global _walk_counter, ag_backprop_disabled
+    cdef Heap heap
+    cdef Function f, c
+    cdef Node x, o
+    cdef PyObject *raw
+    cdef Py_ssize_t walk, seq = 0, i
+    cdef list leaves = []
+    cdef tuple gxs
+    cdef int saved_mode = ag_backprop_disabled
+
+    if y._grad is None:
+        y._grad = new_var(ones_like(y._data))
+    if y._creator is None:
+        return
+    _walk_counter += 1
+    walk = _walk_counter
+    y._walk = walk
+    y._g = y._grad if create_graph else (<Node>y._grad)._data
+
+    heap.items = NULL
+    heap.n = 0
+    heap.cap = 0
+    if not create_graph:
+        ag_backprop_disabled = 1
+    try:
+        f = y._creator
+        f._walk = walk
+        f._outs = None
+        _set_out(f, y, walk)
+        _push(&heap, f, seq)
+        while heap.n > 0:
+            raw = _pop(&heap)
+            f = <Function>raw
+            Py_DECREF(f)          # `f` holds its own reference now
+            if f._n_out == 1:
+                gy = _grad_in(<Node>f._outs, walk)
+            else:
+                gy = [None if o is None else _grad_in(o, walk) for o in f._outs]
+            try:
+                gxs = f.backward_vars(gy) if create_graph else f.backward_arrays(gy)
+            except Exception as e:
+                _annotate(e, f)
+                raise
+            for i in range(len(f._inputs)):
+                gx = gxs[i]
+                if gx is None:
+                    continue
+                x = <Node>f._inputs[i]
+                if x._const:
+                    continue
+                if x._walk != walk:
+                    x._walk = walk
+                    if x._grad is None:
+                        x._g = gx
+                    elif create_graph:
+                        x._g = _add_vars(x._grad, gx)
+                    else:
+                        x._g = add_arrays((<Node>x._grad)._data, gx)
+                    if x._creator is None:
+                        leaves.append(x)
+                elif create_graph:
+                    x._g = _add_vars(x._g, gx)
+                else:
+                    x._g = add_arrays(x._g, gx)
+                c = x._creator
+                if c is not None:
+                    if c._walk != walk:
+                        c._walk = walk
+                        c._outs = None
+                        seq += 1
+                        _set_out(c, x, walk)
+                        _push(&heap, c, seq)
+                    else:
+                        _set_out(c, x, walk)
+            # the outputs' gradients are complete: keep them or let them go
+            if f._n_out == 1:
+                _finish(<Node>f._outs, create_graph, retain_grad)
+            else:
+                for o in f._outs:
+                    if o is not None:
+                        _finish(o, create_graph, retain_grad)
+            f._outs = None
+        for x in leaves:
+            x._grad = x._g if create_graph else new_var(x._g)
+            x._g = None
+    finally:
+        ag_backprop_disabled = saved_mode
+        # on an error, release what the queue still holds
+        while heap.n > 0:
+            raw = _pop(&heap)
+            (<Function>raw)._outs = None
+            Py_DECREF(<object>raw)
+        free(heap.items)
+        for x in leaves:
+            x._g = None
+
+
+cdef inline void _finish(Node o, bint create_graph, bint retain_grad):
+    if retain_grad:
+        o._grad = o._g if create_graph else new_var(o._g)
+    else:
+        o._grad = None
+    o._g = None
+
+
+cdef object _add_vars(object a, object b):
+    # Differentiable addition for create_graph walks, resolved at import time of ops.
+    return _differentiable_add(a, b)
+
+
+cdef object _differentiable_add = None
+
+
+def register_add(fn):
+    """Give the walk the differentiable ``add`` it accumulates with under create_graph."""
+    global _differentiable_add
+    _differentiable_add = fn
+
+
+cdef void _annotate(object e, Function f):
+    try:
+        e.add_note(f"raised in the backward pass of {f.name}")
+    except AttributeError:      # Python 3.10 has no notes
+        pass

@@ -1,0 +1,179 @@
+"""Array kernels: the one-element fast path, broadcasting undone by ``sum_to``,
+Go's ``math.Pow`` and fused elementwise loops.
+
+Everything here takes and returns NumPy arrays; nothing here knows about graphs.
+"""
+cimport cython
+cimport numpy as cnp
+from libc.math cimport exp, log, sqrt, fabs, frexp, ldexp, modf, isnan, isinf, INFINITY, NAN, tanh
+import numpy as np
+
+cnp.import_array()
+
+
+cdef bint is_scalar64(object a) noexcept:
+    """True when ``a`` is a one-element float64 array (the scalar fast path)."""
+    return (cnp.PyArray_Check(a)
+            and cnp.PyArray_SIZE(<cnp.ndarray>a) == 1
+            and cnp.PyArray_TYPE(<cnp.ndarray>a) == cnp.NPY_DOUBLE)
+
+
+cdef double scalar_of(object a) noexcept:
+    """The value of a one-element float64 array (checked by ``is_scalar64``)."""
+    return (<double*>cnp.PyArray_DATA(<cnp.ndarray>a))[0]
+
+
+cdef object scalar_like(object a, double v):
+    """A new float64 array of ``a``'s shape (one element) holding ``v``."""
+    cdef cnp.ndarray out = cnp.PyArray_SimpleNew(cnp.PyArray_NDIM(<cnp.ndarray>a),
+                                                 cnp.PyArray_DIMS(<cnp.ndarray>a), cnp.NPY_DOUBLE)
+    (<double*>cnp.PyArray_DATA(out))[0] = v
+    return out
+
+
+cdef object add_arrays(object a, object b):
+    """``a + b``, on C doubles when both are one-element float64 arrays of one shape."""
+    if (is_scalar64(a) and is_scalar64(b)
+            and cnp.PyArray_NDIM(<cnp.ndarray>a) == cnp.PyArray_NDIM(<cnp.ndarray>b)):
+        return scalar_like(a, scalar_of(a) + scalar_of(b))
+    return a + b
+
+
+cdef object ones_like(object a):
+    if is_scalar64(a):
+        return scalar_like(a, 1.0)
+    return np.ones(a.shape, dtype=a.dtype)
+
+
+cdef object sum_to(object x, tuple shape):
+    """Sum ``x`` down to ``shape``, undoing NumPy broadcasting; ``x`` itself when nothing changes."""
+    cdef tuple xshape = x.shape
+    if xshape == shape:
+        return x
+    cdef Py_ssize_t lead = len(xshape) - len(shape)
+    if lead < 0:
+        raise ValueError(f"sum_to: cannot sum shape {xshape} to the larger shape {shape}")
+    cdef list axes = list(range(lead))
+    cdef Py_ssize_t i
+    for i in range(len(shape)):
+        if shape[i] == 1 and xshape[i + lead] != 1:
+            axes.append(i + lead)
+        elif shape[i] != xshape[i + lead]:
+            raise ValueError(f"sum_to: shape {xshape} does not broadcast from {shape}")
+    y = x.sum(axis=tuple(axes), keepdims=True)
+    if lead > 0:
+        y = y.reshape(shape)
+    return y
+
+
+def sum_to_py(x, shape):
+    """Python-visible ``sum_to`` for tests: ``x`` summed down to ``shape``."""
+    return sum_to(np.asarray(x), tuple(shape))
+
+
+cdef double go_pow(double x, double y) noexcept nogil:
+    """Go's ``math.Pow``: integer powers by repeated squaring of the mantissa.
+
+    The seed's printed trajectories depend on the last bit of ``x**4`` and ``x**3``,
+    which C's correctly rounded ``pow`` does not always share with Go.
+    """
+    cdef double yi, yf, a1, x1, ay
+    cdef int ae, xe
+    cdef long long i
+    if y == 0 or x == 1:
+        return 1.0
+    if y == 1:
+        return x
+    if isnan(x) or isnan(y):
+        return NAN
+    if x == 0:
+        if y < 0:
+            if _is_odd_int(y):
+                return 1.0 / x   # signed infinity
+            return INFINITY
+        if y > 0:
+            if _is_odd_int(y):
+                return x
+            return 0.0
+    if isinf(y):
+        if x == -1:
+            return 1.0
+        if (fabs(x) < 1) == (y > 0):
+            return 0.0
+        return INFINITY
+    if isinf(x):
+        if x < 0:
+            return go_pow(1.0 / x, -y)
+        if y < 0:
+            return 0.0
+        return INFINITY
+    if y == 0.5:
+        return sqrt(x)
+    if y == -0.5:
+        return 1.0 / sqrt(x)
+    ay = fabs(y)
+    yf = modf(ay, &yi)
+    if yf != 0 and x < 0:
+        return NAN
+    if yi >= 9.223372036854775808e18:
+        if x == -1:
+            return 1.0
+        if (fabs(x) < 1) == (y > 0):
+            return 0.0
+        return INFINITY
+    a1 = 1.0
+    ae = 0
+    if yf != 0:
+        if yf > 0.5:
+            yf -= 1.0
+            yi += 1.0
+        a1 = exp(yf * log(x))
+    x1 = frexp(x, &xe)
+    i = <long long>yi
+    while i != 0:
+        if xe < -(1 << 12) or (1 << 12) < xe:
+            ae += xe
+            break
+        if i & 1 == 1:
+            a1 *= x1
+            ae += xe
+        x1 *= x1
+        xe <<= 1
+        if x1 < 0.5:
+            x1 += x1
+            xe -= 1
+        i >>= 1
+    if y < 0:
+        a1 = 1.0 / a1
+        ae = -ae
+    return ldexp(a1, ae)
+
+
+cdef inline bint _is_odd_int(double y) noexcept nogil:
+    cdef double yi
+    cdef double yf = modf(y, &yi)
+    if yf != 0 or fabs(y) >= 9.007199254740992e15:
+        return False
+    return (<long long>yi) & 1 == 1
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _pow_loop(const double[::1] x,  # IN
+                    double[::1] y,        # OUT
+                    double c) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(x.shape[0]):
+        y[i] = go_pow(x[i], c)
+
+
+def pow_array(x, double c):
+    """``x ** c`` elementwise as Go computes it (float64); float32 goes through NumPy."""
+    if x.dtype != np.float64:
+        return np.power(x, x.dtype.type(c))
+    out = np.empty(x.shape, dtype=np.float64)
+    cdef const double[::1] xv = np.ascontiguousarray(x).reshape(-1)
+    cdef double[::1] ov = out.reshape(-1)
+    with nogil:
+        _pow_loop(xv, ov, c)
+    return out

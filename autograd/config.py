@@ -1,0 +1,96 @@
+"""Graph modes, per thread: ``no_grad()`` and ``test_mode()``.
+
+The flags live in C thread-local storage inside the compiled core, so reading
+them costs nothing per operation and a mode set in one thread never changes
+another's. Every mode restores the previous value when it ends, so they nest.
+"""
+from autograd._core import graph as _graph
+
+__all__ = ["config", "no_grad", "nograd", "test_mode", "testmode", "Span"]
+
+
+class _Config:
+    """Read-only views of the calling thread's modes."""
+
+    __slots__ = ()
+
+    @property
+    def enable_backprop(self):
+        """True when operations record the graph (outside ``no_grad``)."""
+        return _graph.is_backprop_enabled()
+
+    @property
+    def train(self):
+        """True in training mode (outside ``test_mode``): dropout is active."""
+        return _graph.is_train()
+
+    def __repr__(self):
+        return f"config(enable_backprop={self.enable_backprop}, train={self.train})"
+
+
+config = _Config()
+
+
+class Span:
+    """A mode switched on until ``end()`` is called, or until its ``with`` block ends.
+
+    >>> import autograd as ag
+    >>> span = ag.nograd()
+    >>> ag.config.enable_backprop
+    False
+    >>> span.end()
+    >>> ag.config.enable_backprop
+    True
+    """
+
+    __slots__ = ("_setter", "_value", "_previous", "_active")
+
+    def __init__(self, setter, value):
+        self._setter = setter
+        self._value = value
+        self._previous = setter(value)
+        self._active = True
+
+    def end(self):
+        """Restore the mode that was in force when the span began (once)."""
+        if self._active:
+            self._active = False
+            self._setter(self._previous)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.end()
+        return False
+
+
+def no_grad():
+    """Stop recording the graph until the block ends.
+
+    >>> import autograd as ag
+    >>> x = ag.variable(2.0)
+    >>> with ag.no_grad():
+    ...     y = x * x
+    >>> y.creator is None
+    True
+    """
+    return Span(_graph.set_enable_backprop, False)
+
+
+def nograd():
+    """Go-style ``no_grad``: a Span to ``end()`` explicitly (``defer variable.Nograd().End()``)."""
+    return Span(_graph.set_enable_backprop, False)
+
+
+def test_mode():
+    """Evaluation mode until the block ends: dropout passes its input through."""
+    return Span(_graph.set_train, False)
+
+
+def testmode():
+    """Go-style ``test_mode``: a Span to ``end()`` explicitly."""
+    return Span(_graph.set_train, False)
+
+
+test_mode.__test__ = False   # not a pytest test
