@@ -9,7 +9,6 @@ True
 """
 import numpy as np
 
-from autograd.config import no_grad
 from autograd.variable import Variable
 
 __all__ = ["diff", "gradcheck", "GradcheckError"]
@@ -42,30 +41,31 @@ def diff(f, xs, h=1e-4):
 
     ``xs`` is a Variable (or array), or a list of them; the result is an array
     of each input's shape, or a list of arrays when ``xs`` is a list. The
-    inputs' data are restored afterwards.
+    inputs' data are restored afterwards. ``f`` runs in the current mode, so it
+    may itself call ``backward`` (to check second derivatives); the differences
+    are taken in float64 whatever the inputs' dtype.
     """
     if not h > 0:
         raise ValueError(f"diff: the step h must be positive, got {h}")
     variables, single = _as_variables(xs)
     grads = []
-    with no_grad():
-        for x in variables:
-            original = x.data
-            work = np.array(original, dtype=np.float64)
-            grad = np.zeros_like(work)
-            try:
-                x.data = work
-                for i in np.ndindex(work.shape):
-                    keep = work[i]
-                    work[i] = keep + h
-                    plus = _total(f, variables)
-                    work[i] = keep - h
-                    minus = _total(f, variables)
-                    work[i] = keep
-                    grad[i] = (plus - minus) / (2 * h)
-            finally:
-                x.data = original
-            grads.append(grad.astype(original.dtype, copy=False))
+    for x in variables:
+        original = x.data
+        work = np.array(original, dtype=np.float64)
+        grad = np.zeros_like(work)
+        try:
+            x.data = work
+            for i in np.ndindex(work.shape):
+                keep = work[i]
+                work[i] = keep + h
+                plus = _total(f, variables)
+                work[i] = keep - h
+                minus = _total(f, variables)
+                work[i] = keep
+                grad[i] = (plus - minus) / (2 * h)
+        finally:
+            x.data = original
+        grads.append(grad.astype(original.dtype, copy=False))
     return grads[0] if single else grads
 
 

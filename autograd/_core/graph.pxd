@@ -19,6 +19,7 @@ cdef class Function:
     cdef Py_ssize_t _seq         # queue order within a walk (ties: last queued first)
     cdef int _n_out
     cdef object _outs            # outputs while a walk runs: a Node (one output) or a list
+    cdef list _out_specs         # (shape, dtype) of each output, for functions with several
     cdef tuple backward_arrays(self, object gy)
     cdef tuple backward_vars(self, object gy)
 
@@ -30,3 +31,4 @@ cdef Node as_var(object x)
 cdef object as_array(object x, str what)
 cdef Node link1(Function f, Node y, tuple inputs)
 cdef Node wrap_const(object arr)
+cdef list zero_grads(Function f, list gys, bint as_variables)

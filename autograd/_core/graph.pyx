@@ -9,7 +9,7 @@ cimport cython
 cimport numpy as cnp
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdlib cimport malloc, realloc, free
-from autograd._core.kernels cimport add_arrays, ones_like
+from autograd._core.kernels cimport add_arrays, ones_like, recycle
 import numpy as np
 
 cnp.import_array()
@@ -149,6 +149,9 @@ cdef Node link1(Function f, Node y, tuple inputs):
 @cython.trashcan(True)
 cdef class Node:
     """Storage of a graph node. Users see its subclass ``autograd.Variable``."""
+
+    def __dealloc__(self):
+        recycle(<PyObject *>self._data)
 
     def __init__(self, data, name=None):
         self._data = as_array(data, "Variable data")
@@ -298,6 +301,8 @@ cdef class Function:
                 y._creator = self
                 y._generation = gen + 1
                 y._index = i
+            if len(outs) > 1:
+                self._out_specs = [(y._data.shape, y._data.dtype) for y in outs]
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     cdef tuple backward_vars(self, object gy):
@@ -305,8 +310,7 @@ cdef class Function:
         if self._n_out == 1:
             gys = (gy,)
         else:
-            gys = tuple([g if g is not None else new_var(np.zeros_like((<Node>o)._data))
-                         for g, o in zip(gy, self._outs)])
+            gys = tuple(zero_grads(self, gy, True))
         gxs = self.backward(*gys)
         if not isinstance(gxs, tuple):
             gxs = (gxs,) if not isinstance(gxs, list) else tuple(gxs)
@@ -334,6 +338,18 @@ cdef class Function:
             gv = [new_var(g) if g is not None else None for g in gy]
         gxs = self.backward_vars(gv)
         return tuple([None if g is None else (<Node>g)._data for g in gxs])
+
+
+cdef list zero_grads(Function f, list gys, bint as_variables):
+    """The output gradients of a multi-output function, zeros for outputs the walk did not reach."""
+    cdef list out = []
+    for g, (shape, dtype) in zip(gys, f._out_specs):
+        if g is None:
+            g = np.zeros(shape, dtype=dtype)
+            if as_variables:
+                g = new_var(g)
+        out.append(g)
+    return out
 
 
 # ---------------------------------------------------------------------------- the walk

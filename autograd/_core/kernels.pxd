@@ -8,3 +8,5 @@ cdef object add_arrays(object a, object b)
 cdef object ones_like(object a)
 cdef object sum_to(object x, tuple shape)
 cdef double go_pow(double x, double y) noexcept nogil
+from cpython.ref cimport PyObject
+cdef void recycle(PyObject *a) noexcept

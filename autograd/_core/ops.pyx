@@ -16,7 +16,7 @@ cimport numpy as cnp
 from cpython.object cimport PyObject
 from libc.math cimport exp, log, sin, cos, tanh, sqrt, fabs
 from autograd._core.graph cimport (Node, Function, grad_enabled, train_enabled, new_var,
-                                   as_var, as_array, link1, wrap_const)
+                                   as_var, as_array, link1, wrap_const, zero_grads)
 from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like, add_arrays,
                                      ones_like, sum_to, go_pow)
 from autograd._core.kernels import pow_array
@@ -787,14 +787,10 @@ cdef class Split(Function):
     cdef int axis
 
     cdef tuple backward_arrays(self, object gy):
-        parts = [g if g is not None else np.zeros_like((<Node>o)._data)
-                 for g, o in zip(gy, self._outs)]
-        return (np.concatenate(parts, axis=self.axis),)
+        return (np.concatenate(zero_grads(self, gy, False), axis=self.axis),)
 
     cdef tuple backward_vars(self, object gy):
-        parts = [g if g is not None else new_var(np.zeros_like((<Node>o)._data))
-                 for g, o in zip(gy, self._outs)]
-        return (concat(parts, self.axis),)
+        return (concat(zero_grads(self, gy, True), self.axis),)
 
 
 cdef tuple _split(Node x, list bounds, int axis):
@@ -808,6 +804,7 @@ cdef tuple _split(Node x, list bounds, int axis):
         f._inputs = (x,)
         f._generation = x._generation
         f._n_out = len(outs)
+        f._out_specs = [(y._data.shape, y._data.dtype) for y in outs]
         for i, y in enumerate(outs):
             y._creator = f
             y._generation = x._generation + 1

@@ -1,0 +1,70 @@
+"""Side-by-side timing: each library runs the same workload in this one process,
+alternating libraries round by round; the median of the rounds is reported with
+its ratio to autograd's. Libraries that are not installed are skipped with a note.
+"""
+import os
+import platform
+import statistics
+import time
+
+# One BLAS/OpenMP thread for every library unless the caller says otherwise.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+
+def load_torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    return torch
+
+
+def load_micrograd():
+    try:
+        from micrograd.engine import Value
+    except ImportError:
+        return None
+    return Value
+
+
+def load_dezero():
+    import numpy as np
+    if not hasattr(np, "int"):
+        np.int = int           # DeZero 0.0.13 still names np.int
+    try:
+        import dezero
+    except ImportError:
+        return None
+    return dezero
+
+
+def compare(runners, rounds=3, reference="autograd"):
+    """Time each ``runners[name]()`` (a callable returning a result to check) ``rounds``
+    times, alternating libraries; return ``{name: (median_seconds, result)}``."""
+    times = {name: [] for name in runners}
+    results = {}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            results[name] = run()
+            times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(ts), results[name]) for name, ts in times.items()}
+
+
+def report(title, measured, per=None, unit="iteration", reference="autograd"):
+    """Print a table of medians, time per ``unit`` and the ratio to ``reference``."""
+    base = measured[reference][0]
+    print(f"\n{title}")
+    print(f"{'library':<12} {'total (s)':>10} {'per ' + unit:>18} {'vs autograd':>12}")
+    for name, (seconds, _) in measured.items():
+        each = f"{seconds / per * 1e6:.2f} us" if per else ""
+        ratio = "1.00x" if name == reference else f"{seconds / base:.2f}x slower"
+        print(f"{name:<12} {seconds:>10.3f} {each:>18} {ratio:>12}")
+
+
+def machine():
+    import numpy as np
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, NumPy {np.__version__}")

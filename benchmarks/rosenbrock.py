@@ -1,0 +1,103 @@
+"""The seed's Rosenbrock loop (seed 002): 10,000 gradient-descent steps on scalars,
+written with operators and updating ``x.data`` in place, in every library.
+
+    python benchmarks/rosenbrock.py [--iters N] [--rounds R]
+"""
+import argparse
+import sys
+
+import harness  # noqa: F401  (sets one BLAS thread before NumPy loads)
+import numpy as np
+
+LR = 0.001
+
+
+def run_autograd(iters):
+    import autograd as ag
+    x0 = ag.variable(0.0)
+    x1 = ag.variable(2.0)
+    for _ in range(iters):
+        x0.cleargrad()
+        x1.cleargrad()
+        y = 100 * (x1 - x0 ** 2) ** 2 + (x0 - 1) ** 2
+        y.backward()
+        x0.data -= LR * x0.grad.data
+        x1.data -= LR * x1.grad.data
+    return x0.item(), x1.item()
+
+
+def run_torch(torch, iters):
+    x0 = torch.tensor([0.0], dtype=torch.float64, requires_grad=True)
+    x1 = torch.tensor([2.0], dtype=torch.float64, requires_grad=True)
+    for _ in range(iters):
+        x0.grad = None
+        x1.grad = None
+        y = 100 * (x1 - x0 ** 2) ** 2 + (x0 - 1) ** 2
+        y.backward()
+        with torch.no_grad():
+            x0 -= LR * x0.grad
+            x1 -= LR * x1.grad
+    return x0.item(), x1.item()
+
+
+def run_micrograd(Value, iters):
+    x0 = Value(0.0)
+    x1 = Value(2.0)
+    for _ in range(iters):
+        x0.grad = 0.0
+        x1.grad = 0.0
+        y = 100 * (x1 - x0 ** 2) ** 2 + (x0 - 1) ** 2
+        y.backward()
+        x0.data -= LR * x0.grad
+        x1.data -= LR * x1.grad
+    return x0.data, x1.data
+
+
+def run_dezero(dezero, iters):
+    x0 = dezero.Variable(np.array(0.0))
+    x1 = dezero.Variable(np.array(2.0))
+    for _ in range(iters):
+        x0.cleargrad()
+        x1.cleargrad()
+        y = 100 * (x1 - x0 ** 2) ** 2 + (x0 - 1) ** 2
+        y.backward()
+        x0.data -= LR * x0.grad.data
+        x1.data -= LR * x1.grad.data
+    return float(x0.data), float(x1.data)
+
+
+def runners(iters):
+    out = {"autograd": lambda: run_autograd(iters)}
+    torch = harness.load_torch()
+    if torch is not None:
+        out["pytorch"] = lambda: run_torch(torch, iters)
+    Value = harness.load_micrograd()
+    if Value is not None:
+        out["micrograd"] = lambda: run_micrograd(Value, iters)
+    dezero = harness.load_dezero()
+    if dezero is not None:
+        out["dezero"] = lambda: run_dezero(dezero, iters)
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iters", type=int, default=10000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    run = runners(args.iters)
+    for missing in {"pytorch", "micrograd", "dezero"} - set(run):
+        print(f"note: {missing} is not installed; skipped")
+    measured = harness.compare(run, args.rounds)
+    expected = measured["autograd"][1]
+    for name, (_, result) in measured.items():
+        if not np.allclose(result, expected, rtol=1e-9):
+            sys.exit(f"{name} ends at {result}, autograd at {expected}: the workloads differ")
+    print(harness.machine())
+    harness.report(f"Rosenbrock, {args.iters} steps (seed 002); all end at "
+                   f"({expected[0]:.10f}, {expected[1]:.10f})", measured, per=args.iters)
+    return measured
+
+
+if __name__ == "__main__":
+    main()
