@@ -93,7 +93,8 @@ class Variable(_graph.Node):
                 raise IndexError("at(): the variable is empty")
             return float(data.flat[0])
         if len(index) != data.ndim:
-            raise IndexError(f"at{index}: {len(index)} indices for a variable of shape {data.shape}")
+            raise IndexError(f"at(): got {len(index)} indices for a variable of {data.ndim} "
+                             f"dimensions (shape {data.shape})")
         for i, (k, n) in enumerate(zip(index, data.shape)):
             if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
                 raise TypeError(f"at(): index {i} must be an int, got {k!r}")

@@ -1,0 +1,246 @@
+"""The graph: generations, the backward walk, accumulation, retain_grad,
+create_graph, unchain, deep chains, and freeing by reference counting alone."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import autograd.functions as F
+
+
+def test_generation_and_creator():
+    x = ag.variable(1.0)
+    y = F.sin(x)
+    z = y * y
+    assert x.generation == 0 and x.creator is None
+    assert y.generation == 1 and y.creator.name == "Sin"
+    assert z.generation == 2 and z.creator.inputs == (y, y)
+
+
+def test_diamond_graph_visits_each_function_once():
+    x = ag.variable(2.0)
+    a = x ** 2.0
+    y = a + a * 3.0 + F.exp(a)
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, (1 + 3 + np.exp(4.0)) * 4.0)
+
+
+def test_grads_accumulate_by_addition():
+    x = ag.variable(3.0)
+    (x + x).backward()
+    assert repr(x.grad) == "variable(2)"
+    ((x + x) + x).backward()
+    assert repr(x.grad) == "variable(5)"
+    x.cleargrad()
+    ((x + x) + x).backward()
+    assert repr(x.grad) == "variable(3)"
+
+
+def test_retain_grad():
+    x = ag.variable(2.0)
+    a = x * 3.0
+    y = a * a
+    y.backward()
+    assert a.grad is None and y.grad is None
+    x.cleargrad()
+    a = x * 3.0
+    y = a * a
+    y.backward(retain_grad=True)
+    assert repr(a.grad) == "variable(12)"
+    assert repr(y.grad) == "variable(1)"
+    assert repr(x.grad) == "variable(36)"
+
+
+def test_backward_on_leaf_and_non_scalar():
+    x = ag.variable(1.0, 2.0)
+    x.backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+    x = ag.Variable(np.arange(6.0).reshape(2, 3))
+    y = x * x
+    y.backward()                    # seeded with ones, as the seed does
+    np.testing.assert_array_equal(x.grad.data, 2 * x.data)
+
+
+def test_preset_output_grad_is_used():
+    x = ag.Variable(np.array([1.0, 2.0]))
+    y = x * 3.0
+    y.grad = ag.Variable(np.array([10.0, 20.0]))
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [30.0, 60.0])
+
+
+def test_create_graph_gradient_has_a_graph():
+    x = ag.variable(1.0)
+    F.sin(x).backward(create_graph=True)
+    assert x.grad.creator is not None
+    y = ag.variable(1.0)
+    F.sin(y).backward()
+    assert y.grad.creator is None
+
+
+def test_third_derivative_of_tanh():
+    x = ag.variable(0.3)
+    y = F.tanh(x)
+    y.backward(create_graph=True)
+    for _ in range(2):
+        gx = x.grad
+        x.cleargrad()
+        gx.backward(create_graph=True)
+    t = np.tanh(0.3)
+    np.testing.assert_allclose(x.grad.data, -2 * (1 - t * t) * (1 - 3 * t * t), rtol=1e-12)
+
+
+def test_unchain():
+    x = ag.variable(1.0)
+    y = x ** 2.0
+    y.unchain()
+    assert y.creator is None
+    y.backward()
+    assert x.grad is None
+
+
+def test_unchain_backward_stops_the_next_backward():
+    x = ag.variable(1.0)
+    h = x
+    for _ in range(3):
+        h = F.tanh(h * 2.0)
+    loss = h * h
+    loss.unchain_backward()
+    assert loss.creator is not None
+    assert h.creator is None
+    loss2 = loss * 3.0
+    loss2.backward()
+    assert x.grad is None
+    assert repr(loss.grad) is not None
+
+
+def test_chain_of_200000_operations():
+    x = ag.variable(1.0)
+    y = x
+    for _ in range(200_000):
+        y = y + 1e-6
+    y.backward()
+    assert repr(x.grad) == "variable(1)"
+    del y                          # deep deallocation must not overflow the C stack
+    gc.collect()
+
+
+def test_long_create_graph_chain_backward():
+    x = ag.variable(0.5)
+    y = x
+    for _ in range(20_000):
+        y = y * 1.0
+    y.backward(create_graph=True)
+    assert repr(x.grad) == "variable(1)"
+
+
+class Probe(ag.Function):
+    """An identity operation whose instances can be watched with weakref."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+def test_dropped_graph_is_freed_without_the_garbage_collector():
+    gc.disable()
+    try:
+        x = ag.Variable(np.ones(3))
+        probe = Probe()
+        ref = weakref.ref(probe)
+        y = F.sum(F.exp(probe(x * 2.0)))
+        del probe
+        y.backward()
+        assert ref() is not None
+        del y
+        assert ref() is None, "the graph outlived its output: a reference cycle"
+    finally:
+        gc.enable()
+
+
+def test_training_loop_memory_stays_flat():
+    import tracemalloc
+    gc.disable()
+    try:
+        w = ag.Variable(np.random.default_rng(0).normal(size=(20, 20)))
+        x = np.random.default_rng(1).normal(size=(8, 20))
+
+        def step():
+            w.cleargrad()
+            loss = F.sum(F.tanh(F.matmul(x, w)) ** 2.0)
+            loss.backward()
+            w.data = w.data - 0.01 * w.grad.data
+
+        for _ in range(50):
+            step()
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        for _ in range(500):
+            step()
+        grown = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.stop()
+        assert grown < 50_000, f"memory grew by {grown} bytes over 500 steps"
+    finally:
+        gc.enable()
+
+
+def test_user_function_multiple_outputs_and_double_backward():
+    class SinCos(ag.Function):
+        def forward(self, x):
+            return np.sin(x), np.cos(x)
+
+        def backward(self, gs, gc_):
+            x, = self.inputs
+            return gs * F.cos(x) - gc_ * F.sin(x)
+
+    x = ag.variable(0.7)
+    s, c = SinCos()(x)
+    (s * c).backward(create_graph=True)
+    np.testing.assert_allclose(x.grad.data, np.cos(1.4))
+    x2 = ag.variable(0.7)
+    s, _ = SinCos()(x2)
+    s.backward()                          # the unused output contributes zero
+    np.testing.assert_allclose(x2.grad.data, np.cos(0.7))
+
+
+def test_user_function_errors_name_the_function():
+    class Bad(ag.Function):
+        def forward(self, x):
+            return x
+
+        def backward(self, gy):
+            return ag.Variable(np.ones(5))
+
+    x = ag.Variable(np.ones(3))
+    y = Bad()(x)
+    with pytest.raises(ValueError, match="Bad.backward returned a gradient of shape"):
+        y.backward()
+
+    f = Probe()
+    f(x)
+    with pytest.raises(RuntimeError, match="already part of a graph"):
+        f(x)
+
+
+def test_no_grad_records_nothing():
+    x = ag.variable(1.0)
+    with ag.no_grad():
+        y = F.sin(x) * 2.0
+    assert y.creator is None
+    y.backward()
+    assert x.grad is None
+
+
+def test_constants_get_no_gradient_and_no_node():
+    y = F.add(np.ones(3), np.ones(3))
+    assert y.creator is None
+    x = ag.Variable(np.ones(3))
+    z = x * np.arange(3.0)
+    z.backward()
+    a, c = z.creator.inputs
+    assert c.grad is None
+    np.testing.assert_array_equal(x.grad.data, [0, 1, 2])
