@@ -28,7 +28,8 @@ extensions = [
         [path],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
+        # initial-exec TLS: the per-thread mode flags are read without a function call
+        extra_compile_args=(["-O0", "-g"] if DEBUG else ["-O3"]) + ["-ftls-model=initial-exec"],
     )
     for path in sorted(glob.glob(os.path.join("autograd", "_core", "*.pyx")))
 ]

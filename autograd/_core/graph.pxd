@@ -13,15 +13,19 @@ cdef class Node:
 
 
 cdef class Function:
-    cdef tuple _inputs           # Variables
+    cdef Node _x0, _x1           # the first two inputs (None when absent)
+    cdef tuple _more             # the inputs after the second, or None
+    cdef int _n_in
     cdef Py_ssize_t _generation
     cdef Py_ssize_t _walk        # id of the walk that last queued this function
     cdef Py_ssize_t _seq         # queue order within a walk (ties: last queued first)
     cdef int _n_out
     cdef object _outs            # outputs while a walk runs: a Node (one output) or a list
     cdef list _out_specs         # (shape, dtype) of each output, for functions with several
-    cdef tuple backward_arrays(self, object gy)
-    cdef tuple backward_vars(self, object gy)
+    # Gradients for the inputs: the gradient itself when there is one input,
+    # else a tuple with one entry per input (None where none is needed).
+    cdef object backward_arrays(self, object gy)
+    cdef object backward_vars(self, object gy)
 
 
 cdef bint grad_enabled() noexcept nogil
@@ -29,6 +33,9 @@ cdef bint train_enabled() noexcept nogil
 cdef Node new_var(object data)
 cdef Node as_var(object x)
 cdef object as_array(object x, str what)
-cdef Node link1(Function f, Node y, tuple inputs)
+cdef Node link1(Function f, Node y, Node x0)
+cdef Node link2(Function f, Node y, Node x0, Node x1)
+cdef Node link_all(Function f, Node y, tuple inputs)
+cdef tuple inputs_of(Function f)
 cdef Node wrap_const(object arr)
 cdef list zero_grads(Function f, list gys, bint as_variables)

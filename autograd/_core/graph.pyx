@@ -129,19 +129,71 @@ cdef Node as_var(object x):
     return wrap_const(as_array(x, "operand"))
 
 
-cdef Node link1(Function f, Node y, tuple inputs):
-    """Record ``y = f(*inputs)`` in the graph (one output)."""
-    cdef Py_ssize_t gen = 0
-    cdef Node x
-    for x in inputs:
-        if x._generation > gen:
-            gen = x._generation
-    f._inputs = inputs
+cdef Node link1(Function f, Node y, Node x0):
+    """Record ``y = f(x0)`` in the graph."""
+    f._x0 = x0
+    f._n_in = 1
+    f._generation = x0._generation
+    f._n_out = 1
+    y._creator = f
+    y._generation = x0._generation + 1
+    return y
+
+
+cdef Node link2(Function f, Node y, Node x0, Node x1):
+    """Record ``y = f(x0, x1)`` in the graph."""
+    cdef Py_ssize_t gen = x0._generation
+    if x1._generation > gen:
+        gen = x1._generation
+    f._x0 = x0
+    f._x1 = x1
+    f._n_in = 2
     f._generation = gen
     f._n_out = 1
     y._creator = f
     y._generation = gen + 1
     return y
+
+
+cdef Node link_all(Function f, Node y, tuple inputs):
+    """Record ``y = f(*inputs)`` in the graph, any number of inputs."""
+    _set_inputs(f, inputs)
+    f._n_out = 1
+    y._creator = f
+    y._generation = f._generation + 1
+    return y
+
+
+cdef int _set_inputs(Function f, tuple inputs) except -1:
+    cdef Py_ssize_t gen = 0
+    cdef Node x
+    for x in inputs:
+        if x._generation > gen:
+            gen = x._generation
+    f._n_in = len(inputs)
+    f._x0 = inputs[0] if f._n_in > 0 else None
+    f._x1 = inputs[1] if f._n_in > 1 else None
+    f._more = inputs[2:] if f._n_in > 2 else None
+    f._generation = gen
+    return 0
+
+
+cdef inline Node _input(Function f, int i):
+    if i == 0:
+        return f._x0
+    if i == 1:
+        return f._x1
+    return <Node>f._more[i - 2]
+
+
+cdef tuple inputs_of(Function f):
+    if f._n_in == 0:
+        return ()
+    if f._n_in == 1:
+        return (f._x0,)
+    if f._n_in == 2:
+        return (f._x0, f._x1)
+    return (f._x0, f._x1) + f._more
 
 
 # ---------------------------------------------------------------------------- Node
@@ -218,9 +270,7 @@ cdef class Node:
         stack = [self._creator]
         while stack:
             f = stack.pop()
-            if f._inputs is None:
-                continue
-            for x in f._inputs:
+            for x in inputs_of(f):
                 if x._creator is not None:
                     stack.append(x._creator)
                     x._creator = None
@@ -251,7 +301,8 @@ cdef class Function:
 
     @property
     def inputs(self):
-        return self._inputs
+        """The input Variables, a tuple."""
+        return inputs_of(self)
 
     @property
     def outputs(self):
@@ -284,7 +335,7 @@ cdef class Function:
         cdef tuple xs = tuple([as_var(x) for x in inputs])
         cdef Node x, y
         cdef bint record = grad_enabled()
-        if record and self._inputs is not None:
+        if record and self._n_in:
             raise RuntimeError(
                 f"this {type(self).__name__} instance is already part of a graph; "
                 f"create a new instance for each call")
@@ -293,20 +344,19 @@ cdef class Function:
             ys = (ys,)
         cdef list outs = [new_var(as_array(a, f"{type(self).__name__}.forward result")) for a in ys]
         if record:
-            gen = max([x._generation for x in xs], default=0)
-            self._inputs = xs
-            self._generation = gen
+            _set_inputs(self, xs)
             self._n_out = len(outs)
             for i, y in enumerate(outs):
                 y._creator = self
-                y._generation = gen + 1
+                y._generation = self._generation + 1
                 y._index = i
             if len(outs) > 1:
                 self._out_specs = [(y._data.shape, y._data.dtype) for y in outs]
         return outs[0] if len(outs) == 1 else tuple(outs)
 
-    cdef tuple backward_vars(self, object gy):
+    cdef object backward_vars(self, object gy):
         cdef tuple gys
+        cdef tuple xs = inputs_of(self)
         if self._n_out == 1:
             gys = (gy,)
         else:
@@ -314,12 +364,12 @@ cdef class Function:
         gxs = self.backward(*gys)
         if not isinstance(gxs, tuple):
             gxs = (gxs,) if not isinstance(gxs, list) else tuple(gxs)
-        if len(gxs) != len(self._inputs):
+        if len(gxs) != len(xs):
             raise ValueError(f"{self.name}.backward returned {len(gxs)} gradients "
-                             f"for {len(self._inputs)} inputs")
+                             f"for {len(xs)} inputs")
         cdef list out = []
         cdef Node x
-        for gx, x in zip(gxs, self._inputs):
+        for gx, x in zip(gxs, xs):
             if gx is None:
                 out.append(None)
                 continue
@@ -329,14 +379,16 @@ cdef class Function:
                 raise ValueError(f"{self.name}.backward returned a gradient of shape "
                                  f"{(<Node>gx)._data.shape} for an input of shape {x._data.shape}")
             out.append(gx)
-        return tuple(out)
+        return out[0] if len(out) == 1 else tuple(out)
 
-    cdef tuple backward_arrays(self, object gy):
+    cdef object backward_arrays(self, object gy):
         if self._n_out == 1:
             gv = new_var(gy)
         else:
             gv = [new_var(g) if g is not None else None for g in gy]
         gxs = self.backward_vars(gv)
+        if self._n_in == 1:
+            return None if gxs is None else (<Node>gxs)._data
         return tuple([None if g is None else (<Node>g)._data for g in gxs])
 
 
@@ -433,22 +485,26 @@ cdef void _set_out(Function f, Node x, Py_ssize_t walk):
 cdef _backward(Node y, bint create_graph, bint retain_grad):
     global _walk_counter, ag_backprop_disabled
     cdef Heap heap
-    cdef Function f, c
-    cdef Node x, o
+    cdef Function f
+    cdef Node o
     cdef PyObject *raw
-    cdef Py_ssize_t walk, seq = 0, i
+    cdef Py_ssize_t walk, i
+    cdef Py_ssize_t seq = 0
     cdef list leaves = []
-    cdef tuple gxs
     cdef int saved_mode = ag_backprop_disabled
 
-    if y._grad is None:
-        y._grad = new_var(ones_like(y._data))
     if y._creator is None:
+        if y._grad is None:
+            y._grad = new_var(ones_like(y._data))
         return
     _walk_counter += 1
     walk = _walk_counter
     y._walk = walk
-    y._g = y._grad if create_graph else (<Node>y._grad)._data
+    if y._grad is None:
+        # the seed sets the output's grad to ones and clears it again once used
+        y._g = new_var(ones_like(y._data)) if create_graph else ones_like(y._data)
+    else:
+        y._g = y._grad if create_graph else (<Node>y._grad)._data
 
     heap.items = NULL
     heap.n = 0
@@ -474,37 +530,14 @@ cdef _backward(Node y, bint create_graph, bint retain_grad):
             except Exception as e:
                 _annotate(e, f)
                 raise
-            for i in range(len(f._inputs)):
-                gx = gxs[i]
-                if gx is None:
-                    continue
-                x = <Node>f._inputs[i]
-                if x._const:
-                    continue
-                if x._walk != walk:
-                    x._walk = walk
-                    if x._grad is None:
-                        x._g = gx
-                    elif create_graph:
-                        x._g = _add_vars(x._grad, gx)
-                    else:
-                        x._g = add_arrays((<Node>x._grad)._data, gx)
-                    if x._creator is None:
-                        leaves.append(x)
-                elif create_graph:
-                    x._g = _add_vars(x._g, gx)
-                else:
-                    x._g = add_arrays(x._g, gx)
-                c = x._creator
-                if c is not None:
-                    if c._walk != walk:
-                        c._walk = walk
-                        c._outs = None
-                        seq += 1
-                        _set_out(c, x, walk)
-                        _push(&heap, c, seq)
-                    else:
-                        _set_out(c, x, walk)
+            if f._n_in == 1:
+                if gxs is not None:
+                    seq = _accumulate(f._x0, gxs, walk, create_graph, leaves, &heap, seq)
+            else:
+                for i in range(f._n_in):
+                    gx = (<tuple>gxs)[i]
+                    if gx is not None:
+                        seq = _accumulate(_input(f, i), gx, walk, create_graph, leaves, &heap, seq)
             # the outputs' gradients are complete: keep them or let them go
             if f._n_out == 1:
                 _finish(<Node>f._outs, create_graph, retain_grad)
@@ -513,9 +546,9 @@ cdef _backward(Node y, bint create_graph, bint retain_grad):
                     if o is not None:
                         _finish(o, create_graph, retain_grad)
             f._outs = None
-        for x in leaves:
-            x._grad = x._g if create_graph else new_var(x._g)
-            x._g = None
+        for o in leaves:
+            o._grad = o._g if create_graph else new_var(o._g)
+            o._g = None
     finally:
         ag_backprop_disabled = saved_mode
         # on an error, release what the queue still holds
@@ -524,8 +557,41 @@ cdef _backward(Node y, bint create_graph, bint retain_grad):
             (<Function>raw)._outs = None
             Py_DECREF(<object>raw)
         free(heap.items)
-        for x in leaves:
-            x._g = None
+        for o in leaves:
+            o._g = None
+
+
+cdef Py_ssize_t _accumulate(Node x, object gx, Py_ssize_t walk, bint create_graph,
+                            list leaves, Heap *heap, Py_ssize_t seq) except -1:
+    """Add ``gx`` to ``x``'s gradient for this walk and queue ``x``'s creator."""
+    cdef Function c
+    if x._const:
+        return seq
+    if x._walk != walk:
+        x._walk = walk
+        if x._grad is None:
+            x._g = gx
+        elif create_graph:
+            x._g = _add_vars(x._grad, gx)
+        else:
+            x._g = add_arrays((<Node>x._grad)._data, gx)
+        if x._creator is None:
+            leaves.append(x)
+    elif create_graph:
+        x._g = _add_vars(x._g, gx)
+    else:
+        x._g = add_arrays(x._g, gx)
+    c = x._creator
+    if c is not None:
+        if c._walk != walk:
+            c._walk = walk
+            c._outs = None
+            seq += 1
+            _set_out(c, x, walk)
+            _push(heap, c, seq)
+        else:
+            _set_out(c, x, walk)
+    return seq
 
 
 cdef inline void _finish(Node o, bint create_graph, bint retain_grad):
@@ -533,6 +599,8 @@ cdef inline void _finish(Node o, bint create_graph, bint retain_grad):
         o._grad = o._g if create_graph else new_var(o._g)
     else:
         o._grad = None
+        if not create_graph:
+            recycle(<PyObject *>o._g)
     o._g = None
 
 

@@ -16,7 +16,8 @@ cimport numpy as cnp
 from cpython.object cimport PyObject
 from libc.math cimport exp, log, sin, cos, tanh, sqrt, fabs
 from autograd._core.graph cimport (Node, Function, grad_enabled, train_enabled, new_var,
-                                   as_var, as_array, link1, wrap_const, zero_grads)
+                                   as_var, as_array, link1, link2, link_all, wrap_const,
+                                   zero_grads)
 from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like, add_arrays,
                                      ones_like, sum_to, go_pow)
 from autograd._core.kernels import pow_array
@@ -35,7 +36,16 @@ cdef inline bint _same_scalars(object a, object b):
             and cnp.PyArray_NDIM(<cnp.ndarray>a) == cnp.PyArray_NDIM(<cnp.ndarray>b))
 
 
-cdef inline bint _record(tuple inputs):
+cdef inline bint _record1(Node x):
+    """Record a node when backprop is on and the input is not a constant."""
+    return grad_enabled() and not x._const
+
+
+cdef inline bint _record2(Node a, Node b):
+    return grad_enabled() and not (a._const and b._const)
+
+
+cdef bint _record(tuple inputs):
     """Record a node when backprop is on and some input is not a constant."""
     cdef Node x
     if not grad_enabled():
@@ -300,22 +310,22 @@ cdef class Unary(Function):
     def constant(self):
         return self.c
 
-    cdef tuple backward_arrays(self, object gy):
-        cdef Node x = <Node>self._inputs[0]
+    cdef object backward_arrays(self, object gy):
+        cdef Node x = self._x0
         if x._const:
-            return (None,)
+            return None
         xd = x._data
         yd = _out_data(self)
         if _same_scalars(gy, xd):
-            return (scalar_like(gy, _u_grad_scalar(self.code, scalar_of(xd), scalar_of(yd),
-                                                   scalar_of(gy), self.c)),)
-        return (_u_grad_array(self.code, xd, yd, gy, self.c),)
+            return scalar_like(gy, _u_grad_scalar(self.code, scalar_of(xd), scalar_of(yd),
+                                                  scalar_of(gy), self.c))
+        return _u_grad_array(self.code, xd, yd, gy, self.c)
 
-    cdef tuple backward_vars(self, object gy):
-        cdef Node x = <Node>self._inputs[0]
+    cdef object backward_vars(self, object gy):
+        cdef Node x = self._x0
         if x._const:
-            return (None,)
-        return (_u_grad_var(self.code, x, _out_var(self), <Node>gy, self.c),)
+            return None
+        return _u_grad_var(self.code, x, _out_var(self), <Node>gy, self.c)
 
 
 cdef Node _unary(int code, Node x, double c):
@@ -331,7 +341,7 @@ cdef Node _unary(int code, Node x, double c):
         f = Unary.__new__(Unary)
         f.code = code
         f.c = c
-        link1(f, y, (x,))
+        link1(f, y, x)
     return y
 
 
@@ -372,9 +382,9 @@ cdef class Binary(Function):
     def name(self):
         return _BINARY_NAMES[self.code]
 
-    cdef tuple backward_arrays(self, object gy):
-        cdef Node x0 = <Node>self._inputs[0]
-        cdef Node x1 = <Node>self._inputs[1]
+    cdef object backward_arrays(self, object gy):
+        cdef Node x0 = self._x0
+        cdef Node x1 = self._x1
         a = x0._data
         b = x1._data
         cdef double va, vb, g
@@ -418,9 +428,9 @@ cdef class Binary(Function):
         return (None if gx0 is None or x0._const else sum_to(gx0, a.shape),
                 None if gx1 is None or x1._const else sum_to(gx1, b.shape))
 
-    cdef tuple backward_vars(self, object gy_):
-        cdef Node x0 = <Node>self._inputs[0]
-        cdef Node x1 = <Node>self._inputs[1]
+    cdef object backward_vars(self, object gy_):
+        cdef Node x0 = self._x0
+        cdef Node x1 = self._x1
         cdef Node gy = <Node>gy_
         gx0 = gx1 = None
         if self.code == B_ADD:
@@ -458,7 +468,7 @@ cdef Node _binary(int code, Node a, Node b):
     if grad_enabled() and not (a._const and b._const):
         f = Binary.__new__(Binary)
         f.code = code
-        link1(f, y, (a, b))
+        link2(f, y, a, b)
     return y
 
 
@@ -581,11 +591,11 @@ _graph.register_add(lambda a, b: _binary(B_ADD, <Node>a, <Node>b))
 cdef class Reshape(Function):
     cdef tuple shape
 
-    cdef tuple backward_arrays(self, object gy):
-        return (gy.reshape((<Node>self._inputs[0])._data.shape),)
+    cdef object backward_arrays(self, object gy):
+        return gy.reshape(self._x0._data.shape)
 
-    cdef tuple backward_vars(self, object gy):
-        return (_reshape(<Node>gy, (<Node>self._inputs[0])._data.shape),)
+    cdef object backward_vars(self, object gy):
+        return _reshape(<Node>gy, self._x0._data.shape)
 
 
 cdef Node _reshape(Node x, tuple shape):
@@ -599,10 +609,10 @@ cdef Node _reshape(Node x, tuple shape):
                          f"to {shape}") from None
     cdef Node y = new_var(yd)
     cdef Reshape f
-    if _record((x,)):
+    if _record1(x):
         f = Reshape.__new__(Reshape)
         f.shape = shape
-        link1(f, y, (x,))
+        link1(f, y, x)
     return y
 
 
@@ -618,11 +628,11 @@ def reshape(x, *shape):
 cdef class Transpose(Function):
     cdef tuple axes
 
-    cdef tuple backward_arrays(self, object gy):
-        return (np.transpose(gy, np.argsort(self.axes)),)
+    cdef object backward_arrays(self, object gy):
+        return np.transpose(gy, np.argsort(self.axes))
 
-    cdef tuple backward_vars(self, object gy):
-        return (_transpose(<Node>gy, tuple(np.argsort(self.axes).tolist())),)
+    cdef object backward_vars(self, object gy):
+        return _transpose(<Node>gy, tuple(np.argsort(self.axes).tolist()))
 
 
 cdef Node _transpose(Node x, object axes):
@@ -638,10 +648,10 @@ cdef Node _transpose(Node x, object axes):
         return x
     cdef Node y = new_var(np.transpose(xd, axes))
     cdef Transpose f
-    if _record((x,)):
+    if _record1(x):
         f = Transpose.__new__(Transpose)
         f.axes = axes
-        link1(f, y, (x,))
+        link1(f, y, x)
     return y
 
 
@@ -653,11 +663,11 @@ def transpose(x, axes=None):
 cdef class BroadcastTo(Function):
     cdef tuple shape
 
-    cdef tuple backward_arrays(self, object gy):
-        return (sum_to(gy, (<Node>self._inputs[0])._data.shape),)
+    cdef object backward_arrays(self, object gy):
+        return sum_to(gy, self._x0._data.shape)
 
-    cdef tuple backward_vars(self, object gy):
-        return (_sum_to(<Node>gy, (<Node>self._inputs[0])._data.shape),)
+    cdef object backward_vars(self, object gy):
+        return _sum_to(<Node>gy, self._x0._data.shape)
 
 
 cdef Node _broadcast_to(Node x, tuple shape):
@@ -670,10 +680,10 @@ cdef Node _broadcast_to(Node x, tuple shape):
         raise ValueError(f"broadcast_to: shape {xd.shape} cannot broadcast to {shape}") from None
     cdef Node y = new_var(yd)
     cdef BroadcastTo f
-    if _record((x,)):
+    if _record1(x):
         f = BroadcastTo.__new__(BroadcastTo)
         f.shape = shape
-        link1(f, y, (x,))
+        link1(f, y, x)
     return y
 
 
@@ -685,11 +695,11 @@ def broadcast_to(x, shape):
 cdef class SumTo(Function):
     cdef tuple shape
 
-    cdef tuple backward_arrays(self, object gy):
-        return (np.broadcast_to(gy, (<Node>self._inputs[0])._data.shape),)
+    cdef object backward_arrays(self, object gy):
+        return np.broadcast_to(gy, self._x0._data.shape)
 
-    cdef tuple backward_vars(self, object gy):
-        return (_broadcast_to(<Node>gy, (<Node>self._inputs[0])._data.shape),)
+    cdef object backward_vars(self, object gy):
+        return _broadcast_to(<Node>gy, self._x0._data.shape)
 
 
 cdef Node _sum_to(Node x, tuple shape):
@@ -698,10 +708,10 @@ cdef Node _sum_to(Node x, tuple shape):
         return x
     cdef Node y = new_var(sum_to(xd, shape))
     cdef SumTo f
-    if _record((x,)):
+    if _record1(x):
         f = SumTo.__new__(SumTo)
         f.shape = shape
-        link1(f, y, (x,))
+        link1(f, y, x)
     return y
 
 
@@ -752,11 +762,13 @@ cdef class Concat(Function):
     cdef int axis
     cdef list bounds
 
-    cdef tuple backward_arrays(self, object gy):
-        return tuple(np.split(gy, self.bounds, axis=self.axis))
+    cdef object backward_arrays(self, object gy):
+        parts = np.split(gy, self.bounds, axis=self.axis)
+        return parts[0] if self._n_in == 1 else tuple(parts)
 
-    cdef tuple backward_vars(self, object gy):
-        return _split(<Node>gy, self.bounds, self.axis)
+    cdef object backward_vars(self, object gy):
+        parts = _split(<Node>gy, self.bounds, self.axis)
+        return parts[0] if self._n_in == 1 else parts
 
 
 def concat(xs, axis=0):
@@ -779,18 +791,18 @@ def concat(xs, axis=0):
         f = Concat.__new__(Concat)
         f.axis = ax
         f.bounds = _bounds([(<Node>v)._data.shape[ax] for v in vs])
-        link1(f, y, vs)
+        link_all(f, y, vs)
     return y
 
 
 cdef class Split(Function):
     cdef int axis
 
-    cdef tuple backward_arrays(self, object gy):
-        return (np.concatenate(zero_grads(self, gy, False), axis=self.axis),)
+    cdef object backward_arrays(self, object gy):
+        return np.concatenate(zero_grads(self, gy, False), axis=self.axis)
 
-    cdef tuple backward_vars(self, object gy):
-        return (concat(zero_grads(self, gy, True), self.axis),)
+    cdef object backward_vars(self, object gy):
+        return concat(zero_grads(self, gy, True), self.axis)
 
 
 cdef tuple _split(Node x, list bounds, int axis):
@@ -798,10 +810,11 @@ cdef tuple _split(Node x, list bounds, int axis):
     cdef list outs = [new_var(p) for p in parts]
     cdef Split f
     cdef Node y
-    if _record((x,)):
+    if _record1(x):
         f = Split.__new__(Split)
         f.axis = axis
-        f._inputs = (x,)
+        f._x0 = x
+        f._n_in = 1
         f._generation = x._generation
         f._n_out = len(outs)
         f._out_specs = [(y._data.shape, y._data.dtype) for y in outs]
@@ -861,22 +874,22 @@ cdef object _scatter(object gy, object index, tuple shape):
 cdef class GetItem(Function):
     cdef object index
 
-    cdef tuple backward_arrays(self, object gy):
-        return (_scatter(gy, self.index, (<Node>self._inputs[0])._data.shape),)
+    cdef object backward_arrays(self, object gy):
+        return _scatter(gy, self.index, self._x0._data.shape)
 
-    cdef tuple backward_vars(self, object gy):
-        return (_get_item_grad(<Node>gy, self.index, (<Node>self._inputs[0])._data.shape),)
+    cdef object backward_vars(self, object gy):
+        return _get_item_grad(<Node>gy, self.index, self._x0._data.shape)
 
 
 cdef class GetItemGrad(Function):
     cdef object index
     cdef tuple shape
 
-    cdef tuple backward_arrays(self, object ggx):
-        return (ggx[self.index],)
+    cdef object backward_arrays(self, object ggx):
+        return ggx[self.index]
 
-    cdef tuple backward_vars(self, object ggx):
-        return (_get_item(<Node>ggx, self.index),)
+    cdef object backward_vars(self, object ggx):
+        return _get_item(<Node>ggx, self.index)
 
 
 cdef Node _get_item(Node x, object index):
@@ -888,21 +901,21 @@ cdef Node _get_item(Node x, object index):
         yd = np.asarray(yd)
     cdef Node y = new_var(yd)
     cdef GetItem f
-    if _record((x,)):
+    if _record1(x):
         f = GetItem.__new__(GetItem)
         f.index = index
-        link1(f, y, (x,))
+        link1(f, y, x)
     return y
 
 
 cdef Node _get_item_grad(Node gy, object index, tuple shape):
     cdef Node y = new_var(_scatter(gy._data, index, shape))
     cdef GetItemGrad f
-    if _record((gy,)):
+    if _record1(gy):
         f = GetItemGrad.__new__(GetItemGrad)
         f.index = index
         f.shape = shape
-        link1(f, y, (gy,))
+        link1(f, y, gy)
     return y
 
 
@@ -917,18 +930,18 @@ cdef class Sum(Function):
     cdef object axes
     cdef bint keepdims
 
-    cdef tuple backward_arrays(self, object gy):
-        shape = (<Node>self._inputs[0])._data.shape
+    cdef object backward_arrays(self, object gy):
+        shape = self._x0._data.shape
         if not self.keepdims:
             gy = gy.reshape(_keep_shape(shape, self.axes))
-        return (np.broadcast_to(gy, shape),)
+        return np.broadcast_to(gy, shape)
 
-    cdef tuple backward_vars(self, object gy):
-        shape = (<Node>self._inputs[0])._data.shape
+    cdef object backward_vars(self, object gy):
+        shape = self._x0._data.shape
         g = <Node>gy
         if not self.keepdims:
             g = _reshape(g, _keep_shape(shape, self.axes))
-        return (_broadcast_to(g, shape),)
+        return _broadcast_to(g, shape)
 
 
 cdef Node _sum(Node x, object axis, bint keepdims):
@@ -936,11 +949,11 @@ cdef Node _sum(Node x, object axis, bint keepdims):
     axes = _norm_axis(axis, xd.ndim, "sum")
     cdef Node y = new_var(np.asarray(xd.sum(axis=axes, keepdims=keepdims)))
     cdef Sum f
-    if _record((x,)):
+    if _record1(x):
         f = Sum.__new__(Sum)
         f.axes = axes
         f.keepdims = keepdims
-        link1(f, y, (x,))
+        link1(f, y, x)
     return y
 
 
@@ -977,18 +990,18 @@ cdef class MaxMin(Function):
     def name(self):
         return "Max" if self.is_max else "Min"
 
-    cdef tuple backward_arrays(self, object gy):
-        shape = (<Node>self._inputs[0])._data.shape
+    cdef object backward_arrays(self, object gy):
+        shape = self._x0._data.shape
         if not self.keepdims:
             gy = gy.reshape(_keep_shape(shape, self.axes))
-        return (gy * self.weights,)
+        return gy * self.weights
 
-    cdef tuple backward_vars(self, object gy):
-        shape = (<Node>self._inputs[0])._data.shape
+    cdef object backward_vars(self, object gy):
+        shape = self._x0._data.shape
         g = <Node>gy
         if not self.keepdims:
             g = _reshape(g, _keep_shape(shape, self.axes))
-        return (_binary(B_MUL, _broadcast_to(g, shape), wrap_const(self.weights)),)
+        return _binary(B_MUL, _broadcast_to(g, shape), wrap_const(self.weights))
 
 
 cdef Node _maxmin(Node x, object axis, bint keepdims, bint is_max):
@@ -1002,14 +1015,14 @@ cdef Node _maxmin(Node x, object axis, bint keepdims, bint is_max):
         () if axes is None else tuple([s for i, s in enumerate(xd.shape) if i not in axes]))
     cdef Node y = new_var(np.asarray(yd))
     cdef MaxMin f
-    if _record((x,)):
+    if _record1(x):
         f = MaxMin.__new__(MaxMin)
         f.axes = axes
         f.keepdims = keepdims
         f.is_max = is_max
         mask = (xd == ykd).astype(xd.dtype)
         f.weights = mask / mask.sum(axis=axes, keepdims=True)
-        link1(f, y, (x,))
+        link1(f, y, x)
     return y
 
 
@@ -1030,9 +1043,9 @@ cdef object _swap_last(object a):
 
 
 cdef class MatMul(Function):
-    cdef tuple backward_arrays(self, object gy):
-        cdef Node x = <Node>self._inputs[0]
-        cdef Node w = <Node>self._inputs[1]
+    cdef object backward_arrays(self, object gy):
+        cdef Node x = self._x0
+        cdef Node w = self._x1
         gx = gw = None
         if not x._const:
             gx = sum_to(np.matmul(gy, _swap_last(w._data)), x._data.shape)
@@ -1040,9 +1053,9 @@ cdef class MatMul(Function):
             gw = sum_to(np.matmul(_swap_last(x._data), gy), w._data.shape)
         return (gx, gw)
 
-    cdef tuple backward_vars(self, object gy):
-        cdef Node x = <Node>self._inputs[0]
-        cdef Node w = <Node>self._inputs[1]
+    cdef object backward_vars(self, object gy):
+        cdef Node x = self._x0
+        cdef Node w = self._x1
         gx = gw = None
         if not x._const:
             gx = _sum_to(_matmul(<Node>gy, _swap_var(w)), x._data.shape)
@@ -1081,8 +1094,8 @@ cdef Node _matmul(Node x, Node w):
         raise ValueError(f"matmul: shapes {xd.shape} and {wd.shape} do not multiply "
                          f"({xd.shape[xd.ndim - 1]} != {wd.shape[wd.ndim - 2]})") from None
     cdef Node y = new_var(yd)
-    if _record((x, w)):
-        link1(MatMul.__new__(MatMul), y, (x, w))
+    if _record2(x, w):
+        link2(MatMul.__new__(MatMul), y, x, w)
     return y
 
 
@@ -1096,25 +1109,25 @@ def rmatmul(w, x):
 
 
 cdef class Linear(Function):
-    cdef tuple backward_arrays(self, object gy):
-        cdef Node x = <Node>self._inputs[0]
-        cdef Node w = <Node>self._inputs[1]
+    cdef object backward_arrays(self, object gy):
+        cdef Node x = self._x0
+        cdef Node w = self._x1
         gx = gw = gb = None
         if not x._const:
             gx = np.matmul(gy, w._data.T)
         if not w._const:
             gw = np.matmul(x._data.T, gy)
-        if len(self._inputs) == 3 and not (<Node>self._inputs[2])._const:
-            gb = sum_to(gy, (<Node>self._inputs[2])._data.shape)
-        return (gx, gw, gb)[:len(self._inputs)]
+        if self._n_in == 3 and not (<Node>self._more[0])._const:
+            gb = sum_to(gy, (<Node>self._more[0])._data.shape)
+        return (gx, gw, gb)[:self._n_in]
 
-    cdef tuple backward_vars(self, object gy):
-        cdef Node x = <Node>self._inputs[0]
-        cdef Node w = <Node>self._inputs[1]
+    cdef object backward_vars(self, object gy):
+        cdef Node x = self._x0
+        cdef Node w = self._x1
         gx = _matmul(<Node>gy, _transpose(w, None))
         gw = _matmul(_transpose(x, None), <Node>gy)
-        if len(self._inputs) == 3:
-            return (gx, gw, _sum_to(<Node>gy, (<Node>self._inputs[2])._data.shape))
+        if self._n_in == 3:
+            return (gx, gw, _sum_to(<Node>gy, (<Node>self._more[0])._data.shape))
         return (gx, gw)
 
 
@@ -1148,7 +1161,7 @@ def linear(x, w, b=None):
     cdef Node y = new_var(yd)
     cdef tuple ins = (xv, wv) if bv is None else (xv, wv, bv)
     if _record(ins):
-        link1(Linear.__new__(Linear), y, ins)
+        link_all(Linear.__new__(Linear), y, ins)
     return y
 
 
@@ -1157,14 +1170,14 @@ def linear(x, w, b=None):
 cdef class Clip(Function):
     cdef double lo, hi
 
-    cdef tuple backward_arrays(self, object gy):
-        xd = (<Node>self._inputs[0])._data
-        return (gy * ((xd >= self.lo) & (xd <= self.hi)),)
+    cdef object backward_arrays(self, object gy):
+        xd = self._x0._data
+        return gy * ((xd >= self.lo) & (xd <= self.hi))
 
-    cdef tuple backward_vars(self, object gy):
-        xd = (<Node>self._inputs[0])._data
+    cdef object backward_vars(self, object gy):
+        xd = self._x0._data
         m = ((xd >= self.lo) & (xd <= self.hi)).astype(xd.dtype)
-        return (_binary(B_MUL, <Node>gy, wrap_const(m)),)
+        return _binary(B_MUL, <Node>gy, wrap_const(m))
 
 
 def clip(x, lo, hi):
@@ -1177,25 +1190,25 @@ def clip(x, lo, hi):
     xd = v._data
     cdef Node y = new_var(np.clip(xd, xd.dtype.type(lo), xd.dtype.type(hi)))
     cdef Clip f
-    if _record((v,)):
+    if _record1(v):
         f = Clip.__new__(Clip)
         f.lo = lo
         f.hi = hi
-        link1(f, y, (v,))
+        link1(f, y, v)
     return y
 
 
 cdef class MaskFill(Function):
     cdef object mask
 
-    cdef tuple backward_arrays(self, object gy):
-        shape = (<Node>self._inputs[0])._data.shape
-        return (sum_to(np.where(self.mask, 0, gy).astype(gy.dtype, copy=False), shape),)
+    cdef object backward_arrays(self, object gy):
+        shape = self._x0._data.shape
+        return sum_to(np.where(self.mask, 0, gy).astype(gy.dtype, copy=False), shape)
 
-    cdef tuple backward_vars(self, object gy):
-        xd = (<Node>self._inputs[0])._data
+    cdef object backward_vars(self, object gy):
+        xd = self._x0._data
         keep = np.broadcast_to(~self.mask, gy.shape).astype(xd.dtype)
-        return (_sum_to(_binary(B_MUL, <Node>gy, wrap_const(keep)), xd.shape),)
+        return _sum_to(_binary(B_MUL, <Node>gy, wrap_const(keep)), xd.shape)
 
 
 def mask_fill(x, mask, value):
@@ -1218,10 +1231,10 @@ def mask_fill(x, mask, value):
                          f"shape {xd.shape}") from None
     cdef Node y = new_var(yd)
     cdef MaskFill f
-    if _record((v,)):
+    if _record1(v):
         f = MaskFill.__new__(MaskFill)
         f.mask = mask
-        link1(f, y, (v,))
+        link1(f, y, v)
     return y
 
 
@@ -1244,29 +1257,29 @@ cdef object _log_softmax_array(object x, int axis):
 cdef class Softmax(Function):
     cdef int axis
 
-    cdef tuple backward_arrays(self, object gy):
+    cdef object backward_arrays(self, object gy):
         y = _out_data(self)
         gx = y * gy
         gx -= y * gx.sum(axis=self.axis, keepdims=True)
-        return (gx,)
+        return gx
 
-    cdef tuple backward_vars(self, object gy):
+    cdef object backward_vars(self, object gy):
         y = _out_var(self)
         gx = _binary(B_MUL, y, <Node>gy)
-        return (_binary(B_SUB, gx, _binary(B_MUL, y, _sum(gx, self.axis, True))),)
+        return _binary(B_SUB, gx, _binary(B_MUL, y, _sum(gx, self.axis, True)))
 
 
 cdef class LogSoftmax(Function):
     cdef int axis
 
-    cdef tuple backward_arrays(self, object gy):
+    cdef object backward_arrays(self, object gy):
         y = _out_data(self)
-        return (gy - np.exp(y) * gy.sum(axis=self.axis, keepdims=True),)
+        return gy - np.exp(y) * gy.sum(axis=self.axis, keepdims=True)
 
-    cdef tuple backward_vars(self, object gy):
+    cdef object backward_vars(self, object gy):
         y = _out_var(self)
-        return (_binary(B_SUB, <Node>gy,
-                        _binary(B_MUL, _unary(U_EXP, y, 0), _sum(<Node>gy, self.axis, True))),)
+        return _binary(B_SUB, <Node>gy,
+                       _binary(B_MUL, _unary(U_EXP, y, 0), _sum(<Node>gy, self.axis, True)))
 
 
 def softmax(x, axis=-1):
@@ -1275,10 +1288,10 @@ def softmax(x, axis=-1):
     ax = _norm_axis(axis, v._data.ndim, "softmax")[0]
     cdef Node y = new_var(_softmax_array(v._data, ax))
     cdef Softmax f
-    if _record((v,)):
+    if _record1(v):
         f = Softmax.__new__(Softmax)
         f.axis = ax
-        link1(f, y, (v,))
+        link1(f, y, v)
     return y
 
 
@@ -1288,27 +1301,27 @@ def log_softmax(x, axis=-1):
     ax = _norm_axis(axis, v._data.ndim, "log_softmax")[0]
     cdef Node y = new_var(_log_softmax_array(v._data, ax))
     cdef LogSoftmax f
-    if _record((v,)):
+    if _record1(v):
         f = LogSoftmax.__new__(LogSoftmax)
         f.axis = ax
-        link1(f, y, (v,))
+        link1(f, y, v)
     return y
 
 
 # ============================================================================ losses
 
 cdef class MeanSquaredError(Function):
-    cdef tuple backward_arrays(self, object gy):
-        cdef Node a = <Node>self._inputs[0]
-        cdef Node b = <Node>self._inputs[1]
+    cdef object backward_arrays(self, object gy):
+        cdef Node a = self._x0
+        cdef Node b = self._x1
         diff = a._data - b._data
         g = diff * (gy * (2.0 / diff.size))
         return (None if a._const else sum_to(g, a._data.shape),
                 None if b._const else sum_to(np.negative(g), b._data.shape))
 
-    cdef tuple backward_vars(self, object gy):
-        cdef Node a = <Node>self._inputs[0]
-        cdef Node b = <Node>self._inputs[1]
+    cdef object backward_vars(self, object gy):
+        cdef Node a = self._x0
+        cdef Node b = self._x1
         diff = _binary(B_SUB, a, b)
         g = _binary(B_MUL, diff, _unary(U_MULC, <Node>gy, 2.0 / diff._data.size))
         return (None if a._const else _sum_to(g, a._data.shape),
@@ -1327,8 +1340,8 @@ def mean_squared_error(y, t):
     if diff.size == 0:
         raise ValueError("mean_squared_error: the inputs are empty")
     cdef Node out = new_var(np.asarray((diff * diff).sum() / diff.size))
-    if _record((a, b)):
-        link1(MeanSquaredError.__new__(MeanSquaredError), out, (a, b))
+    if _record2(a, b):
+        link2(MeanSquaredError.__new__(MeanSquaredError), out, a, b)
     return out
 
 
@@ -1359,28 +1372,28 @@ cdef class SoftmaxCrossEntropy(Function):
     cdef Py_ssize_t count
 
     cdef tuple _onehot_scale(self, object dtype):
-        x = (<Node>self._inputs[0])._data
+        x = self._x0._data
         onehot = np.zeros(x.shape, dtype=dtype)
         rows = np.nonzero(self.valid)[0]
         onehot[rows, self.t[rows]] = 1
         scale = (self.valid.astype(dtype) / (self.count if self.count else 1))[:, None]
         return onehot, scale
 
-    cdef tuple backward_arrays(self, object gy):
-        x = (<Node>self._inputs[0])._data
+    cdef object backward_arrays(self, object gy):
+        x = self._x0._data
         onehot, scale = self._onehot_scale(x.dtype)
         p = _softmax_array(x, 1)
         p -= onehot
         p *= scale
         p *= gy
-        return (p,)
+        return p
 
-    cdef tuple backward_vars(self, object gy):
-        cdef Node x = <Node>self._inputs[0]
+    cdef object backward_vars(self, object gy):
+        cdef Node x = self._x0
         onehot, scale = self._onehot_scale(x._data.dtype)
         p = <Node>softmax(x, 1)
         d = _binary(B_MUL, _binary(B_SUB, p, wrap_const(onehot)), wrap_const(scale))
-        return (_binary(B_MUL, d, <Node>gy),)
+        return _binary(B_MUL, d, <Node>gy)
 
 
 def softmax_cross_entropy(x, t):
@@ -1403,12 +1416,12 @@ def softmax_cross_entropy(x, t):
         loss = np.nan
     cdef Node y = new_var(np.asarray(loss, dtype=xd.dtype))
     cdef SoftmaxCrossEntropy f
-    if _record((v,)):
+    if _record1(v):
         f = SoftmaxCrossEntropy.__new__(SoftmaxCrossEntropy)
         f.t = t
         f.valid = valid
         f.count = count
-        link1(f, y, (v,))
+        link1(f, y, v)
     return y
 
 
