@@ -7,7 +7,7 @@
 >>> x.grad
 variable(12)
 """
-from autograd import functions, numerical
+from autograd import functions, numerical, random
 from autograd.config import Span, config, no_grad, nograd, test_mode, testmode
 from autograd.function import Function
 from autograd.variable import (Variable, normal, ones, ones_like, rand, randn, variable,
@@ -18,5 +18,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Variable", "variable", "zeros", "ones", "zeros_like", "ones_like", "rand", "randn",
     "normal", "Function", "config", "no_grad", "nograd", "test_mode", "testmode", "Span",
-    "functions", "numerical",
+    "functions", "numerical", "random",
 ]

@@ -1,0 +1,187 @@
+"""Layers: ``Linear``, ``RNN``, ``LSTM``, and the ``Layer`` base they share.
+
+A layer owns Parameters and other layers; assigning either to an attribute
+registers it, so ``params()`` finds them with stable nested names
+(``"x2f.w"``, ``"lstm.x2f.w"``), sorted by name. Call a layer as ``layer(x)``.
+
+>>> import numpy as np
+>>> import autograd as ag
+>>> import autograd.layers as L
+>>> fc = L.Linear(3, rng=ag.random.const())
+>>> y = fc(np.ones((2, 4)))
+>>> y.shape, sorted(fc.params())
+((2, 3), ['b', 'w'])
+"""
+import math
+
+import numpy as np
+
+import autograd.functions as F
+from autograd.variable import Variable
+
+__all__ = ["Parameter", "Layer", "Linear", "RNN", "LSTM"]
+
+
+class Parameter(Variable):
+    """A Variable that a layer learns: assigning one to a layer's attribute registers it."""
+
+    __slots__ = ()
+
+
+class Layer:
+    """Base of layers and models: registers Parameters and sub-layers set as attributes."""
+
+    def __init__(self):
+        object.__setattr__(self, "_slots", {})
+
+    def __setattr__(self, name, value):
+        slots = self.__dict__.get("_slots")
+        if slots is None:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
+                                 f"before setting attributes")
+        if isinstance(value, (Parameter, Layer)):
+            slots[name] = True
+        elif value is None and name in slots:
+            pass                        # a lazily created parameter, not made yet
+        else:
+            slots.pop(name, None)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self._slots.pop(name, None)
+        object.__delattr__(self, name)
+
+    def __call__(self, *xs):
+        return self.forward(*xs)
+
+    def forward(self, *xs):
+        raise NotImplementedError(f"{type(self).__name__}.forward is not written")
+
+    def _entries(self, prefix=""):
+        """(name, owner, attribute, value) for every registered slot, parameters made or not."""
+        for attr in self._slots:
+            value = getattr(self, attr)
+            name = prefix + attr
+            if isinstance(value, Layer):
+                yield from value._entries(name + ".")
+            else:
+                yield name, self, attr, value
+
+    def params(self):
+        """Every Parameter made so far, by nested name, sorted by name."""
+        found = {name: p for name, _, _, p in self._entries() if p is not None}
+        return {name: found[name] for name in sorted(found)}
+
+    def cleargrads(self):
+        """Forget the gradient of every parameter."""
+        for p in self.params().values():
+            p.cleargrad()
+
+
+def _rng_check(rng, what):
+    if rng is not None and not (hasattr(rng, "standard_normal") and hasattr(rng, "random")):
+        raise TypeError(f"{what}: rng must be a numpy.random.Generator or an ag.random source, "
+                        f"got {type(rng).__name__}")
+    return rng
+
+
+def _positive(n, what):
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
+        raise ValueError(f"{what} must be a positive int, got {n!r}")
+    return int(n)
+
+
+class Linear(Layer):
+    """``y = x @ w + b``: ``w`` (in, out) drawn as ``randn * 1/sqrt(in)`` at the first
+    call (or at once when ``in_size`` is given); ``b`` (1, out) zeros."""
+
+    def __init__(self, out_size, in_size=None, bias=True, rng=None, dtype=np.float64):
+        super().__init__()
+        self.out_size = _positive(out_size, "Linear: out_size")
+        self.in_size = None if in_size is None else _positive(in_size, "Linear: in_size")
+        self.rng = _rng_check(rng, "Linear")
+        self.dtype = np.dtype(dtype)
+        self.w = None
+        self.b = Parameter(np.zeros((1, self.out_size), dtype=self.dtype), name="b") if bias else None
+        if self.in_size is not None:
+            self._init_w()
+
+    def _init_w(self):
+        source = np.random if self.rng is None else self.rng
+        w = np.asarray(source.standard_normal((self.in_size, self.out_size)), dtype=np.float64)
+        self.w = Parameter((w * (1.0 / math.sqrt(self.in_size))).astype(self.dtype, copy=False),
+                           name="w")
+
+    def forward(self, x):
+        if not isinstance(x, Variable):
+            x = Variable(x)
+        if x.ndim < 2:
+            raise ValueError(f"Linear: the input must have shape (N, in), got {x.shape}")
+        if self.w is None:
+            self.in_size = x.shape[-1]
+            self._init_w()
+        elif x.shape[-1] != self.w.shape[0]:
+            raise ValueError(f"Linear: input of shape {x.shape} does not fit weights of shape "
+                             f"{self.w.shape} (expected {self.w.shape[0]} features)")
+        return F.linear(x, self.w, self.b)
+
+
+class RNN(Layer):
+    """Elman RNN: ``h = tanh(x2h(x) + h2h(h))``, keeping ``h`` between calls."""
+
+    def __init__(self, hidden_size, in_size=None, rng=None, dtype=np.float64):
+        super().__init__()
+        hidden_size = _positive(hidden_size, "RNN: hidden_size")
+        self.x2h = Linear(hidden_size, in_size=in_size, rng=rng, dtype=dtype)
+        self.h2h = Linear(hidden_size, in_size=hidden_size, bias=False, rng=rng, dtype=dtype)
+        self.h = None
+
+    def reset_state(self):
+        """Forget the hidden state (start a new sequence)."""
+        self.h = None
+
+    def forward(self, x):
+        if self.h is None:
+            h = F.tanh(self.x2h(x))
+        else:
+            h = F.tanh(self.x2h(x) + self.h2h(self.h))
+        self.h = h
+        return h
+
+
+class LSTM(Layer):
+    """The seed's LSTM: gates from ``x2f, x2i, x2o, x2u`` (with bias) and
+    ``h2f, h2i, h2o, h2u`` (without), keeping ``h`` and ``c`` between calls."""
+
+    def __init__(self, hidden_size, in_size=None, rng=None, dtype=np.float64):
+        super().__init__()
+        hidden_size = _positive(hidden_size, "LSTM: hidden_size")
+        # The seed's order of random draws: h2* at construction, x2* at the first call.
+        for gate in "fiou":
+            setattr(self, f"x2{gate}", Linear(hidden_size, in_size=in_size, rng=rng, dtype=dtype))
+        for gate in "fiou":
+            setattr(self, f"h2{gate}", Linear(hidden_size, in_size=hidden_size, bias=False,
+                                              rng=rng, dtype=dtype))
+        self.h = None
+        self.c = None
+
+    def reset_state(self):
+        """Forget ``h`` and ``c`` (start a new sequence)."""
+        self.h = None
+        self.c = None
+
+    def forward(self, x):
+        if self.h is None:
+            f = F.sigmoid(self.x2f(x))
+            i = F.sigmoid(self.x2i(x))
+            o = F.sigmoid(self.x2o(x))
+            u = F.tanh(self.x2u(x))
+        else:
+            f = F.sigmoid(self.x2f(x) + self.h2f(self.h))
+            i = F.sigmoid(self.x2i(x) + self.h2i(self.h))
+            o = F.sigmoid(self.x2o(x) + self.h2o(self.h))
+            u = F.tanh(self.x2u(x) + self.h2u(self.h))
+        c = i * u if self.c is None else f * self.c + i * u
+        h = o * F.tanh(c)
+        self.h, self.c = h, c
+        return h

@@ -1,0 +1,21 @@
+"""Random sources: ``const()`` reproduces the seed's ``rand.Const()``.
+
+Anything that takes ``rng=`` accepts a source from here or a
+``numpy.random.Generator``: both have ``random(shape)`` and ``standard_normal(shape)``.
+
+>>> import autograd as ag
+>>> s = ag.random.const()
+>>> s.random()
+0.9999275824802834
+>>> s.standard_normal((2,)).shape
+(2,)
+"""
+from autograd._core.pcg import PCGSource
+
+__all__ = ["const", "PCGSource"]
+
+
+def const(seed0=0, seed1=0):
+    """Go's ``rand.Const(seed0, seed1)``: a PCG source whose 128-bit state is
+    ``seed0 << 64 | seed1``; it draws exactly the seed library's numbers."""
+    return PCGSource(seed0, seed1)
