@@ -47,6 +47,11 @@ class Layer:
             slots.pop(name, None)
         object.__setattr__(self, name, value)
 
+    def declare(self, name):
+        """Register ``name`` as a parameter that is made later (lazily); None until then."""
+        self._slots[name] = True
+        object.__setattr__(self, name, None)
+
     def __delattr__(self, name):
         self._slots.pop(name, None)
         object.__delattr__(self, name)
@@ -101,7 +106,7 @@ class Linear(Layer):
         self.in_size = None if in_size is None else _positive(in_size, "Linear: in_size")
         self.rng = _rng_check(rng, "Linear")
         self.dtype = np.dtype(dtype)
-        self.w = None
+        self.declare("w")
         self.b = Parameter(np.zeros((1, self.out_size), dtype=self.dtype), name="b") if bias else None
         if self.in_size is not None:
             self._init_w()

@@ -1,0 +1,137 @@
+"""Layers: Linear's lazy init, RNN, LSTM state and truncated BPTT, registration."""
+import math
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import autograd.functions as F
+import autograd.layers as L
+
+
+def test_linear_lazy_xavier_init_and_shapes():
+    s = ag.random.const()
+    fc = L.Linear(3, rng=s)
+    assert fc.w is None and fc.b.shape == (1, 3)
+    assert list(fc.params()) == ["b"]
+    y = fc(np.ones((2, 4)))
+    assert y.shape == (2, 3) and fc.w.shape == (4, 3)
+    expected = ag.random.const().standard_normal((4, 3)) * (1 / math.sqrt(4))
+    np.testing.assert_array_equal(fc.w.data, expected)
+    assert list(fc.params()) == ["b", "w"]
+
+
+def test_linear_options():
+    fc = L.Linear(2, in_size=3, bias=False, rng=np.random.default_rng(0))
+    assert fc.w.shape == (3, 2) and fc.b is None
+    assert list(fc.params()) == ["w"]
+    with pytest.raises(ValueError, match="expected 3 features"):
+        fc(np.ones((1, 4)))
+    with pytest.raises(ValueError, match="out_size must be a positive int"):
+        L.Linear(0)
+    with pytest.raises(TypeError, match="rng must be"):
+        L.Linear(2, rng="seed")
+
+
+def test_linear_float32():
+    fc = L.Linear(2, rng=np.random.default_rng(0), dtype=np.float32)
+    y = fc(np.ones((3, 4), np.float32))
+    assert y.dtype == np.float32 and fc.w.dtype == np.float32
+
+
+def test_linear_gradients():
+    fc = L.Linear(3, in_size=4, rng=np.random.default_rng(1))
+    x = np.random.default_rng(2).normal(size=(5, 4))
+    w = fc.w
+    assert ag.numerical.gradcheck(lambda w_: F.sum(F.linear(x, w_, fc.b) ** 2), [w])
+
+
+def test_nested_names_and_user_composition():
+    class Net(L.Layer):
+        def __init__(self):
+            super().__init__()
+            self.encoder = L.Linear(4, in_size=3, rng=np.random.default_rng(0))
+            self.scale = L.Parameter(np.ones(1))
+            self.not_a_param = ag.Variable(np.ones(2))
+            self.lstm = L.LSTM(2, in_size=4, rng=np.random.default_rng(1))
+
+        def forward(self, x):
+            return self.lstm(F.tanh(self.encoder(x))) * self.scale
+
+    net = Net()
+    names = list(net.params())
+    assert names == sorted(names)
+    assert "encoder.w" in names and "scale" in names and "lstm.x2f.w" in names
+    assert "lstm.h2f.b" not in names and "not_a_param" not in names
+    net(np.ones((1, 3)))
+    y = net(np.ones((1, 3)))           # the h2* gates join from the second step
+    F.sum(y).backward()
+    assert all(p.grad is not None for p in net.params().values())
+    net.cleargrads()
+    assert all(p.grad is None for p in net.params().values())
+
+
+def test_layer_without_super_init_is_a_clear_error():
+    class Bad(L.Layer):
+        def __init__(self):
+            self.fc = L.Linear(2)
+
+    with pytest.raises(AttributeError, match="super"):
+        Bad()
+
+
+def test_lstm_matches_the_seed_equations():
+    lstm = L.LSTM(3, rng=ag.random.const())
+    x = np.random.default_rng(0).normal(size=(2, 1))
+    h1 = lstm(x)
+    h2 = lstm(x)
+    p = {k: v.data for k, v in lstm.params().items()}
+    sig = lambda a: 1 / (1 + np.exp(-a))
+    lin = lambda g, v: v @ p[f"{g}.w"] + p.get(f"{g}.b", 0)
+    f, i, o, u = sig(lin("x2f", x)), sig(lin("x2i", x)), sig(lin("x2o", x)), np.tanh(lin("x2u", x))
+    c = i * u
+    h = o * np.tanh(c)
+    np.testing.assert_allclose(h1.data, h, rtol=1e-12)
+    f = sig(lin("x2f", x) + lin("h2f", h))
+    i = sig(lin("x2i", x) + lin("h2i", h))
+    o = sig(lin("x2o", x) + lin("h2o", h))
+    u = np.tanh(lin("x2u", x) + lin("h2u", h))
+    c = f * c + i * u
+    np.testing.assert_allclose(h2.data, o * np.tanh(c), rtol=1e-12)
+
+
+def test_lstm_reset_state():
+    lstm = L.LSTM(3, rng=np.random.default_rng(0))
+    x = np.ones((1, 2))
+    first = lstm(x).data
+    lstm(x)
+    assert lstm.h is not None and lstm.c is not None
+    lstm.reset_state()
+    assert lstm.h is None and lstm.c is None
+    np.testing.assert_array_equal(lstm(x).data, first)
+
+
+def test_rnn():
+    rnn = L.RNN(3, rng=np.random.default_rng(0))
+    x = np.ones((2, 4))
+    h1 = rnn(x)
+    h2 = rnn(x)
+    expected = np.tanh(x @ rnn.x2h.w.data + rnn.x2h.b.data + h1.data @ rnn.h2h.w.data)
+    np.testing.assert_allclose(h2.data, expected)
+    rnn.reset_state()
+    assert rnn.h is None
+
+
+def test_truncated_bptt_does_not_reach_earlier_steps():
+    lstm = L.LSTM(4, rng=np.random.default_rng(0))
+    x = ag.Variable(np.ones((1, 2)))
+    loss = F.sum(lstm(x))
+    loss.backward()
+    loss.unchain_backward()
+    lstm.cleargrads()
+    x.cleargrad()
+    # the next segment starts from the unchained state: x (used only before) gets no gradient
+    loss2 = F.sum(lstm(np.ones((1, 2))))
+    loss2.backward()
+    assert x.grad is None
+    assert lstm.h2f.w.grad is not None
