@@ -1,0 +1,175 @@
+"""The seed's LSTM workload (seed 003): hidden 100, batch 30, bptt 30 on the noisy
+sine (N=1000), SGD lr 0.01, the same data and initial weights in every library,
+PyTorch written op for op (eight Linear gates, not nn.LSTM).
+
+    python benchmarks/lstm.py [--epochs N] [--rounds R]
+"""
+import argparse
+import sys
+
+import harness
+import numpy as np
+
+HIDDEN, BATCH, BPTT, LR, N, NOISE = 100, 30, 30, 0.01, 1000, 0.05
+GATES = [f"x2{g}" for g in "fiou"] + [f"h2{g}" for g in "fiou"]
+
+
+def problem():
+    import autograd as ag
+    import autograd.models as M
+    s = ag.random.const()
+    grid = 2 * np.pi * (np.arange(N) / (N - 1))
+    y = np.sin(grid) + s.random(N) * (2 * NOISE) - NOISE
+    data, label = y[:-1], y[1:]
+    m = M.LSTM(HIDDEN, 1, rng=s)
+    m(np.zeros((BATCH, 1)))
+    m(np.zeros((BATCH, 1)))
+    init = {k: v.data.copy() for k, v in m.params().items()}
+    xs = [data[b:b + BATCH].reshape(-1, 1) for b in range(0, len(data) - BATCH + 1, BATCH)]
+    ts = [label[b:b + BATCH].reshape(-1, 1) for b in range(0, len(data) - BATCH + 1, BATCH)]
+    return xs, ts, init
+
+
+def run_autograd(xs, ts, init, epochs):
+    import autograd as ag
+    import autograd.functions as F
+    import autograd.models as M
+    import autograd.optimizers as O
+    m = M.LSTM(HIDDEN, 1)
+    m(np.zeros((BATCH, 1)))
+    m(np.zeros((BATCH, 1)))
+    for k, p in m.params().items():
+        p.data = init[k].copy()
+    o = O.SGD(lr=LR)
+    xs = [ag.Variable(x) for x in xs]
+    ts = [ag.Variable(t) for t in ts]
+    for _ in range(epochs):
+        m.reset_state()
+        loss, count = ag.variable(0.0), 0
+        for x, t in zip(xs, ts):
+            loss = loss + F.mean_squared_error(m(x), t)
+            count += 1
+            if count % BPTT == 0:
+                m.cleargrads()
+                loss.backward()
+                loss.unchain_backward()
+                o.update(m)
+    return float(loss.data[0]) / count
+
+
+def run_torch(torch, xs, ts, init, epochs):
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in init.items()}
+    xs = [torch.tensor(x) for x in xs]
+    ts = [torch.tensor(t) for t in ts]
+
+    def lin(name, v):
+        y = v @ p[name + ".w"]
+        b = p.get(name + ".b")
+        return y if b is None else y + b
+
+    for _ in range(epochs):
+        h = c = None
+        loss, count = torch.zeros(1, dtype=torch.float64), 0
+        for x, t in zip(xs, ts):
+            if h is None:
+                f, i = torch.sigmoid(lin("lstm.x2f", x)), torch.sigmoid(lin("lstm.x2i", x))
+                o, u = torch.sigmoid(lin("lstm.x2o", x)), torch.tanh(lin("lstm.x2u", x))
+                c = i * u
+            else:
+                f = torch.sigmoid(lin("lstm.x2f", x) + lin("lstm.h2f", h))
+                i = torch.sigmoid(lin("lstm.x2i", x) + lin("lstm.h2i", h))
+                o = torch.sigmoid(lin("lstm.x2o", x) + lin("lstm.h2o", h))
+                u = torch.tanh(lin("lstm.x2u", x) + lin("lstm.h2u", h))
+                c = f * c + i * u
+            h = o * torch.tanh(c)
+            y = lin("linear", h)
+            loss = loss + ((y - t) ** 2).sum() / y.numel()
+            count += 1
+            if count % BPTT == 0:
+                for v in p.values():
+                    v.grad = None
+                loss.backward()
+                loss, h, c = loss.detach(), h.detach(), c.detach()
+                with torch.no_grad():
+                    for v in p.values():
+                        if v.grad is not None:
+                            v -= LR * v.grad
+    return float(loss.detach()) / count
+
+
+def run_dezero(dz, xs, ts, init, epochs):
+    import dezero.functions as DF
+    import dezero.layers as DL
+    import dezero.optimizers as DO
+    from dezero import Model
+
+    class Net(Model):
+        def __init__(self):
+            super().__init__()
+            self.lstm = DL.LSTM(HIDDEN)
+            self.linear = DL.Linear(1)
+
+        def reset_state(self):
+            self.lstm.reset_state()
+
+        def forward(self, v):
+            return self.linear(self.lstm(v))
+
+    m = Net()
+    m(xs[0])
+    m(xs[0])
+    m.reset_state()
+    for name in GATES + ["linear"]:
+        layer = getattr(m.lstm, name) if name != "linear" else m.linear
+        key = f"lstm.{name}" if name != "linear" else "linear"
+        layer.W.data = init[key + ".w"].copy()
+        if layer.b is not None:
+            layer.b.data = init[key + ".b"].reshape(-1).copy()
+    o = DO.SGD(lr=LR).setup(m)
+    for _ in range(epochs):
+        m.reset_state()
+        loss, count = 0, 0
+        for x, t in zip(xs, ts):
+            loss = loss + DF.mean_squared_error(m(x), t)
+            count += 1
+            if count % BPTT == 0:
+                m.cleargrads()
+                loss.backward()
+                loss.unchain_backward()
+                o.update()
+    return float(loss.data) / count
+
+
+def runners(epochs):
+    xs, ts, init = problem()
+    out = {"autograd": lambda: run_autograd(xs, ts, init, epochs)}
+    torch = harness.load_torch()
+    if torch is not None:
+        out["pytorch"] = lambda: run_torch(torch, xs, ts, init, epochs)
+    dz = harness.load_dezero()
+    if dz is not None:
+        out["dezero"] = lambda: run_dezero(dz, xs, ts, init, epochs)
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    run = runners(args.epochs)
+    for missing in {"pytorch", "dezero"} - set(run):
+        print(f"note: {missing} is not installed; skipped")
+    measured = harness.compare(run, args.rounds)
+    expected = measured["autograd"][1]
+    for name, (_, loss) in measured.items():
+        if not np.isclose(loss, expected, rtol=1e-6):
+            sys.exit(f"{name} ends with loss {loss}, autograd with {expected}: the workloads differ")
+    print(harness.machine())
+    harness.report(f"Seed LSTM, hidden {HIDDEN}, batch {BATCH}, bptt {BPTT}, {args.epochs} epochs; "
+                   f"final loss {expected:.8f}", measured, per=args.epochs, unit="epoch")
+    return measured
+
+
+if __name__ == "__main__":
+    main()
