@@ -15,8 +15,16 @@ from autograd.variable import (Variable, normal, ones, ones_like, rand, randn, v
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # ag.dot is imported on first use, so that `python -m autograd.dot` runs it cleanly
+    if name == "dot":
+        import autograd.dot as dot
+        return dot
+    raise AttributeError(f"module 'autograd' has no attribute {name!r}")
+
 __all__ = [
     "Variable", "variable", "zeros", "ones", "zeros_like", "ones_like", "rand", "randn",
     "normal", "Function", "config", "no_grad", "nograd", "test_mode", "testmode", "Span",
-    "functions", "numerical", "random",
+    "functions", "numerical", "random", "dot",
 ]
