@@ -4,6 +4,8 @@ The flags live in C thread-local storage inside the compiled core, so reading
 them costs nothing per operation and a mode set in one thread never changes
 another's. Every mode restores the previous value when it ends, so they nest.
 """
+from typing import Any, Callable, Literal
+
 from autograd._core import graph as _graph
 
 __all__ = ["config", "no_grad", "nograd", "test_mode", "testmode", "Span"]
@@ -15,12 +17,12 @@ class _Config:
     __slots__ = ()
 
     @property
-    def enable_backprop(self):
+    def enable_backprop(self) -> bool:
         """True when operations record the graph (outside ``no_grad``)."""
         return _graph.is_backprop_enabled()
 
     @property
-    def train(self):
+    def train(self) -> bool:
         """True in training mode (outside ``test_mode``): dropout is active."""
         return _graph.is_train()
 
@@ -45,27 +47,27 @@ class Span:
 
     __slots__ = ("_setter", "_value", "_previous", "_active")
 
-    def __init__(self, setter, value):
+    def __init__(self, setter: Callable[[bool], bool], value: bool) -> None:
         self._setter = setter
         self._value = value
         self._previous = setter(value)
         self._active = True
 
-    def end(self):
+    def end(self) -> None:
         """Restore the mode that was in force when the span began (once)."""
         if self._active:
             self._active = False
             self._setter(self._previous)
 
-    def __enter__(self):
+    def __enter__(self) -> "Span":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> Literal[False]:
         self.end()
         return False
 
 
-def no_grad():
+def no_grad() -> Span:
     """Stop recording the graph until the block ends.
 
     >>> import autograd as ag
@@ -78,19 +80,19 @@ def no_grad():
     return Span(_graph.set_enable_backprop, False)
 
 
-def nograd():
+def nograd() -> Span:
     """Go-style ``no_grad``: a Span to ``end()`` explicitly (``defer variable.Nograd().End()``)."""
     return Span(_graph.set_enable_backprop, False)
 
 
-def test_mode():
+def test_mode() -> Span:
     """Evaluation mode until the block ends: dropout passes its input through."""
     return Span(_graph.set_train, False)
 
 
-def testmode():
+def testmode() -> Span:
     """Go-style ``test_mode``: a Span to ``end()`` explicitly."""
     return Span(_graph.set_train, False)
 
 
-test_mode.__test__ = False   # not a pytest test
+test_mode.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

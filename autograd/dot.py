@@ -29,6 +29,7 @@ import re
 import shutil
 import subprocess
 import sys
+from typing import Any, Optional, Sequence
 
 __all__ = ["graph", "render", "mask_ids", "GraphvizNotFound", "main"]
 
@@ -55,7 +56,7 @@ def _var(v, verbose):
     return _VAR.format(id=_id(v), label=_quote(label))
 
 
-def graph(v, verbose=False):
+def graph(v: Any, verbose: bool = False) -> str:
     """The DOT text of the graph that made ``v``.
 
     The walk is the seed's: functions are taken last-found first; each function
@@ -66,7 +67,7 @@ def graph(v, verbose=False):
     if not isinstance(v, Variable):
         raise TypeError(f"graph: expected a Variable, got {type(v).__name__}")
     lines = ["digraph g {", _var(v, verbose)]
-    outputs = {}        # function id -> outputs found so far (functions do not hold them)
+    outputs: dict = {}  # function id -> outputs found so far (functions do not hold them)
     stack, seen = [], set()
 
     def add(f, out):
@@ -92,12 +93,12 @@ def graph(v, verbose=False):
     return "\n".join(lines)
 
 
-def mask_ids(text):
+def mask_ids(text: str) -> str:
     """``text`` with node ids replaced by ``0x**********`` (for comparing graphs)."""
     return re.sub(r'"0x[0-9a-f]+"', '"0x**********"', text)
 
 
-def render(v, path, verbose=False):
+def render(v: Any, path: Any, verbose: bool = False) -> str:
     """Write the graph of ``v`` to ``path`` (``.png``, ``.svg`` or ``.pdf``) with
     Graphviz's ``dot``, and the DOT text beside it (``path`` with suffix ``.dot``).
 
@@ -134,7 +135,7 @@ def _functions():
     }
 
 
-def derivative_graph(func, order, x=1.0):
+def derivative_graph(func: str, order: int, x: float = 1.0) -> Any:
     """The seed program's graph: the ``order``-th derivative of ``func`` at ``x``,
     by repeated ``create_graph`` backward, with the variables named x, y, gx1..."""
     import autograd as ag
@@ -148,15 +149,17 @@ def derivative_graph(func, order, x=1.0):
     y.name = "y"
     y.backward(create_graph=True)
     for i in range(1, order):
-        gx = xv.grad
+        gx: Any = xv.grad
         xv.cleargrad()
         gx.backward(create_graph=True)
         gx.name = f"gx{i}"
-    xv.grad.name = f"gx{order}"
-    return xv.grad
+    result = xv.grad
+    assert result is not None
+    result.name = f"gx{order}"
+    return result
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m autograd.dot",
         description="Print the graph of a function's n-th derivative in DOT (the seed's program).")

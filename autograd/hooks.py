@@ -5,6 +5,7 @@
 >>> opt = O.SGD(lr=0.1, hooks=[H.WeightDecay(1e-4), H.ClipGrad(1.0)])
 """
 import math
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -22,10 +23,10 @@ def _nonnegative(value, what):
 class WeightDecay:
     """L2 decay added to the gradient: ``grad + rate * param``."""
 
-    def __init__(self, rate):
+    def __init__(self, rate: float) -> None:
         self.rate = _nonnegative(rate, "WeightDecay: rate")
 
-    def __call__(self, params):
+    def __call__(self, params: Sequence[Any]) -> None:
         for p in params:
             p.grad.data = p.grad.data + self.rate * p.data
 
@@ -34,10 +35,10 @@ class ClipGrad:
     """Scale every gradient by ``max_norm / (norm + 1e-6)`` when the global L2 norm
     of all gradients exceeds ``max_norm``, as the seed does."""
 
-    def __init__(self, max_norm):
+    def __init__(self, max_norm: float) -> None:
         self.max_norm = _nonnegative(max_norm, "ClipGrad: max_norm")
 
-    def __call__(self, params):
+    def __call__(self, params: Sequence[Any]) -> None:
         total = sum(float(np.sum(np.square(p.grad.data, dtype=np.float64))) for p in params)
         rate = self.max_norm / (math.sqrt(total) + 1e-6)
         if rate >= 1:

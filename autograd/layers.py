@@ -13,6 +13,7 @@ registers it, so ``params()`` finds them with stable nested names
 ((2, 3), ['b', 'w'])
 """
 import math
+from typing import Any, Dict, Optional
 
 import numpy as np
 
@@ -31,7 +32,9 @@ class Parameter(Variable):
 class Layer:
     """Base of layers and models: registers Parameters and sub-layers set as attributes."""
 
-    def __init__(self):
+    _slots: Dict[str, bool]
+
+    def __init__(self) -> None:
         object.__setattr__(self, "_slots", {})
 
     def __setattr__(self, name, value):
@@ -47,7 +50,7 @@ class Layer:
             slots.pop(name, None)
         object.__setattr__(self, name, value)
 
-    def declare(self, name):
+    def declare(self, name: str) -> None:
         """Register ``name`` as a parameter that is made later (lazily); None until then."""
         self._slots[name] = True
         object.__setattr__(self, name, None)
@@ -56,7 +59,7 @@ class Layer:
         self._slots.pop(name, None)
         object.__delattr__(self, name)
 
-    def __call__(self, *xs):
+    def __call__(self, *xs: Any) -> Any:
         return self.forward(*xs)
 
     def forward(self, *xs):
@@ -72,12 +75,12 @@ class Layer:
             else:
                 yield name, self, attr, value
 
-    def params(self):
+    def params(self) -> Dict[str, Parameter]:
         """Every Parameter made so far, by nested name, sorted by name."""
         found = {name: p for name, _, _, p in self._entries() if p is not None}
         return {name: found[name] for name in sorted(found)}
 
-    def cleargrads(self):
+    def cleargrads(self) -> None:
         """Forget the gradient of every parameter."""
         for p in self.params().values():
             p.cleargrad()
@@ -100,7 +103,8 @@ class Linear(Layer):
     """``y = x @ w + b``: ``w`` (in, out) drawn as ``randn * 1/sqrt(in)`` at the first
     call (or at once when ``in_size`` is given); ``b`` (1, out) zeros."""
 
-    def __init__(self, out_size, in_size=None, bias=True, rng=None, dtype=np.float64):
+    def __init__(self, out_size: int, in_size: Optional[int] = None, bias: bool = True,
+                 rng: Any = None, dtype: Any = np.float64) -> None:
         super().__init__()
         self.out_size = _positive(out_size, "Linear: out_size")
         self.in_size = None if in_size is None else _positive(in_size, "Linear: in_size")
@@ -134,14 +138,15 @@ class Linear(Layer):
 class RNN(Layer):
     """Elman RNN: ``h = tanh(x2h(x) + h2h(h))``, keeping ``h`` between calls."""
 
-    def __init__(self, hidden_size, in_size=None, rng=None, dtype=np.float64):
+    def __init__(self, hidden_size: int, in_size: Optional[int] = None, rng: Any = None,
+                 dtype: Any = np.float64) -> None:
         super().__init__()
         hidden_size = _positive(hidden_size, "RNN: hidden_size")
         self.x2h = Linear(hidden_size, in_size=in_size, rng=rng, dtype=dtype)
         self.h2h = Linear(hidden_size, in_size=hidden_size, bias=False, rng=rng, dtype=dtype)
         self.h = None
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         """Forget the hidden state (start a new sequence)."""
         self.h = None
 
@@ -158,7 +163,8 @@ class LSTM(Layer):
     """The seed's LSTM: gates from ``x2f, x2i, x2o, x2u`` (with bias) and
     ``h2f, h2i, h2o, h2u`` (without), keeping ``h`` and ``c`` between calls."""
 
-    def __init__(self, hidden_size, in_size=None, rng=None, dtype=np.float64):
+    def __init__(self, hidden_size: int, in_size: Optional[int] = None, rng: Any = None,
+                 dtype: Any = np.float64) -> None:
         super().__init__()
         hidden_size = _positive(hidden_size, "LSTM: hidden_size")
         # The seed's order of random draws: h2* at construction, x2* at the first call.
@@ -170,7 +176,7 @@ class LSTM(Layer):
         self.h = None
         self.c = None
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         """Forget ``h`` and ``c`` (start a new sequence)."""
         self.h = None
         self.c = None

@@ -10,6 +10,7 @@
 import os
 import tempfile
 import zipfile
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -22,7 +23,7 @@ __all__ = ["Model", "MLP", "LSTM"]
 class Model(L.Layer):
     """A Layer that can save and load its parameters (``.npz``, names as keys)."""
 
-    def save(self, path):
+    def save(self, path: Any) -> None:
         """Write every parameter to ``path`` (an ``.npz``): to a temporary file in the
         same folder first, then renamed over ``path``, so a crash never leaves a
         half-written file."""
@@ -32,7 +33,7 @@ class Model(L.Layer):
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
+                np.savez(f, **arrays)  # type: ignore[arg-type]
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
@@ -43,7 +44,7 @@ class Model(L.Layer):
                 pass
             raise
 
-    def load(self, path):
+    def load(self, path: Any) -> None:
         """Read parameters saved by ``save``. Names, shapes and dtypes are checked
         first; when anything does not match, a ValueError names it and the model is
         left unchanged."""
@@ -92,7 +93,8 @@ class MLP(Model):
     """Fully connected layers of the given output sizes; ``activation`` between them,
     none after the last."""
 
-    def __init__(self, sizes, activation=F.sigmoid, rng=None, dtype=np.float64):
+    def __init__(self, sizes: Sequence[int], activation: Any = F.sigmoid, rng: Any = None,
+                 dtype: Any = np.float64) -> None:
         super().__init__()
         sizes = list(sizes)
         if not sizes:
@@ -118,12 +120,13 @@ class MLP(Model):
 class LSTM(Model):
     """An LSTM layer followed by a Linear output layer, as the seed's ``model.NewLSTM``."""
 
-    def __init__(self, hidden_size, out_size, rng=None, dtype=np.float64):
+    def __init__(self, hidden_size: int, out_size: int, rng: Any = None,
+                 dtype: Any = np.float64) -> None:
         super().__init__()
         self.lstm = L.LSTM(hidden_size, rng=rng, dtype=dtype)
         self.linear = L.Linear(out_size, rng=rng, dtype=dtype)
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         """Forget the LSTM's hidden and cell state."""
         self.lstm.reset_state()
 

@@ -1,12 +1,16 @@
 """Numerical gradients by central differences, to check analytic ones.
 
->>> import numpy as np
+>>> from typing import Any, Callable
+
+import numpy as np
 >>> import autograd as ag
 >>> import autograd.functions as F
 >>> x = ag.Variable(np.array([0.5, 1.0]))
 >>> ag.numerical.gradcheck(F.sin, [x])
 True
 """
+from typing import Any, Callable
+
 import numpy as np
 
 from autograd.variable import Variable
@@ -36,7 +40,7 @@ def _total(f, xs):
     return float(np.sum(y.data, dtype=np.float64))
 
 
-def diff(f, xs, h=1e-4):
+def diff(f: Callable[..., Any], xs: Any, h: float = 1e-4) -> Any:
     """Central differences of ``sum(f(*xs))`` with respect to each of ``xs``.
 
     ``xs`` is a Variable (or array), or a list of them; the result is an array
@@ -69,7 +73,8 @@ def diff(f, xs, h=1e-4):
     return grads[0] if single else grads
 
 
-def gradcheck(f, xs, h=1e-4, atol=1e-5, rtol=1e-4, raise_exception=True):
+def gradcheck(f: Callable[..., Any], xs: Any, h: float = 1e-4, atol: float = 1e-5,
+              rtol: float = 1e-4, raise_exception: bool = True) -> bool:
     """Compare backward's gradients of ``sum(f(*xs))`` with central differences.
 
     Returns True when every input agrees within ``atol + rtol * |numerical|``;

@@ -14,6 +14,7 @@ them, then updates each in place (float32 parameters stay float32).
 >>> m.cleargrads(); loss.backward(); opt.update(m)
 """
 import math
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -38,15 +39,15 @@ def _beta(value, what):
 class Optimizer:
     """Base: collects the parameters with gradients, runs hooks, updates each."""
 
-    def __init__(self, hooks=()):
+    def __init__(self, hooks: Sequence[Any] = ()) -> None:
         hooks = list(hooks)
         for h in hooks:
             if not callable(h):
                 raise TypeError(f"hooks must be callables taking the parameters, got {h!r}")
         self.hooks = hooks
-        self.state = {}             # per parameter (by identity): the optimizer's arrays
+        self.state: dict = {}       # per parameter (by identity): the optimizer's arrays
 
-    def update(self, model):
+    def update(self, model: Any) -> None:
         """Update every parameter of ``model`` that has a gradient."""
         if not hasattr(model, "params"):
             raise TypeError(f"update: expected a model or layer with params(), got "
@@ -87,7 +88,7 @@ def _inplace(param):
 class SGD(Optimizer):
     """``param -= lr * grad``."""
 
-    def __init__(self, lr=0.01, hooks=()):
+    def __init__(self, lr: float = 0.01, hooks: Sequence[Any] = ()) -> None:
         super().__init__(hooks)
         self.lr = _rate(lr, "SGD: lr")
 
@@ -99,7 +100,7 @@ class SGD(Optimizer):
 class Momentum(Optimizer):
     """``v = momentum * v - lr * grad; param += v``."""
 
-    def __init__(self, lr=0.01, momentum=0.9, hooks=()):
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, hooks: Sequence[Any] = ()) -> None:
         super().__init__(hooks)
         self.lr = _rate(lr, "Momentum: lr")
         self.momentum = _beta(momentum, "Momentum: momentum")
@@ -118,7 +119,8 @@ class Adam(Optimizer):
     ``m += (1 - beta1)(g - m)``, ``v += (1 - beta2)(g^2 - v)``,
     ``param -= lr * m / (sqrt(v) + 1e-8)``."""
 
-    def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, hooks=()):
+    def __init__(self, alpha: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 hooks: Sequence[Any] = ()) -> None:
         super().__init__(hooks)
         self.alpha = _rate(alpha, "Adam: alpha")
         self.beta1 = _beta(beta1, "Adam: beta1")
@@ -147,7 +149,8 @@ class AdamW(Adam):
     """Adam with decoupled weight decay: ``param -= lr * m / (sqrt(v) + 1e-8) +
     lr * weight_decay * param`` (the seed's form, with Adam's corrected ``lr``)."""
 
-    def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, weight_decay=0.01, hooks=()):
+    def __init__(self, alpha: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 weight_decay: float = 0.01, hooks: Sequence[Any] = ()) -> None:
         super().__init__(alpha, beta1, beta2, hooks)
         self.weight_decay = _rate(weight_decay, "AdamW: weight_decay")
 

@@ -15,7 +15,7 @@ from autograd._core.pcg import PCGSource
 __all__ = ["const", "PCGSource"]
 
 
-def const(seed0=0, seed1=0):
+def const(seed0: int = 0, seed1: int = 0) -> PCGSource:
     """Go's ``rand.Const(seed0, seed1)``: a PCG source whose 128-bit state is
     ``seed0 << 64 | seed1``; it draws exactly the seed library's numbers."""
     return PCGSource(seed0, seed1)

@@ -5,6 +5,7 @@ compiled (``autograd._core.graph.Node``); this class adds the Python face:
 operators, shape helpers, constructors and printing as the seed prints.
 """
 import math
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -51,26 +52,26 @@ class Variable(_graph.Node):
     # ------------------------------------------------------------------ shape
 
     @property
-    def shape(self):
+    def shape(self) -> Tuple[int, ...]:
         """The shape, a tuple."""
         return self.data.shape
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         """The number of dimensions."""
         return self.data.ndim
 
     @property
-    def size(self):
+    def size(self) -> int:
         """The number of elements."""
         return self.data.size
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         """The NumPy dtype of ``data`` (float64 or float32)."""
         return self.data.dtype
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d variable; use .size or .item()")
         return len(self.data)
@@ -80,7 +81,7 @@ class Variable(_graph.Node):
             return self.data.copy() if copy else self.data
         return self.data.astype(dtype)
 
-    def at(self, *index):
+    def at(self, *index: int) -> float:
         """The element at ``index`` as a float; the first element when no index is given.
 
         >>> import autograd as ag
@@ -102,7 +103,7 @@ class Variable(_graph.Node):
                 raise IndexError(f"at{index}: index {k} is out of range for dimension {i} of size {n}")
         return float(data[index])
 
-    def item(self):
+    def item(self) -> float:
         """The value of a one-element variable as a float."""
         if self.data.size != 1:
             raise ValueError(f"item(): the variable has {self.data.size} elements, not one "
@@ -111,32 +112,31 @@ class Variable(_graph.Node):
 
     # ------------------------------------------------------------------ differentiable methods
 
-    def reshape(self, *shape):
+    def reshape(self, *shape: Any) -> "Variable":
         """A new Variable of ``shape`` (sizes as arguments or one tuple); differentiable."""
         return _ops.reshape(self, *shape)
 
-    def transpose(self, *axes):
+    def transpose(self, *axes: Any) -> "Variable":
         """Permute dimensions (reversed when no axes are given); differentiable."""
-        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-            axes = axes[0]
-        return _ops.transpose(self, axes or None)
+        order = axes[0] if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))) else axes
+        return _ops.transpose(self, order or None)
 
     @property
-    def T(self):
+    def T(self) -> "Variable":
         """The transpose (dimensions reversed)."""
         return _ops.transpose(self, None)
 
-    def sum(self, axis=None, keepdims=False):
+    def sum(self, axis: Any = None, keepdims: bool = False) -> "Variable":
         """Sum over ``axis``; differentiable."""
         return _ops.sum_(self, axis, keepdims)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis: Any = None, keepdims: bool = False) -> "Variable":
         """Mean over ``axis``; differentiable."""
         return _ops.mean(self, axis, keepdims)
 
     # ------------------------------------------------------------------ printing
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         name = self.name or "variable"
         data = self.data
         bits32 = data.dtype == np.float32
@@ -157,7 +157,7 @@ _PRINT_LIMIT = 1000
 _graph.register_variable_class(Variable)
 
 
-def go_format(value, float32=False):
+def go_format(value: Any, float32: bool = False) -> str:
     """Format a float as Go's ``%v`` does: shortest round-trip digits, exponent
     form below 1e-4 and from 1e+06 (``1e-05``, ``1.5e+06``), ``+Inf``, ``NaN``.
 
@@ -189,7 +189,7 @@ def go_format(value, float32=False):
 
 # ---------------------------------------------------------------------- constructors
 
-def variable(*values, name=None):
+def variable(*values: float, name: Optional[str] = None) -> Variable:
     """A float64 Variable of shape ``(len(values),)``, as Go's ``variable.New``.
 
     >>> import autograd as ag
@@ -222,23 +222,23 @@ def _float_dtype(dtype, what):
     return dt
 
 
-def zeros(*shape, dtype=np.float64):
+def zeros(*shape: Any, dtype: Any = np.float64) -> Variable:
     """A Variable of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
     return Variable(np.zeros(_shape_of(shape, "zeros"), dtype=_float_dtype(dtype, "zeros")))
 
 
-def ones(*shape, dtype=np.float64):
+def ones(*shape: Any, dtype: Any = np.float64) -> Variable:
     """A Variable of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
     return Variable(np.ones(_shape_of(shape, "ones"), dtype=_float_dtype(dtype, "ones")))
 
 
-def zeros_like(a):
+def zeros_like(a: Any) -> Variable:
     """Zeros of the shape and dtype of ``a`` (a Variable or an array)."""
     data = a.data if isinstance(a, Variable) else Variable(a).data
     return Variable(np.zeros_like(data))
 
 
-def ones_like(a):
+def ones_like(a: Any) -> Variable:
     """Ones of the shape and dtype of ``a`` (a Variable or an array)."""
     data = a.data if isinstance(a, Variable) else Variable(a).data
     return Variable(np.ones_like(data))
@@ -256,17 +256,17 @@ def _draw(rng, method, shape, what):
     return np.asarray(draw(shape), dtype=np.float64).reshape(shape)
 
 
-def rand(shape, rng=None):
+def rand(shape: Any, rng: Any = None) -> Variable:
     """Uniform draws in [0, 1) of ``shape``; ``rng`` a Generator or an ``ag.random`` source."""
     return Variable(_draw(rng, "random", shape, "rand"))
 
 
-def randn(shape, rng=None):
+def randn(shape: Any, rng: Any = None) -> Variable:
     """Standard normal draws of ``shape``."""
     return Variable(_draw(rng, "standard_normal", shape, "randn"))
 
 
-def normal(shape, mean=0.0, std=1.0, rng=None):
+def normal(shape: Any, mean: float = 0.0, std: float = 1.0, rng: Any = None) -> Variable:
     """Normal draws of ``shape`` with the given mean and standard deviation."""
     if std < 0:
         raise ValueError(f"normal: std must not be negative, got {std}")
