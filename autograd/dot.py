@@ -160,6 +160,8 @@ def derivative_graph(func: str, order: int, x: float = 1.0) -> Any:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m autograd.dot``: print (or with ``-o`` write) the graph of a
+    function's ``--order``-th derivative at ``--x``."""
     parser = argparse.ArgumentParser(
         prog="python -m autograd.dot",
         description="Print the graph of a function's n-th derivative in DOT (the seed's program).")
