@@ -30,6 +30,7 @@ extensions = [
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         # initial-exec TLS: the per-thread mode flags are read without a function call
         extra_compile_args=(["-O0", "-g"] if DEBUG else ["-O3"]) + ["-ftls-model=initial-exec"],
+        extra_link_args=[] if DEBUG else ["-Wl,--strip-debug"],
     )
     for path in sorted(glob.glob(os.path.join("autograd", "_core", "*.pyx")))
 ]
