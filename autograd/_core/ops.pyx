@@ -190,23 +190,37 @@ cdef void _tanh_loop(const cython.floating[::1] x,   # IN
 
 
 cdef object _tanh_array(object x):
-    # NumPy's float64 tanh costs about 35 ns an element here; libm's about a third of that.
-    xc = np.ascontiguousarray(x)
-    out = np.empty(x.shape, dtype=x.dtype)
-    if x.dtype == np.float64:
-        _tanh_loop[double](xc.reshape(-1), out.reshape(-1))
-    else:
-        _tanh_loop[float](xc.reshape(-1), out.reshape(-1))
-    return out
+    # NumPy's float64 tanh costs about 30 ns an element here; this loop about half.
+    return _map(x, U_TANH)
 
 
 cdef object _sigmoid_array(object x):
-    xc = np.ascontiguousarray(x)
+    return _map(x, U_SIGMOID)
+
+
+cdef object _map(object x, int code):
+    """tanh or sigmoid of any float array (strided or read-only), in a loop without the GIL."""
+    cdef const double[::1] xd
+    cdef double[::1] od
+    cdef const float[::1] xf
+    cdef float[::1] of
     out = np.empty(x.shape, dtype=x.dtype)
     if x.dtype == np.float64:
-        _sigmoid_loop[double](xc.reshape(-1), out.reshape(-1))
+        xd = np.ascontiguousarray(x).reshape(-1)
+        od = out.reshape(-1)
+        with nogil:
+            if code == U_TANH:
+                _tanh_loop[double](xd, od)
+            else:
+                _sigmoid_loop[double](xd, od)
     else:
-        _sigmoid_loop[float](xc.reshape(-1), out.reshape(-1))
+        xf = np.ascontiguousarray(x).reshape(-1)
+        of = out.reshape(-1)
+        with nogil:
+            if code == U_TANH:
+                _tanh_loop[float](xf, of)
+            else:
+                _sigmoid_loop[float](xf, of)
     return out
 
 
@@ -273,22 +287,33 @@ cdef void _sigmoid_grad_loop(const cython.floating[::1] y,   # IN  sigmoid(x)
 
 
 cdef object _fused_grad(int code, object y, object gy):
-    """tanh' or sigmoid' times gy in one pass (arrays of one shape and dtype)."""
+    """tanh' or sigmoid' times gy in one pass without the GIL (arrays of one shape)."""
+    cdef const double[::1] yd, gd
+    cdef double[::1] od
+    cdef const float[::1] yf, gf
+    cdef float[::1] of
     dt = np.result_type(y, gy)
-    yc = np.ascontiguousarray(y, dtype=dt).reshape(-1)
-    gc = np.ascontiguousarray(gy, dtype=dt).reshape(-1)
+    if np.shape(gy) != np.shape(y):
+        gy = np.broadcast_to(gy, np.shape(y))
     out = np.empty(y.shape, dtype=dt)
-    o = out.reshape(-1)
     if dt == np.float64:
-        if code == U_TANH:
-            _tanh_grad_loop[double](yc, gc, o)
-        else:
-            _sigmoid_grad_loop[double](yc, gc, o)
+        yd = np.ascontiguousarray(y, dtype=dt).reshape(-1)
+        gd = np.ascontiguousarray(gy, dtype=dt).reshape(-1)
+        od = out.reshape(-1)
+        with nogil:
+            if code == U_TANH:
+                _tanh_grad_loop[double](yd, gd, od)
+            else:
+                _sigmoid_grad_loop[double](yd, gd, od)
     else:
-        if code == U_TANH:
-            _tanh_grad_loop[float](yc, gc, o)
-        else:
-            _sigmoid_grad_loop[float](yc, gc, o)
+        yf = np.ascontiguousarray(y, dtype=dt).reshape(-1)
+        gf = np.ascontiguousarray(gy, dtype=dt).reshape(-1)
+        of = out.reshape(-1)
+        with nogil:
+            if code == U_TANH:
+                _tanh_grad_loop[float](yf, gf, of)
+            else:
+                _sigmoid_grad_loop[float](yf, gf, of)
     return out
 
 
