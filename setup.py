@@ -12,19 +12,16 @@ from setuptools import Extension, setup
 
 DEBUG = os.environ.get("AUTOGRAD_DEBUG", "") not in ("", "0")
 
-directives = {
-    "language_level": 3,
-    "boundscheck": DEBUG,
-    "wraparound": DEBUG,
-    "initializedcheck": DEBUG,
-    "nonecheck": DEBUG,
-    "cdivision": True,
-    "embedsignature": True,
-}
+# The numeric loops (kernels, the random source) run without bounds checks; the graph
+# and the operations index Python objects and keep Python's checked semantics.
+SAFE = {"language_level": 3, "cdivision": True, "embedsignature": True}
+FAST = dict(SAFE, boundscheck=DEBUG, wraparound=DEBUG, initializedcheck=DEBUG, nonecheck=DEBUG)
+LOOP_MODULES = {"kernels", "pcg"}
 
-extensions = [
-    Extension(
-        "autograd._core." + os.path.splitext(os.path.basename(path))[0],
+def extension(path):
+    name = os.path.splitext(os.path.basename(path))[0]
+    ext = Extension(
+        "autograd._core." + name,
         [path],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
@@ -32,7 +29,7 @@ extensions = [
         extra_compile_args=(["-O0", "-g"] if DEBUG else ["-O3"]) + ["-ftls-model=initial-exec"],
         extra_link_args=[] if DEBUG else ["-Wl,--strip-debug"],
     )
-    for path in sorted(glob.glob(os.path.join("autograd", "_core", "*.pyx")))
-]
+    return cythonize([ext], compiler_directives=FAST if name in LOOP_MODULES else SAFE)[0]
 
-setup(ext_modules=cythonize(extensions, compiler_directives=directives))
+
+setup(ext_modules=[extension(p) for p in sorted(glob.glob(os.path.join("autograd", "_core", "*.pyx")))])

@@ -10,12 +10,14 @@ cdef class Node:
     cdef Py_ssize_t _walk        # id of the walk that last touched _g
     cdef int _index              # which output of its creator this is
     cdef bint _const             # wraps an array operand: no gradient is kept for it
+    cdef Py_ssize_t _version     # bumped whenever .data is assigned
 
 
 cdef class Function:
     cdef Node _x0, _x1           # the first two inputs (None when absent)
     cdef tuple _more             # the inputs after the second, or None
     cdef int _n_in
+    cdef Py_ssize_t _v0, _v1     # the first two inputs' versions when recorded
     cdef Py_ssize_t _generation
     cdef Py_ssize_t _walk        # id of the walk that last queued this function
     cdef Py_ssize_t _seq         # queue order within a walk (ties: last queued first)

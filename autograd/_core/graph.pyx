@@ -132,6 +132,7 @@ cdef Node as_var(object x):
 cdef Node link1(Function f, Node y, Node x0):
     """Record ``y = f(x0)`` in the graph."""
     f._x0 = x0
+    f._v0 = x0._version
     f._n_in = 1
     f._generation = x0._generation
     f._n_out = 1
@@ -147,6 +148,8 @@ cdef Node link2(Function f, Node y, Node x0, Node x1):
         gen = x1._generation
     f._x0 = x0
     f._x1 = x1
+    f._v0 = x0._version
+    f._v1 = x1._version
     f._n_in = 2
     f._generation = gen
     f._n_out = 1
@@ -174,6 +177,8 @@ cdef int _set_inputs(Function f, tuple inputs) except -1:
     f._x0 = inputs[0] if f._n_in > 0 else None
     f._x1 = inputs[1] if f._n_in > 1 else None
     f._more = inputs[2:] if f._n_in > 2 else None
+    f._v0 = f._x0._version if f._x0 is not None else 0
+    f._v1 = f._x1._version if f._x1 is not None else 0
     f._generation = gen
     return 0
 
@@ -221,6 +226,7 @@ cdef class Node:
     @data.setter
     def data(self, value):
         self._data = as_array(value, "Variable.data")
+        self._version += 1          # a graph that used the old value can no longer backward
 
     @property
     def grad(self):
@@ -526,6 +532,7 @@ cdef _backward(Node y, bint create_graph, bint retain_grad):
                 gy = _grad_in(<Node>f._outs, walk)
             else:
                 gy = [None if o is None else _grad_in(o, walk) for o in f._outs]
+            _check_versions(f)
             try:
                 gxs = f.backward_vars(gy) if create_graph else f.backward_arrays(gy)
             except Exception as e:
@@ -561,6 +568,17 @@ cdef _backward(Node y, bint create_graph, bint retain_grad):
         free(heap.items)
         for o in leaves:
             o._g = None
+
+
+cdef int _check_versions(Function f) except -1:
+    cdef Node x
+    for x, v in ((f._x0, f._v0), (f._x1, f._v1)):
+        if x is not None and x._version != v:
+            raise RuntimeError(
+                f"the data of an input of {f.name} was assigned after {f.name} used it, so its "
+                f"gradient would be wrong; assign .data only after backward() (an input "
+                f"{'named ' + repr(x._name) if x._name else 'of shape ' + str(x._data.shape)})")
+    return 0
 
 
 cdef Py_ssize_t _accumulate(Node x, object gx, Py_ssize_t walk, bint create_graph,

@@ -14,12 +14,13 @@ two); array operands become constant leaves whose gradients are never computed.
 cimport cython
 cimport numpy as cnp
 from cpython.object cimport PyObject
-from libc.math cimport exp, expm1, log, sin, cos, sqrt, fabs, copysign
+from libc.math cimport exp, log, sin, cos, sqrt
 from autograd._core.graph cimport (Node, Function, grad_enabled, train_enabled, new_var,
                                    as_var, as_array, link1, link2, link_all, wrap_const,
                                    zero_grads)
 from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like, add_arrays,
-                                     ones_like, sum_to, go_pow)
+                                     ones_like, sum_to, go_pow, tanh_scalar, sigmoid_scalar,
+                                     tanh_array, sigmoid_array, tanh_grad, sigmoid_grad)
 from autograd._core.kernels import pow_array
 from autograd._core import graph as _graph
 import builtins
@@ -94,6 +95,13 @@ cdef object _norm_axis(object axis, Py_ssize_t ndim, str what):
     return tuple(out)
 
 
+cdef int _one_axis(object axis, Py_ssize_t ndim, str what) except? -1:
+    """One axis, checked against ``ndim``, as a non-negative int."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{what}: axis must be an int, got {axis!r}")
+    return _norm_axis(axis, ndim, what)[0]
+
+
 cdef tuple _keep_shape(tuple shape, object axes):
     """The shape a reduction over ``axes`` has with keepdims=True."""
     if axes is None:
@@ -126,37 +134,14 @@ _UNARY_NAMES = ("Neg", "Exp", "Log", "Sin", "Cos", "Tanh", "Sigmoid", "ReLU", "S
                 "Pow", "AddC", "SubC", "RSubC", "MulC", "DivC", "RDivC", "RPow")
 
 
-cdef inline double _tanh(double x) noexcept nogil:
-    # tanh(|x|) = (1 - e) / (1 + e) with e = exp(-2|x|): no overflow, within 3 ulp for
-    # |x| >= 0.55; nearer 0, where 1 - e cancels, the same through expm1. libm's tanh
-    # and NumPy's cost about 30 ns an element here; this about half.
-    cdef double ax = fabs(x)
-    cdef double e, t
-    if ax < 0.55:
-        e = expm1(-2.0 * ax)
-        t = -e / (2.0 + e)
-    else:
-        e = exp(-2.0 * ax)
-        t = (1.0 - e) / (1.0 + e)
-    return copysign(t, x)
-
-
-cdef inline double _sigmoid(double x) noexcept nogil:
-    cdef double e
-    if x >= 0:
-        return 1.0 / (1.0 + exp(-x))
-    e = exp(x)
-    return e / (1.0 + e)
-
-
 cdef double _u_scalar(int code, double x, double c) noexcept nogil:
     if code == U_NEG: return -x
     if code == U_EXP: return exp(x)
     if code == U_LOG: return log(x)
     if code == U_SIN: return sin(x)
     if code == U_COS: return cos(x)
-    if code == U_TANH: return _tanh(x)
-    if code == U_SIGMOID: return _sigmoid(x)
+    if code == U_TANH: return tanh_scalar(x)
+    if code == U_SIGMOID: return sigmoid_scalar(x)
     if code == U_RELU: return x if x > 0 else (x if x != x else 0.0)
     if code == U_SQUARE: return x * x
     if code == U_POW: return go_pow(x, c)
@@ -169,71 +154,18 @@ cdef double _u_scalar(int code, double x, double c) noexcept nogil:
     return go_pow(c, x)       # U_RPOW
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef void _sigmoid_loop(const cython.floating[::1] x,   # IN
-                        cython.floating[::1] y          # OUT
-                        ) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(x.shape[0]):
-        y[i] = <cython.floating>_sigmoid(x[i])
-
-
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef void _tanh_loop(const cython.floating[::1] x,   # IN
-                     cython.floating[::1] y          # OUT
-                     ) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(x.shape[0]):
-        y[i] = <cython.floating>_tanh(x[i])
-
-
-cdef object _tanh_array(object x):
-    # NumPy's float64 tanh costs about 30 ns an element here; this loop about half.
-    return _map(x, U_TANH)
-
-
-cdef object _sigmoid_array(object x):
-    return _map(x, U_SIGMOID)
-
-
-cdef object _map(object x, int code):
-    """tanh or sigmoid of any float array (strided or read-only), in a loop without the GIL."""
-    cdef const double[::1] xd
-    cdef double[::1] od
-    cdef const float[::1] xf
-    cdef float[::1] of
-    out = np.empty(x.shape, dtype=x.dtype)
-    if x.dtype == np.float64:
-        xd = np.ascontiguousarray(x).reshape(-1)
-        od = out.reshape(-1)
-        with nogil:
-            if code == U_TANH:
-                _tanh_loop[double](xd, od)
-            else:
-                _sigmoid_loop[double](xd, od)
-    else:
-        xf = np.ascontiguousarray(x).reshape(-1)
-        of = out.reshape(-1)
-        with nogil:
-            if code == U_TANH:
-                _tanh_loop[float](xf, of)
-            else:
-                _sigmoid_loop[float](xf, of)
-    return out
-
-
 cdef object _u_array(int code, object x, double c):
-    cdef object pc = c
+    # constants carry the array's dtype: NumPy 1.x would promote a 0-d float32 array
+    # combined with a Python float to float64
+    cdef object pc = x.dtype.type(c)
     if code == U_NEG: return np.negative(x)
     if code == U_EXP: return np.exp(x)
     if code == U_LOG: return np.log(x)
     if code == U_SIN: return np.sin(x)
     if code == U_COS: return np.cos(x)
-    if code == U_TANH: return _tanh_array(x)
-    if code == U_SIGMOID: return _sigmoid_array(x)
-    if code == U_RELU: return np.maximum(x, 0)
+    if code == U_TANH: return tanh_array(x)
+    if code == U_SIGMOID: return sigmoid_array(x)
+    if code == U_RELU: return np.maximum(x, x.dtype.type(0))
     if code == U_SQUARE: return np.square(x)
     if code == U_POW: return pow_array(x, c)
     if code == U_ADDC: return x + pc
@@ -264,69 +196,17 @@ cdef double _u_grad_scalar(int code, double x, double y, double gy, double c) no
     return gy * (y * log(c))      # U_RPOW
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef void _tanh_grad_loop(const cython.floating[::1] y,   # IN  tanh(x)
-                          const cython.floating[::1] gy,  # IN
-                          cython.floating[::1] gx         # OUT
-                          ) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(y.shape[0]):
-        gx[i] = gy[i] * (1 - y[i] * y[i])
-
-
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef void _sigmoid_grad_loop(const cython.floating[::1] y,   # IN  sigmoid(x)
-                             const cython.floating[::1] gy,  # IN
-                             cython.floating[::1] gx         # OUT
-                             ) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(y.shape[0]):
-        gx[i] = gy[i] * y[i] * (1 - y[i])
-
-
-cdef object _fused_grad(int code, object y, object gy):
-    """tanh' or sigmoid' times gy in one pass without the GIL (arrays of one shape)."""
-    cdef const double[::1] yd, gd
-    cdef double[::1] od
-    cdef const float[::1] yf, gf
-    cdef float[::1] of
-    dt = np.result_type(y, gy)
-    if np.shape(gy) != np.shape(y):
-        gy = np.broadcast_to(gy, np.shape(y))
-    out = np.empty(y.shape, dtype=dt)
-    if dt == np.float64:
-        yd = np.ascontiguousarray(y, dtype=dt).reshape(-1)
-        gd = np.ascontiguousarray(gy, dtype=dt).reshape(-1)
-        od = out.reshape(-1)
-        with nogil:
-            if code == U_TANH:
-                _tanh_grad_loop[double](yd, gd, od)
-            else:
-                _sigmoid_grad_loop[double](yd, gd, od)
-    else:
-        yf = np.ascontiguousarray(y, dtype=dt).reshape(-1)
-        gf = np.ascontiguousarray(gy, dtype=dt).reshape(-1)
-        of = out.reshape(-1)
-        with nogil:
-            if code == U_TANH:
-                _tanh_grad_loop[float](yf, gf, of)
-            else:
-                _sigmoid_grad_loop[float](yf, gf, of)
-    return out
-
-
 cdef object _u_grad_array(int code, object x, object y, object gy, double c):
-    cdef object pc = c
+    cdef object pc = x.dtype.type(c)
     if code == U_NEG: return np.negative(gy)
     if code == U_EXP: return gy * y
     if code == U_LOG: return gy / x
     if code == U_SIN: return gy * np.cos(x)
     if code == U_COS: return gy * -np.sin(x)
-    if code == U_TANH or code == U_SIGMOID: return _fused_grad(code, y, gy)
+    if code == U_TANH: return tanh_grad(y, gy)
+    if code == U_SIGMOID: return sigmoid_grad(y, gy)
     if code == U_RELU: return gy * (x > 0)
-    if code == U_SQUARE: return gy * (2.0 * x)
+    if code == U_SQUARE: return gy * (x.dtype.type(2) * x)
     if code == U_POW: return gy * (pc * pow_array(x, c - 1.0))
     if code == U_ADDC or code == U_SUBC: return gy
     if code == U_RSUBC: return np.negative(gy)
@@ -483,7 +363,7 @@ cdef class Binary(Function):
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 if not x0._const:
-                    gx0 = gy * (b * np.power(a, b - 1))
+                    gx0 = gy * (b * np.power(a, b - b.dtype.type(1)))
                 if not x1._const:
                     gx1 = gy * (_out_data(self) * np.log(a))
         return (None if gx0 is None or x0._const else sum_to(gx0, a.shape),
@@ -929,7 +809,7 @@ def concat(xs, axis=0):
     if len(vs) == 0:
         raise ValueError("concat: expected at least one variable, got none")
     nd = (<Node>vs[0])._data.ndim
-    ax = _norm_axis(axis, nd, "concat")[0]
+    ax = _one_axis(axis, nd, "concat")
     try:
         yd = np.concatenate([(<Node>v)._data for v in vs], axis=ax)
     except ValueError:
@@ -964,6 +844,7 @@ cdef tuple _split(Node x, list bounds, int axis):
         f = Split.__new__(Split)
         f.axis = axis
         f._x0 = x
+        f._v0 = x._version
         f._n_in = 1
         f._generation = x._generation
         f._n_out = len(outs)
@@ -983,7 +864,7 @@ def split(x, sizes, axis=0):
     """
     cdef Node v = as_var(x)
     shape = v._data.shape
-    ax = _norm_axis(axis, len(shape), "split")[0]
+    ax = _one_axis(axis, len(shape), "split")
     n = shape[ax]
     if isinstance(sizes, (int, np.integer)):
         if sizes <= 0 or n % sizes:
@@ -1481,7 +1362,7 @@ def softmax(x, axis=-1):
     variable[2]([0.5 0.5])
     """
     cdef Node v = as_var(x)
-    ax = _norm_axis(axis, v._data.ndim, "softmax")[0]
+    ax = _one_axis(axis, v._data.ndim, "softmax")
     cdef Node y = new_var(_softmax_array(v._data, ax))
     cdef Softmax f
     if _record1(v):
@@ -1498,7 +1379,7 @@ def log_softmax(x, axis=-1):
     array([-0.693147, -0.693147])
     """
     cdef Node v = as_var(x)
-    ax = _norm_axis(axis, v._data.ndim, "log_softmax")[0]
+    ax = _one_axis(axis, v._data.ndim, "log_softmax")
     cdef Node y = new_var(_log_softmax_array(v._data, ax))
     cdef LogSoftmax f
     if _record1(v):
@@ -1515,7 +1396,7 @@ cdef class MeanSquaredError(Function):
         cdef Node a = self._x0
         cdef Node b = self._x1
         diff = a._data - b._data
-        g = diff * (gy * (2.0 / diff.size))
+        g = diff * (gy * diff.dtype.type(2.0 / diff.size))
         return (None if a._const else sum_to(g, a._data.shape),
                 None if b._const else sum_to(np.negative(g), b._data.shape))
 
