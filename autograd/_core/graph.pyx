@@ -570,15 +570,19 @@ cdef _backward(Node y, bint create_graph, bint retain_grad):
             o._g = None
 
 
-cdef int _check_versions(Function f) except -1:
-    cdef Node x
-    for x, v in ((f._x0, f._v0), (f._x1, f._v1)):
-        if x is not None and x._version != v:
-            raise RuntimeError(
-                f"the data of an input of {f.name} was assigned after {f.name} used it, so its "
-                f"gradient would be wrong; assign .data only after backward() (an input "
-                f"{'named ' + repr(x._name) if x._name else 'of shape ' + str(x._data.shape)})")
+cdef inline int _check_versions(Function f) except -1:
+    if f._x0 is not None and f._x0._version != f._v0:
+        _stale(f, f._x0)
+    if f._x1 is not None and f._x1._version != f._v1:
+        _stale(f, f._x1)
     return 0
+
+
+cdef int _stale(Function f, Node x) except -1:
+    raise RuntimeError(
+        f"the data of an input of {f.name} was assigned after {f.name} used it, so its "
+        f"gradient would be wrong; assign .data only after backward() (an input "
+        f"{'named ' + repr(x._name) if x._name else 'of shape ' + str(x._data.shape)})")
 
 
 cdef Py_ssize_t _accumulate(Node x, object gx, Py_ssize_t walk, bint create_graph,
