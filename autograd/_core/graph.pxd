@@ -30,6 +30,9 @@ cdef class Function:
     cdef object backward_vars(self, object gy)
 
 
+ctypedef object (*binary_fn)(object, object)
+cdef void register_add_fn(binary_fn fn) noexcept
+
 cdef bint grad_enabled() noexcept nogil
 cdef bint train_enabled() noexcept nogil
 cdef Node new_var(object data)

@@ -628,18 +628,18 @@ cdef inline void _finish(Node o, bint create_graph, bint retain_grad):
     o._g = None
 
 
-cdef object _add_vars(object a, object b):
-    # Differentiable addition for create_graph walks, resolved at import time of ops.
-    return _differentiable_add(a, b)
+# The differentiable addition that create_graph walks accumulate with; the operations
+# module registers it at import (the graph does not import the operations).
+cdef binary_fn _add_fn = NULL
 
 
-cdef object _differentiable_add = None
+cdef void register_add_fn(binary_fn fn) noexcept:
+    global _add_fn
+    _add_fn = fn
 
 
-def register_add(fn):
-    """Give the walk the differentiable ``add`` it accumulates with under create_graph."""
-    global _differentiable_add
-    _differentiable_add = fn
+cdef inline object _add_vars(object a, object b):
+    return _add_fn(a, b)
 
 
 cdef void _annotate(object e, Function f):

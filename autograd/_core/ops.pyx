@@ -17,12 +17,11 @@ from cpython.object cimport PyObject
 from libc.math cimport exp, log, sin, cos, sqrt
 from autograd._core.graph cimport (Node, Function, grad_enabled, train_enabled, new_var,
                                    as_var, as_array, link1, link2, link_all, wrap_const,
-                                   zero_grads)
+                                   zero_grads, register_add_fn)
 from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like, add_arrays,
                                      ones_like, sum_to, go_pow, tanh_scalar, sigmoid_scalar,
                                      tanh_array, sigmoid_array, tanh_grad, sigmoid_grad)
 from autograd._core.kernels import pow_array
-from autograd._core import graph as _graph
 import builtins
 from operator import index as operator_index
 import numpy as np
@@ -585,7 +584,11 @@ def relu(x):
     return _unary(U_RELU, as_var(x), 0)
 
 
-_graph.register_add(lambda a, b: _binary(B_ADD, <Node>a, <Node>b))
+cdef object _add_nodes(object a, object b):
+    return _binary(B_ADD, <Node>a, <Node>b)
+
+
+register_add_fn(_add_nodes)
 
 
 # ============================================================================ shapes
