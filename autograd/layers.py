@@ -29,6 +29,12 @@ class Parameter(Variable):
     __slots__ = ()
 
 
+# Bumped whenever any layer registers, replaces or drops a parameter or sub-layer, so
+# that params() can keep its sorted dict between calls (a training loop asks for it
+# twice a step) and rebuild it only when the structure may have changed.
+_structure = [0]
+
+
 class Layer:
     """Base of layers and models: registers Parameters and sub-layers set as attributes."""
 
@@ -44,19 +50,22 @@ class Layer:
                                  f"before setting attributes")
         if isinstance(value, (Parameter, Layer)):
             slots[name] = True
+            _structure[0] += 1
         elif value is None and name in slots:
-            pass                        # a lazily created parameter, not made yet
-        else:
-            slots.pop(name, None)
+            _structure[0] += 1          # a lazily created parameter, not made yet
+        elif slots.pop(name, None) is not None:
+            _structure[0] += 1
         object.__setattr__(self, name, value)
 
     def declare(self, name: str) -> None:
         """Register ``name`` as a parameter that is made later (lazily); None until then."""
         self._slots[name] = True
+        _structure[0] += 1
         object.__setattr__(self, name, None)
 
     def __delattr__(self, name):
         self._slots.pop(name, None)
+        _structure[0] += 1
         object.__delattr__(self, name)
 
     def __call__(self, *xs: Any) -> Any:
@@ -76,13 +85,21 @@ class Layer:
                 yield name, self, attr, value
 
     def params(self) -> Dict[str, Parameter]:
-        """Every Parameter made so far, by nested name, sorted by name."""
+        """Every Parameter made so far, by nested name, sorted by name (a new dict)."""
+        return dict(self._params())
+
+    def _params(self):
+        cached = self.__dict__.get("_params_cache")
+        if cached is not None and cached[0] == _structure[0]:
+            return cached[1]
         found = {name: p for name, _, _, p in self._entries() if p is not None}
-        return {name: found[name] for name in sorted(found)}
+        result = {name: found[name] for name in sorted(found)}
+        object.__setattr__(self, "_params_cache", (_structure[0], result))
+        return result
 
     def cleargrads(self) -> None:
         """Forget the gradient of every parameter."""
-        for p in self.params().values():
+        for p in self._params().values():
             p.cleargrad()
 
 
@@ -122,15 +139,16 @@ class Linear(Layer):
                            name="w")
 
     def forward(self, x):
-        if not isinstance(x, Variable):
-            x = Variable(x)
-        if x.ndim < 2:
-            raise ValueError(f"Linear: the input must have shape (N, in), got {x.shape}")
+        # An array input stays an array: F.linear treats it as a constant and computes
+        # no gradient for it (wrap it in a Variable to get one).
+        shape = x.shape if isinstance(x, Variable) else np.shape(x)
+        if len(shape) < 2:
+            raise ValueError(f"Linear: the input must have shape (N, in), got {shape}")
         if self.w is None:
-            self.in_size = x.shape[-1]
+            self.in_size = shape[-1]
             self._init_w()
-        elif x.shape[-1] != self.w.shape[0]:
-            raise ValueError(f"Linear: input of shape {x.shape} does not fit weights of shape "
+        elif shape[-1] != self.w.shape[0]:
+            raise ValueError(f"Linear: input of shape {shape} does not fit weights of shape "
                              f"{self.w.shape} (expected {self.w.shape[0]} features)")
         return F.linear(x, self.w, self.b)
 

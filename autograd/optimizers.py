@@ -18,6 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from autograd._core.kernels import axpy_fast
+
 __all__ = ["Optimizer", "SGD", "Momentum", "Adam", "AdamW"]
 
 
@@ -52,7 +54,8 @@ class Optimizer:
         if not hasattr(model, "params"):
             raise TypeError(f"update: expected a model or layer with params(), got "
                             f"{type(model).__name__}")
-        params = [p for p in model.params().values() if p.grad is not None]
+        every = model._params() if hasattr(model, "_params") else model.params()
+        params = [p for p in every.values() if p.grad is not None]
         for hook in self.hooks:
             hook(params)
         self.step()
@@ -77,10 +80,10 @@ class Optimizer:
 
 
 def _inplace(param):
-    """The parameter's array, made writable and owned so it can be updated in place."""
+    """The parameter's array, made writable, owned and contiguous so it can be updated in place."""
     data = param.data
-    if not data.flags.writeable or data.base is not None:
-        data = data.copy()
+    if not data.flags.writeable or data.base is not None or not data.flags.c_contiguous:
+        data = np.ascontiguousarray(data).copy()
         param.data = data
     return data
 
@@ -93,8 +96,7 @@ class SGD(Optimizer):
         self.lr = _rate(lr, "SGD: lr")
 
     def update_one(self, param, grad):
-        data = _inplace(param)
-        data -= self.lr * grad
+        axpy_fast(_inplace(param), grad, -self.lr)
 
 
 class Momentum(Optimizer):

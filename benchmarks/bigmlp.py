@@ -27,7 +27,6 @@ def problem(dtype):
 
 
 def run_autograd(x, t, init, steps):
-    import autograd as ag
     import autograd.functions as F
     import autograd.models as M
     import autograd.optimizers as O
@@ -36,9 +35,8 @@ def run_autograd(x, t, init, steps):
     for k, p in m.params().items():
         p.data = init[k].copy()
     o = O.SGD(lr=LR)
-    xv = ag.Variable(x)
-    for _ in range(steps):
-        loss = F.softmax_cross_entropy(m(xv), t)
+    for _ in range(steps):          # data as arrays: constants, no gradient (as in PyTorch)
+        loss = F.softmax_cross_entropy(m(x), t)
         m.cleargrads()
         loss.backward()
         o.update(m)

@@ -41,8 +41,6 @@ def run_autograd(xs, ts, init, epochs):
     for k, p in m.params().items():
         p.data = init[k].copy()
     o = O.SGD(lr=LR)
-    xs = [ag.Variable(x) for x in xs]
-    ts = [ag.Variable(t) for t in ts]
     for _ in range(epochs):
         m.reset_state()
         loss, count = ag.variable(0.0), 0

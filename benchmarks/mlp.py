@@ -35,9 +35,8 @@ def run_autograd(x, t, init, steps):
     for k, p in m.params().items():
         p.data = init[k].copy()
     o = O.SGD(lr=LR)
-    xv, tv = ag.Variable(x), ag.Variable(t)
-    for _ in range(steps):
-        loss = F.mean_squared_error(m(xv), tv)
+    for _ in range(steps):          # data as arrays: constants, no gradient (as in PyTorch)
+        loss = F.mean_squared_error(m(x), t)
         m.cleargrads()
         loss.backward()
         o.update(m)

@@ -1,33 +1,149 @@
-"""Run every workload side by side and write ``benchmarks/results.md``.
+"""Run every workload side by side and write ``benchmarks/results.md`` and
+``benchmarks/results.png``.
 
-    python benchmarks/run.py [--rounds R]
+    python benchmarks/run.py [--rounds R] [--threads 1 2]
 
-Each workload runs in this one process for every installed library, alternating
-libraries round by round, with one BLAS thread; the table gives the median time
-per iteration and each library's time as a multiple of autograd's.
+For each thread count, a child process sets OMP/OpenBLAS/MKL threads (and PyTorch's)
+before anything loads, then runs every workload with every installed library,
+alternating libraries round by round, and checks that they agree. The peak memory
+of the big MLP workload is measured in a fresh process per library.
 """
 import argparse
 import datetime
+import json
+import os
 import pathlib
-
-import harness
-import lstm
-import mlp
-import rosenbrock
+import subprocess
+import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
-
-WORKLOADS = [
-    ("Rosenbrock, 10,000 steps (seed 002)", "step", 10000, lambda: rosenbrock.runners(10000)),
-    ("Seed MLP 1-10-1, batch 100, 1,000 steps", "step", 1000, lambda: mlp.runners(1000)),
-    ("Seed LSTM, hidden 100, batch 30, bptt 30, 20 epochs", "epoch", 20, lambda: lstm.runners(20)),
-]
 LIBRARIES = ["autograd", "pytorch", "micrograd", "dezero"]
+
+# (key, title, unit, iterations per run, goal: ratio of PyTorch's time to ours, or None)
+WORKLOADS = [
+    ("rosenbrock", "Rosenbrock, 10,000 steps (seed 002)", "step", 10000, ">= 40x (>= 4x micrograd)"),
+    ("mlp", "Seed MLP 1-10-1, batch 100, 1,000 steps", "step", 1000, ">= 3x"),
+    ("bigmlp64", "MLP 784-512-512-10, batch 256, 50 steps, float64", "step", 50, ">= 1.1x, within 10% of matmul"),
+    ("bigmlp32", "MLP 784-512-512-10, batch 256, 50 steps, float32", "step", 50, ">= 1.0x, within 10% of matmul"),
+    ("lstm", "Seed LSTM, hidden 100, batch 30, bptt 30, 20 epochs", "epoch", 20, ">= 3x"),
+    ("tanh10", "tanh's 10th derivative (repeated create_graph)", "run", 1, ">= 2x"),
+    ("newton", "Newton's method (seed 004), 1,000 runs", "run", 1000, ">= 10x"),
+]
+
+
+def runners(key):
+    import bigmlp
+    import higher
+    import lstm
+    import mlp
+    import rosenbrock
+    return {
+        "rosenbrock": lambda: rosenbrock.runners(10000),
+        "mlp": lambda: mlp.runners(1000),
+        "bigmlp64": lambda: bigmlp.runners("float64", 50),
+        "bigmlp32": lambda: bigmlp.runners("float32", 50),
+        "lstm": lambda: lstm.runners(20),
+        "tanh10": higher.tanh_runners,
+        "newton": higher.newton_runners,
+    }[key]()
+
+
+def child(rounds):
+    import harness
+    import numpy as np
+    out = {}
+    for key, title, unit, per, goal in WORKLOADS:
+        measured = harness.compare(runners(key), rounds)
+        ref = measured["autograd"][1]
+        for name, (_, result) in measured.items():
+            if result is not None and not np.allclose(result, ref, rtol=1e-3):
+                raise SystemExit(f"{key}: {name} gives {result}, autograd {ref}")
+        out[key] = {name: seconds for name, (seconds, _) in measured.items()}
+        print(f"  {key}: " + ", ".join(f"{n} {s:.3f}s" for n, s in out[key].items()),
+              file=sys.stderr, flush=True)
+    return out
+
+
+def memory_child(library):
+    """Peak resident memory added by 10 steps of the float64 big MLP, in MiB."""
+    import resource
+    import bigmlp
+    import harness
+    import numpy as np
+    x, t, init = bigmlp.problem(np.dtype("float64"))
+    if library == "autograd":
+        run = lambda: bigmlp.run_autograd(x, t, init, 10)
+    else:
+        torch = harness.load_torch()
+        run = lambda: bigmlp.run_torch(torch, x, t, init, 10)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    run()
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (after - before) / 1024
+
+
+def spawn(args, threads):
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    done = subprocess.run([sys.executable, str(HERE / "run.py")] + args, env=env,
+                          capture_output=True, text=True)
+    sys.stderr.write(done.stderr)
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark child failed: {args}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cell(seconds, per, base):
+    if seconds is None:
+        return "–"
+    each = seconds / per * 1e6
+    text = f"{each:,.1f} µs" if each < 10000 else f"{each / 1000:,.1f} ms"
+    return text if seconds == base else f"{text} ({seconds / base:.2f}x)"
+
+
+def table(results):
+    lines = ["| workload | goal (PyTorch ÷ autograd) | " + " | ".join(LIBRARIES) + " | matmul only |",
+             "| --- | --- | " + " | ".join("---" for _ in LIBRARIES) + " | --- |"]
+    for key, title, unit, per, goal in WORKLOADS:
+        r = results[key]
+        base = r["autograd"]
+        cells = [cell(r.get(lib), per, base) for lib in LIBRARIES + ["matmul only"]]
+        lines.append(f"| {title}, per {unit} | {goal} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def chart(results, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    import numpy as np
+    others = ["pytorch", "micrograd", "dezero"]
+    keys = [w[0] for w in WORKLOADS]
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    width = 0.26
+    for j, lib in enumerate(others):
+        ratios = [results[k].get(lib, np.nan) / results[k]["autograd"] for k in keys]
+        ax.bar(np.arange(len(keys)) + (j - 1) * width, ratios, width, label=lib)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_yscale("log")
+    ax.set_xticks(np.arange(len(keys)), [w[1].split(",")[0].split(" (")[0] for w in WORKLOADS],
+                  rotation=15, fontsize=8)
+    ax.set_ylabel("time ÷ autograd's time (log)")
+    ax.set_title("Each library's time as a multiple of autograd's (above 1: autograd is faster)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return True
 
 
 def versions():
     import numpy as np
-    out = {"autograd": "this tree", "numpy": np.__version__}
+    import harness
+    out = {"numpy": np.__version__}
     torch = harness.load_torch()
     out["pytorch"] = torch.__version__ if torch is not None else "not installed"
     try:
@@ -37,40 +153,49 @@ def versions():
         out["micrograd"] = "not installed"
     dz = harness.load_dezero()
     out["dezero"] = getattr(dz, "__version__", "installed") if dz is not None else "not installed"
-    return out
-
-
-def cell(seconds, per, base):
-    each = seconds / per * 1e6
-    text = f"{each:,.1f} µs" if each < 10000 else f"{each / 1000:,.1f} ms"
-    return text if seconds == base else f"{text} ({seconds / base:.1f}x)"
+    return out, harness.machine()
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--memory", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    rows = []
-    for title, unit, per, make in WORKLOADS:
-        measured = harness.compare(make(), args.rounds)
-        base = measured["autograd"][0]
-        cells = [cell(measured[lib][0], per, base) if lib in measured else "–" for lib in LIBRARIES]
-        rows.append(f"| {title}, per {unit} | " + " | ".join(cells) + " |")
-        print(rows[-1], flush=True)
-    v = versions()
-    text = "\n".join([
-        "| workload | " + " | ".join(LIBRARIES) + " |",
-        "| --- | " + " | ".join("---" for _ in LIBRARIES) + " |",
-        *rows,
-        "",
-        f"Median of {args.rounds} rounds, one BLAS thread, libraries alternated in one process; "
-        f"(Nx) = that library's time as a multiple of autograd's (higher: autograd is faster). "
-        f"Machine: {harness.machine()}. Versions: " + ", ".join(f"{k} {val}" for k, val in v.items())
-        + f". Measured {datetime.date.today().isoformat()} with `python benchmarks/run.py`.",
-        "",
-    ])
-    (HERE / "results.md").write_text(text)
-    print(text)
+    if args.child:
+        print(json.dumps(child(args.rounds)))
+        return
+    if args.memory:
+        print(json.dumps(memory_child(args.memory)))
+        return
+
+    by_threads = {}
+    for n in args.threads:
+        print(f"{n} thread(s):", file=sys.stderr, flush=True)
+        by_threads[n] = spawn(["--child", "--rounds", str(args.rounds)], n)
+    memory = {}
+    for lib in ("autograd", "pytorch"):
+        try:
+            memory[lib] = spawn(["--memory", lib], 1)
+        except SystemExit:
+            memory[lib] = None
+    v, machine = versions()
+    parts = [f"# Benchmark results\n\nMeasured {datetime.date.today().isoformat()} with "
+             f"`python benchmarks/run.py` on {machine}; " + ", ".join(f"{k} {val}" for k, val in v.items())
+             + ". Each cell is the median of "
+             f"{args.rounds} rounds (libraries alternated in one process); (Nx) is that library's "
+             "time as a multiple of autograd's, so above 1 means autograd is faster. Every "
+             "library starts from the same data and weights and must reach the same result."]
+    for n, results in by_threads.items():
+        parts.append(f"\n## {n} BLAS thread{'s' if n > 1 else ''}\n\n" + table(results))
+    if memory.get("autograd") is not None:
+        parts.append("\n## Peak memory, big MLP (float64, 10 steps)\n\n| library | peak added |\n| --- | --- |\n"
+                     + "\n".join(f"| {lib} | {mb:.0f} MiB |" for lib, mb in memory.items() if mb is not None))
+    drew = chart(by_threads[args.threads[0]], HERE / "results.png")
+    parts.append("\n![ratios](results.png)\n" if drew else "\n(matplotlib is not installed: no chart)\n")
+    (HERE / "results.md").write_text("\n".join(parts) + "\n")
+    print((HERE / "results.md").read_text())
 
 
 if __name__ == "__main__":

@@ -337,3 +337,63 @@ cdef object _fused_grad(int code, object y, object gy):
             else:
                 _sigmoid_grad_loop[float](yf, gf, of)
     return out
+
+
+
+# ---------------------------------------------------------------------------- optimizer updates
+
+cdef void _axpy(cython.floating[::1] y,        # IN/OUT
+                const cython.floating[::1] x,  # IN
+                double alpha) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef cython.floating a = <cython.floating>alpha
+    for i in range(y.shape[0]):
+        y[i] += a * x[i]
+
+
+def axpy_fast(y, x, double alpha):
+    """``axpy`` for the optimizers, which pass a writable C-contiguous ``y`` and an ``x``
+    of its shape: the checks that cost more than the loop on small arrays are skipped."""
+    cdef double[::1] yd, xd
+    cdef float[::1] yf, xf
+    if (cnp.PyArray_Check(x) and cnp.PyArray_TYPE(<cnp.ndarray>x) == cnp.PyArray_TYPE(<cnp.ndarray>y)
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x)):
+        if cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_DOUBLE:
+            yd = y.reshape(-1)
+            xd = x.reshape(-1)
+            with nogil:
+                _axpy[double](yd, xd, alpha)
+            return
+        if cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_FLOAT:
+            yf = y.reshape(-1)
+            xf = x.reshape(-1)
+            with nogil:
+                _axpy[float](yf, xf, alpha)
+            return
+    axpy(y, x, alpha)
+
+
+def axpy(y, x, double alpha):
+    """``y += alpha * x`` in place, in one pass without a temporary or the GIL.
+
+    ``y`` must be a writable C-contiguous float32 or float64 array; ``x`` any array
+    of its shape (converted to ``y``'s dtype and layout when it differs).
+    """
+    if not (isinstance(y, np.ndarray) and y.dtype in (np.float32, np.float64)
+            and y.flags.c_contiguous and y.flags.writeable):
+        raise TypeError("axpy: y must be a writable C-contiguous float32 or float64 array")
+    if np.shape(x) != y.shape:
+        raise ValueError(f"axpy: x of shape {np.shape(x)} does not match y of shape {y.shape}")
+    xc = np.ascontiguousarray(x, dtype=y.dtype).reshape(-1)
+    cdef double[::1] yd, xd
+    cdef float[::1] yf, xf
+    if y.dtype == np.float64:
+        yd = y.reshape(-1)
+        xd = xc
+        with nogil:
+            _axpy[double](yd, xd, alpha)
+    else:
+        yf = y.reshape(-1)
+        xf = xc
+        with nogil:
+            _axpy[float](yf, xf, alpha)
