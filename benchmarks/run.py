@@ -18,6 +18,9 @@ import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 LIBRARIES = ["autograd", "pytorch", "micrograd", "dezero"]
+SHORT = {"rosenbrock": "Rosenbrock", "mlp": "seed MLP", "bigmlp64": "MLP 784-512 float64",
+         "bigmlp32": "MLP 784-512 float32", "lstm": "seed LSTM", "tanh10": "tanh 10th derivative",
+         "newton": "Newton's method"}
 
 # (key, title, unit, iterations per run, goal: ratio of PyTorch's time to ours, or None)
 WORKLOADS = [
@@ -130,8 +133,7 @@ def chart(results, path):
         ax.bar(np.arange(len(keys)) + (j - 1) * width, ratios, width, label=lib)
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_yscale("log")
-    ax.set_xticks(np.arange(len(keys)), [w[1].split(",")[0].split(" (")[0] for w in WORKLOADS],
-                  rotation=15, fontsize=8)
+    ax.set_xticks(np.arange(len(keys)), [SHORT[k] for k in keys], rotation=15, fontsize=8)
     ax.set_ylabel("time ÷ autograd's time (log)")
     ax.set_title("Each library's time as a multiple of autograd's (above 1: autograd is faster)")
     ax.legend()
@@ -192,6 +194,7 @@ def main(argv=None):
     if memory.get("autograd") is not None:
         parts.append("\n## Peak memory, big MLP (float64, 10 steps)\n\n| library | peak added |\n| --- | --- |\n"
                      + "\n".join(f"| {lib} | {mb:.0f} MiB |" for lib, mb in memory.items() if mb is not None))
+    (HERE / "results.json").write_text(json.dumps({"threads": by_threads, "memory": memory}, indent=1))
     drew = chart(by_threads[args.threads[0]], HERE / "results.png")
     parts.append("\n![ratios](results.png)\n" if drew else "\n(matplotlib is not installed: no chart)\n")
     (HERE / "results.md").write_text("\n".join(parts) + "\n")

@@ -416,17 +416,24 @@ cdef inline bint _isnum(object c):
     return isinstance(c, float) or isinstance(c, int)
 
 
+cdef inline object _arith(object a, object b, int number_right, int number_left, int code):
+    """``a (op) b``. A Python number on either side is stored on the operation (one node,
+    ``number_right`` when it is ``b``, ``number_left`` when it is ``a``); otherwise both
+    sides become Variables (arrays as constants) for the broadcasting ``code``."""
+    if isinstance(a, Node) and _isnum(b):
+        return _unary(number_right, <Node>a, b)
+    if isinstance(b, Node) and _isnum(a):
+        return _unary(number_left, <Node>b, a)
+    return _binary(code, as_var(a), as_var(b))
+
+
 def add(a, b):
     """``a + b`` with broadcasting.
 
     >>> add(variable(1.0, 2.0), 10.0)
     variable[2]([11 12])
     """
-    if isinstance(a, Node) and _isnum(b):
-        return _unary(U_ADDC, <Node>a, b)
-    if isinstance(b, Node) and _isnum(a):
-        return _unary(U_ADDC, <Node>b, a)
-    return _binary(B_ADD, as_var(a), as_var(b))
+    return _arith(a, b, U_ADDC, U_ADDC, B_ADD)
 
 
 def radd(a, b):
@@ -439,11 +446,7 @@ def sub(a, b):
     >>> sub(variable(3.0), 1.0)
     variable(2)
     """
-    if isinstance(a, Node) and _isnum(b):
-        return _unary(U_SUBC, <Node>a, b)
-    if isinstance(b, Node) and _isnum(a):
-        return _unary(U_RSUBC, <Node>b, a)
-    return _binary(B_SUB, as_var(a), as_var(b))
+    return _arith(a, b, U_SUBC, U_RSUBC, B_SUB)
 
 
 def rsub(a, b):
@@ -456,11 +459,7 @@ def mul(a, b):
     >>> mul(variable(1.0, 2.0), variable(3.0))
     variable[2]([3 6])
     """
-    if isinstance(a, Node) and _isnum(b):
-        return _unary(U_MULC, <Node>a, b)
-    if isinstance(b, Node) and _isnum(a):
-        return _unary(U_MULC, <Node>b, a)
-    return _binary(B_MUL, as_var(a), as_var(b))
+    return _arith(a, b, U_MULC, U_MULC, B_MUL)
 
 
 def rmul(a, b):
@@ -473,11 +472,7 @@ def div(a, b):
     >>> div(variable(1.0), 4.0)
     variable(0.25)
     """
-    if isinstance(a, Node) and _isnum(b):
-        return _unary(U_DIVC, <Node>a, b)
-    if isinstance(b, Node) and _isnum(a):
-        return _unary(U_RDIVC, <Node>b, a)
-    return _binary(B_DIV, as_var(a), as_var(b))
+    return _arith(a, b, U_DIVC, U_RDIVC, B_DIV)
 
 
 def rdiv(a, b):
