@@ -6,7 +6,6 @@ floor any library can reach).
     python benchmarks/bigmlp.py [--dtype float64|float32] [--steps N] [--rounds R]
 """
 import argparse
-import sys
 
 import harness
 import numpy as np
@@ -112,23 +111,12 @@ def run_matmuls(x, t, init, steps):
 
 def runners(dtype, steps):
     x, t, init = problem(np.dtype(dtype))
-    out = {"autograd": lambda: run_autograd(x, t, init, steps)}
-    torch = harness.load_torch()
-    if torch is not None:
-        out["pytorch"] = lambda: run_torch(torch, x, t, init, steps)
-    dz = harness.load_dezero()
-    if dz is not None:
-        out["dezero"] = lambda: run_dezero(dz, x, t, init, steps)
+    out = harness.installed(
+        lambda: run_autograd(x, t, init, steps),
+        pytorch=lambda torch: lambda: run_torch(torch, x, t, init, steps),
+        dezero=lambda dz: lambda: run_dezero(dz, x, t, init, steps))
     out["matmul only"] = lambda: run_matmuls(x, t, init, steps)
     return out
-
-
-def check(measured, rtol):
-    expected = measured["autograd"][1]
-    for name, (_, loss) in measured.items():
-        if loss is not None and not np.isclose(loss, expected, rtol=rtol):
-            sys.exit(f"{name} ends with loss {loss}, autograd with {expected}: the workloads differ")
-    return expected
 
 
 def main(argv=None):
@@ -138,7 +126,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     measured = harness.compare(runners(args.dtype, args.steps), args.rounds)
-    loss = check(measured, 1e-6 if args.dtype == "float64" else 1e-3)
+    loss = harness.agree(measured, 1e-6 if args.dtype == "float64" else 1e-3)
     print(harness.machine())
     harness.report(f"MLP 784-512-512-10, batch 256, {args.steps} steps, {args.dtype}; "
                    f"final loss {loss:.6f}", measured, per=args.steps, unit="step")

@@ -5,6 +5,7 @@ its ratio to autograd's. Libraries that are not installed are skipped with a not
 import os
 import platform
 import statistics
+import sys
 import time
 
 # One BLAS/OpenMP thread for every library unless the caller says otherwise.
@@ -68,3 +69,30 @@ def machine():
     import numpy as np
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}, NumPy {np.__version__}")
+
+
+def installed(autograd, pytorch=None, micrograd=None, dezero=None):
+    """The runners of the installed libraries. ``autograd`` is a callable; each other
+    argument a function of that library's loaded module returning a callable. A library
+    that is not installed is skipped with a note, never faked."""
+    out = {"autograd": autograd}
+    for name, make, load in (("pytorch", pytorch, load_torch), ("micrograd", micrograd, load_micrograd),
+                             ("dezero", dezero, load_dezero)):
+        if make is None:
+            continue
+        lib = load()
+        if lib is None:
+            print(f"note: {name} is not installed; skipped", file=sys.stderr)
+            continue
+        out[name] = make(lib)
+    return out
+
+
+def agree(measured, rtol):
+    """autograd's result, after checking every library reached it (exit otherwise)."""
+    import numpy as np
+    expected = measured["autograd"][1]
+    for name, (_, result) in measured.items():
+        if result is not None and not np.allclose(result, expected, rtol=rtol):
+            sys.exit(f"{name} gives {result}, autograd {expected}: the workloads differ")
+    return expected

@@ -5,7 +5,6 @@ create_graph backward (the graph grows with each order), and Newton's method,
     python benchmarks/higher.py [--rounds R]
 """
 import argparse
-import sys
 
 import harness
 import numpy as np
@@ -89,33 +88,13 @@ def newton_dezero(dz, runs=NEWTON_RUNS):
 
 
 def tanh_runners():
-    out = {"autograd": tanh_autograd}
-    torch = harness.load_torch()
-    if torch is not None:
-        out["pytorch"] = lambda: tanh_torch(torch)
-    dz = harness.load_dezero()
-    if dz is not None:
-        out["dezero"] = lambda: tanh_dezero(dz)
-    return out
+    return harness.installed(tanh_autograd, pytorch=lambda torch: lambda: tanh_torch(torch),
+                             dezero=lambda dz: lambda: tanh_dezero(dz))
 
 
 def newton_runners():
-    out = {"autograd": newton_autograd}
-    torch = harness.load_torch()
-    if torch is not None:
-        out["pytorch"] = lambda: newton_torch(torch)
-    dz = harness.load_dezero()
-    if dz is not None:
-        out["dezero"] = lambda: newton_dezero(dz)
-    return out
-
-
-def check(measured, rtol=1e-9):
-    expected = measured["autograd"][1]
-    for name, (_, value) in measured.items():
-        if not np.isclose(value, expected, rtol=rtol):
-            sys.exit(f"{name} gives {value}, autograd {expected}: the workloads differ")
-    return expected
+    return harness.installed(newton_autograd, pytorch=lambda torch: lambda: newton_torch(torch),
+                             dezero=lambda dz: lambda: newton_dezero(dz))
 
 
 def main(argv=None):
@@ -124,10 +103,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     print(harness.machine())
     m = harness.compare(tanh_runners(), args.rounds)
-    value = check(m)
+    value = harness.agree(m, 1e-9)
     harness.report(f"tanh's {ORDER}th derivative at 1 = {value:.6g}", m, per=1, unit="run")
     m = harness.compare(newton_runners(), args.rounds)
-    value = check(m)
+    value = harness.agree(m, 1e-9)
     harness.report(f"Newton's method, {NEWTON_RUNS} runs of 10 steps; x = {value}", m,
                    per=NEWTON_RUNS, unit="run")
 

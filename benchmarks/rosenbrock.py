@@ -4,7 +4,6 @@ written with operators and updating ``x.data`` in place, in every library.
     python benchmarks/rosenbrock.py [--iters N] [--rounds R]
 """
 import argparse
-import sys
 
 import harness  # noqa: F401  (sets one BLAS thread before NumPy loads)
 import numpy as np
@@ -67,17 +66,11 @@ def run_dezero(dezero, iters):
 
 
 def runners(iters):
-    out = {"autograd": lambda: run_autograd(iters)}
-    torch = harness.load_torch()
-    if torch is not None:
-        out["pytorch"] = lambda: run_torch(torch, iters)
-    Value = harness.load_micrograd()
-    if Value is not None:
-        out["micrograd"] = lambda: run_micrograd(Value, iters)
-    dezero = harness.load_dezero()
-    if dezero is not None:
-        out["dezero"] = lambda: run_dezero(dezero, iters)
-    return out
+    return harness.installed(
+        lambda: run_autograd(iters),
+        pytorch=lambda torch: lambda: run_torch(torch, iters),
+        micrograd=lambda Value: lambda: run_micrograd(Value, iters),
+        dezero=lambda dz: lambda: run_dezero(dz, iters))
 
 
 def main(argv=None):
@@ -85,14 +78,8 @@ def main(argv=None):
     parser.add_argument("--iters", type=int, default=10000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    run = runners(args.iters)
-    for missing in {"pytorch", "micrograd", "dezero"} - set(run):
-        print(f"note: {missing} is not installed; skipped")
-    measured = harness.compare(run, args.rounds)
-    expected = measured["autograd"][1]
-    for name, (_, result) in measured.items():
-        if not np.allclose(result, expected, rtol=1e-9):
-            sys.exit(f"{name} ends at {result}, autograd at {expected}: the workloads differ")
+    measured = harness.compare(runners(args.iters), args.rounds)
+    expected = harness.agree(measured, 1e-9)
     print(harness.machine())
     harness.report(f"Rosenbrock, {args.iters} steps (seed 002); all end at "
                    f"({expected[0]:.10f}, {expected[1]:.10f})", measured, per=args.iters)

@@ -1,6 +1,4 @@
 """Shared checks: first and second derivatives against central differences."""
-import numpy as np
-
 import autograd as ag
 import autograd.functions as F
 

@@ -1,5 +1,4 @@
 """Every Python block in the README and docs/ runs (each page in one namespace)."""
-import os
 import pathlib
 import re
 

@@ -1,6 +1,5 @@
 """Models: the seed MLP example's losses, save/load, the LSTM program, memory."""
 import gc
-import os
 import pathlib
 import subprocess
 import sys
@@ -161,7 +160,7 @@ def test_lstm_program_plot_needs_matplotlib_or_draws(tmp_path):
                           "-N", "100", "--hidden-size", "4", "--plot", str(tmp_path / "p.png")],
                          capture_output=True, text=True, timeout=300)
     try:
-        import matplotlib  # noqa: F401
+        import matplotlib  # noqa: F401  (only whether it imports)
     except ImportError:
         assert out.returncode != 0 and "needs matplotlib" in out.stderr
     else:

@@ -111,9 +111,6 @@ def test_clip_grad_hook_global_norm():
 
 
 def test_clip_grad_does_not_scale_a_shared_gradient_twice():
-    import autograd as ag
-    import autograd.functions as F
-
     class Two(L.Layer):
         def __init__(self):
             super().__init__()
