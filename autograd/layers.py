@@ -132,6 +132,11 @@ class Linear(Layer):
         if self.in_size is not None:
             self._init_w()
 
+    @property
+    def W(self) -> Optional[Parameter]:
+        """The weight, as API.md spells it; the parameter is named ``w`` (``"linear0.w"``)."""
+        return self.w
+
     def _init_w(self):
         source = np.random if self.rng is None else self.rng
         w = np.asarray(source.standard_normal((self.in_size, self.out_size)), dtype=np.float64)

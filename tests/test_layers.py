@@ -19,6 +19,7 @@ def test_linear_lazy_xavier_init_and_shapes():
     expected = ag.random.const().standard_normal((4, 3)) * (1 / math.sqrt(4))
     np.testing.assert_array_equal(fc.w.data, expected)
     assert list(fc.params()) == ["b", "w"]
+    assert fc.W is fc.w
 
 
 def test_linear_options():
