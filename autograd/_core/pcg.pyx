@@ -142,25 +142,23 @@ cdef class PCGSource:
         cdef tuple sh = _shape(shape)
         if sh is None:
             return _float64(&self.state)
-        out = np.empty(sh, dtype=np.float64)
-        cdef double[::1] o = out.reshape(-1)
-        cdef Py_ssize_t k
-        with nogil:
-            for k in range(o.shape[0]):
-                o[k] = _float64(&self.state)
-        return out
+        return self._fill(sh, False)
 
     def standard_normal(self, shape=None):
         """Standard normal floats as Go's ``NormFloat64``: a float, or an array of ``shape``."""
         cdef tuple sh = _shape(shape)
         if sh is None:
             return _normal(&self.state)
-        out = np.empty(sh, dtype=np.float64)
+        return self._fill(sh, True)
+
+    cdef object _fill(self, tuple shape, bint normal):
+        """An array of ``shape``, one draw per element in row-major order."""
+        out = np.empty(shape, dtype=np.float64)
         cdef double[::1] o = out.reshape(-1)
         cdef Py_ssize_t k
         with nogil:
             for k in range(o.shape[0]):
-                o[k] = _normal(&self.state)
+                o[k] = _normal(&self.state) if normal else _float64(&self.state)
         return out
 
     def normal(self, loc=0.0, scale=1.0, size=None):
