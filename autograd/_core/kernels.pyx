@@ -384,16 +384,5 @@ def axpy(y, x, double alpha):
         raise TypeError("axpy: y must be a writable C-contiguous float32 or float64 array")
     if np.shape(x) != y.shape:
         raise ValueError(f"axpy: x of shape {np.shape(x)} does not match y of shape {y.shape}")
-    xc = np.ascontiguousarray(x, dtype=y.dtype).reshape(-1)
-    cdef double[::1] yd, xd
-    cdef float[::1] yf, xf
-    if y.dtype == np.float64:
-        yd = y.reshape(-1)
-        xd = xc
-        with nogil:
-            _axpy[double](yd, xd, alpha)
-    else:
-        yf = y.reshape(-1)
-        xf = xc
-        with nogil:
-            _axpy[float](yf, xf, alpha)
+    # x in y's dtype and layout: axpy_fast then takes its loop
+    axpy_fast(y, np.ascontiguousarray(x, dtype=y.dtype), alpha)
