@@ -356,8 +356,16 @@ def axpy_fast(y, x, double alpha):
     of its shape: the checks that cost more than the loop on small arrays are skipped."""
     cdef double[::1] yd, xd
     cdef float[::1] yf, xf
-    if (cnp.PyArray_Check(x) and cnp.PyArray_TYPE(<cnp.ndarray>x) == cnp.PyArray_TYPE(<cnp.ndarray>y)
-            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x)):
+    # the loop trusts only what is checked here: both arrays, one dtype, native byte
+    # order, contiguous, y writable, and the same number of elements
+    if (cnp.PyArray_Check(x) and cnp.PyArray_Check(y)
+            and cnp.PyArray_TYPE(<cnp.ndarray>x) == cnp.PyArray_TYPE(<cnp.ndarray>y)
+            and cnp.PyArray_SIZE(<cnp.ndarray>x) == cnp.PyArray_SIZE(<cnp.ndarray>y)
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>x)
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>y)
+            and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>y)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>y)):
         if cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_DOUBLE:
             yd = y.reshape(-1)
             xd = x.reshape(-1)
@@ -382,6 +390,8 @@ def axpy(y, x, double alpha):
     if not (isinstance(y, np.ndarray) and y.dtype in (np.float32, np.float64)
             and y.flags.c_contiguous and y.flags.writeable):
         raise TypeError("axpy: y must be a writable C-contiguous float32 or float64 array")
+    if not y.dtype.isnative:
+        raise TypeError("axpy: y must be in native byte order")
     if np.shape(x) != y.shape:
         raise ValueError(f"axpy: x of shape {np.shape(x)} does not match y of shape {y.shape}")
     # x in y's dtype and layout: axpy_fast then takes its loop
