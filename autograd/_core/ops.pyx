@@ -19,7 +19,7 @@ from autograd._core.graph cimport (Node, Function, grad_enabled, train_enabled, 
                                    as_var, as_array, link1, link2, link_all, link_outputs, wrap_const,
                                    zero_grads, register_add_fn)
 from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like, add_arrays,
-                                     ones_like, sum_to, go_pow, tanh_scalar, sigmoid_scalar,
+                                     ones_like, sum_to, go_pow, go_log, log_array, tanh_scalar, sigmoid_scalar,
                                      tanh_array, sigmoid_array, tanh_grad, sigmoid_grad)
 from autograd._core.kernels import pow_array
 import builtins
@@ -153,7 +153,7 @@ _UNARY_NAMES = ("Neg", "Exp", "Log", "Sin", "Cos", "Tanh", "Sigmoid", "ReLU", "S
 cdef double _u_scalar(int code, double x, double c) noexcept nogil:
     if code == U_NEG: return -x
     if code == U_EXP: return exp(x)
-    if code == U_LOG: return log(x)
+    if code == U_LOG: return go_log(x)
     if code == U_SIN: return sin(x)
     if code == U_COS: return cos(x)
     if code == U_TANH: return tanh_scalar(x)
@@ -176,7 +176,7 @@ cdef object _u_array(int code, object x, double c):
     cdef object pc = x.dtype.type(c)
     if code == U_NEG: return np.negative(x)
     if code == U_EXP: return np.exp(x)
-    if code == U_LOG: return np.log(x)
+    if code == U_LOG: return log_array(x)
     if code == U_SIN: return np.sin(x)
     if code == U_COS: return np.cos(x)
     if code == U_TANH: return tanh_array(x)
@@ -250,7 +250,8 @@ cdef Node _u_grad_var(int code, Node x, Node y, Node gy, double c):
         return _binary(B_MUL, _binary(B_MUL, gy, y), _unary(U_RSUBC, y, 1.0))
     if code == U_RELU:
         return _binary(B_MUL, gy, wrap_const((x._data > 0).astype(x._data.dtype)))
-    if code == U_SQUARE: return _binary(B_MUL, gy, _unary(U_MULC, x, 2.0))
+    if code == U_SQUARE:      # as the seed's x ** 2: x stays in the graph at every order
+        return _binary(B_MUL, gy, _unary(U_MULC, _unary(U_POW, x, 1.0), 2.0))
     if code == U_POW:
         if c == 0.0:
             return _unary(U_MULC, gy, 0.0)
@@ -1275,16 +1276,17 @@ cdef class Clip(Function):
 
     cdef object backward_arrays(self, object gy):
         xd = self._x0._data
-        return gy * ((xd >= self.lo) & (xd <= self.hi))
+        return gy * ((xd > self.lo) & (xd < self.hi))
 
     cdef object backward_vars(self, object gy):
         xd = self._x0._data
-        m = ((xd >= self.lo) & (xd <= self.hi)).astype(xd.dtype)
+        m = ((xd > self.lo) & (xd < self.hi)).astype(xd.dtype)
         return _binary(B_MUL, <Node>gy, wrap_const(m))
 
 
 def clip(x, lo, hi):
-    """Limit values to ``[lo, hi]``; the gradient passes where ``x`` is inside.
+    """Limit values to ``[lo, hi]``; the gradient passes where ``x`` is strictly inside
+    (``lo < x < hi``, as the seed library), and is 0 at the bounds and beyond.
 
     >>> clip(variable(-2, 0.5, 2), -1, 1)
     variable[3]([-1 0.5 1])
@@ -1540,7 +1542,8 @@ cdef class SoftmaxCrossEntropy(Function):
 def softmax_cross_entropy(x, t):
     """Mean cross entropy of logits ``x`` (N, C) against integer labels ``t`` (N,).
 
-    Labels equal to -100 are ignored (they count neither in the sum nor in N).
+    Labels equal to -100 are ignored (they count neither in the sum nor in N); when
+    every label is, the loss is 0, as in the seed library.
 
     >>> round(softmax_cross_entropy(variable(0.0, 0.0, 5.0, 5.0).reshape(2, 2), [0, -100]).item(), 6)
     0.693147
@@ -1552,12 +1555,13 @@ def softmax_cross_entropy(x, t):
     t = _labels(t, xd.shape, "softmax_cross_entropy")
     valid = t != -100
     count = int(valid.sum())
-    logp = _log_softmax_array(xd, 1)
+    # as the seed computes it: log z = max + log(sum(exp(x - max))), log p = x - log z,
+    # loss = -1/N * sum(log p); N counts the rows not ignored, and with none the loss is 0
+    m = xd.max(axis=1, keepdims=True)
+    logz = m + log_array(np.exp(xd - m).sum(axis=1, keepdims=True))
     rows = np.nonzero(valid)[0]
-    if count:
-        loss = -logp[rows, t[rows]].sum() / count
-    else:
-        loss = np.nan
+    picked = xd[rows, t[rows]] - logz[rows, 0]
+    loss = (-1.0 / count) * picked.sum() if count else 0.0
     cdef Node y = new_var(np.asarray(loss, dtype=xd.dtype))
     cdef SoftmaxCrossEntropy f
     if _record1(v):
