@@ -99,7 +99,7 @@ def test_save_failure_keeps_the_previous_file(tmp_path, monkeypatch):
     def crash(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", crash)
+    monkeypatch.setattr(M, "_write_npz", crash)
     with pytest.raises(OSError, match="disk full"):
         m.save(path)
     assert path.read_bytes() == before
