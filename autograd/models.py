@@ -9,6 +9,7 @@
 """
 import errno
 import os
+import re
 import secrets
 import stat
 import time
@@ -28,39 +29,43 @@ _STALE_SECONDS = 3600.0
 _NPY_MAGIC = b"\x93NUMPY"
 
 
-def _temp_prefix(name: str) -> str:
-    """Temporary files of a save to ``name`` are ``.<name>.tmp-<pid>-<random>``."""
-    return f".{name}.tmp-"
+def _temp_name(name: str) -> str:
+    """The temporary file of a save to ``name``: ``.<name>.tmp-<pid>-<8 hex digits>``."""
+    return f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 def _pid_alive(pid: int) -> bool:
+    if os.name != "posix":
+        return True  # os.kill would end the process there; leftovers go by age alone
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
         return False
-    except (PermissionError, OverflowError, ValueError):
-        return pid > 0  # someone else's process (or an impossible pid: treated as dead)
+    except PermissionError:
+        return True  # someone else's process
+    except (OverflowError, ValueError):
+        return False  # not a pid at all
     return True
 
 
 def _remove_leftovers(folder: str, name: str) -> None:
     """Delete temporary files that earlier saves to ``name`` left behind when they were
     killed: those whose process is gone, and any older than an hour."""
-    prefix = _temp_prefix(name)
+    pattern = re.compile(rf"\.{re.escape(name)}\.tmp-([0-9]+)-[0-9a-f]{{8}}")
     try:
         entries = os.listdir(folder)
     except OSError:
         return
     now = time.time()
     for entry in entries:
-        if not entry.startswith(prefix):
+        match = pattern.fullmatch(entry)
+        if match is None:
             continue
-        pid_text = entry[len(prefix):].split("-", 1)[0]
+        pid = int(match.group(1))
         leftover = os.path.join(folder, entry)
         try:
             old = now - os.lstat(leftover).st_mtime > _STALE_SECONDS
-            pid = int(pid_text) if pid_text.isdigit() else -1
-            if old or (pid != os.getpid() and not _pid_alive(pid)):
+            if old or (0 < pid != os.getpid() and not _pid_alive(pid)):
                 os.unlink(leftover)
         except OSError:
             pass  # gone already, or not ours to delete
@@ -182,7 +187,7 @@ class Model(L.Layer):
             mode = stat.S_IMODE(os.stat(target).st_mode)
         except OSError:
             mode = None  # a new file: the umask decides
-        tmp = os.path.join(folder, f"{_temp_prefix(name)}{os.getpid()}-{secrets.token_hex(4)}")
+        tmp = os.path.join(folder, _temp_name(name))
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         try:
             fd = os.open(tmp, flags, 0o666)
@@ -190,7 +195,7 @@ class Model(L.Layer):
             raise _describe_os_error(path, e, "save: cannot write") from e
         try:
             with os.fdopen(fd, "wb") as f:
-                if mode is not None:
+                if mode is not None and hasattr(os, "fchmod"):
                     os.fchmod(f.fileno(), mode)
                 _write_npz(f, arrays)
                 f.flush()

@@ -216,16 +216,16 @@ def test_21_leftovers_of_a_killed_save_are_removed(tmp_path):
     assert done.returncode == -signal.SIGKILL
     leftovers = [p.name for p in tmp_path.iterdir()]
     assert len(leftovers) == 1 and leftovers[0].startswith(".m.npz.tmp-"), leftovers
-    (tmp_path / ".other.npz.tmp-1-abcd").write_bytes(b"not ours")
+    (tmp_path / ".other.npz.tmp-1-0123abcd").write_bytes(b"not ours")
     trained().save(path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.npz.tmp-1-abcd", "m.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.npz.tmp-1-0123abcd", "m.npz"]
 
 
 def test_21_a_live_save_is_left_alone_unless_old(tmp_path):
     path = tmp_path / "m.npz"
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        live = tmp_path / f".m.npz.tmp-{sleeper.pid}-abcd"
+        live = tmp_path / f".m.npz.tmp-{sleeper.pid}-0123abcd"
         live.write_bytes(b"being written")
         trained().save(path)
         assert live.exists()
