@@ -16,7 +16,7 @@ cimport numpy as cnp
 from cpython.object cimport PyObject
 from libc.math cimport exp, log, sin, cos, sqrt
 from autograd._core.graph cimport (Node, Function, grad_enabled, train_enabled, new_var,
-                                   as_var, as_array, link1, link2, link_all, wrap_const,
+                                   as_var, as_array, link1, link2, link_all, link_outputs, wrap_const,
                                    zero_grads, register_add_fn)
 from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like, add_arrays,
                                      ones_like, sum_to, go_pow, tanh_scalar, sigmoid_scalar,
@@ -837,20 +837,10 @@ cdef tuple _split(Node x, list bounds, int axis):
     parts = np.split(x._data, bounds, axis=axis)
     cdef list outs = [new_var(p) for p in parts]
     cdef Split f
-    cdef Node y
     if _record1(x):
         f = Split.__new__(Split)
         f.axis = axis
-        f._x0 = x
-        f._v0 = x._version
-        f._n_in = 1
-        f._generation = x._generation
-        f._n_out = len(outs)
-        f._out_specs = [(y._data.shape, y._data.dtype) for y in outs]
-        for i, y in enumerate(outs):
-            y._creator = f
-            y._generation = x._generation + 1
-            y._index = i
+        link_outputs(f, outs, (x,))
     return tuple(outs)
 
 
