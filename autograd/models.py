@@ -28,7 +28,7 @@ class Model(L.Layer):
         same folder first, then renamed over ``path``, so a crash never leaves a
         half-written file."""
         path = os.fspath(path)
-        arrays = {name: p.data for name, p in self.params().items()}
+        arrays = self._state("save")      # a ValueError when lazy weights are not made yet
         folder = os.path.dirname(os.path.abspath(path))
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
         try:
@@ -56,37 +56,7 @@ class Model(L.Layer):
                 arrays = {name: f[name] for name in f.files}
         except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
             raise ValueError(f"load: {path!r} is not a readable .npz file of parameters ({e})") from None
-        entries = {name: (owner, attr, value) for name, owner, attr, value in self._entries()}
-        unknown = sorted(set(arrays) - set(entries))
-        if unknown:
-            raise ValueError(f"load: {path!r} has parameters this model does not: {unknown}")
-        missing = sorted(name for name, (_, _, v) in entries.items()
-                         if v is not None and name not in arrays)
-        if missing:
-            raise ValueError(f"load: {path!r} lacks parameters of this model: {missing}")
-        for name, array in arrays.items():
-            owner, attr, current = entries[name]
-            if current is not None:
-                if array.shape != current.shape:
-                    raise ValueError(f"load: {name} has shape {array.shape} in the file, "
-                                     f"{current.shape} in the model")
-                if array.dtype != current.dtype:
-                    raise ValueError(f"load: {name} has dtype {array.dtype} in the file, "
-                                     f"{current.dtype} in the model")
-            elif isinstance(owner, L.Linear) and (array.ndim != 2 or array.shape[1] != owner.out_size):
-                raise ValueError(f"load: {name} has shape {array.shape} in the file; the layer "
-                                 f"expects (in, {owner.out_size})")
-            elif array.dtype.kind != "f":
-                raise ValueError(f"load: {name} has dtype {array.dtype}, not a float")
-        for name, array in arrays.items():
-            owner, attr, current = entries[name]
-            if current is not None:
-                current.data = array.copy()
-                current.cleargrad()
-            else:
-                setattr(owner, attr, L.Parameter(array.copy(), name=attr))
-                if isinstance(owner, L.Linear) and attr == "w":
-                    owner.in_size = array.shape[0]
+        self._load_state(arrays, True, "load", repr(path), "the file")
 
 
 class MLP(Model):
@@ -96,9 +66,14 @@ class MLP(Model):
     def __init__(self, sizes: Sequence[int], activation: Any = F.sigmoid, rng: Any = None,
                  dtype: Any = np.float64) -> None:
         super().__init__()
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+            raise TypeError(f"MLP: sizes must be a list of layer output sizes such as [10, 1], "
+                            f"got {sizes!r}")
         sizes = list(sizes)
         if not sizes:
             raise ValueError("MLP: sizes must name at least one layer")
+        for i, size in enumerate(sizes):
+            L._positive(size, f"MLP: sizes[{i}]")
         if not callable(activation):
             raise TypeError(f"MLP: activation must be callable, got {activation!r}")
         self.activation = activation
@@ -123,6 +98,8 @@ class LSTM(Model):
     def __init__(self, hidden_size: int, out_size: int, rng: Any = None,
                  dtype: Any = np.float64) -> None:
         super().__init__()
+        L._positive(hidden_size, "LSTM: hidden_size")
+        L._positive(out_size, "LSTM: out_size")
         self.lstm = L.LSTM(hidden_size, rng=rng, dtype=dtype)
         self.linear = L.Linear(out_size, rng=rng, dtype=dtype)
 
