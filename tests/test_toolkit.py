@@ -528,3 +528,23 @@ def test_a_schedule_changes_what_the_optimizer_does():
 def test_schedule_arguments(make):
     with pytest.raises((TypeError, ValueError)):
         make(O.SGD())
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_large_and_small_parameters_are_updated_to_the_same_bits(name, dtype):
+    """Large arrays take the fused path (axpy, scratch buffers), small ones NumPy's: same bits."""
+    rng = np.random.default_rng(1)
+    start = rng.normal(size=(64, 64)).astype(dtype)
+    big = L.Parameter(start.copy())
+    rows = [L.Parameter(start[i].copy()) for i in range(64)]
+    opt_big, opt_rows = OPTIMIZERS[name]([big]), OPTIMIZERS[name](rows)
+    for _ in range(3):
+        g = rng.normal(size=(64, 64)).astype(dtype)
+        big.grad = g.copy()
+        for i, r in enumerate(rows):
+            r.grad = g[i].copy()
+        opt_big.step()
+        opt_rows.step()
+    np.testing.assert_array_equal(big.data, np.stack([r.data for r in rows]))
+    assert big.dtype == dtype
