@@ -243,9 +243,10 @@ class Layer:
         plan = self._check_state(spec, strict, what, source, where)
         self._assign_state(arrays, plan)
 
-    def _check_state(self, spec, strict, what, source, where):
+    def _check_state(self, spec, strict, what, source, where, located=""):
         """Check ``spec`` (name -> (shape, dtype)) against this layer before reading any
-        data; return the plan ``_assign_state`` follows. Raises ValueError on a mismatch."""
+        data; return the plan ``_assign_state`` follows. Raises ValueError on a mismatch,
+        naming the entry after ``located`` (the file's path, for ``load``)."""
         known = {}
         for name, owner, attr, value in self._entries():
             known[name] = ("param", owner, attr, value)
@@ -264,12 +265,15 @@ class Layer:
         for name in sorted(set(spec) & set(known)):
             shape, dtype = tuple(spec[name][0]), np.dtype(spec[name][1])
             kind, owner, attr, current = known[name]
+            if not dtype.isnative:
+                raise ValueError(f"{what}: {located}{name} has dtype {dtype.str} in {where}, "
+                                 f"not in this machine's byte order")
             if current is not None:
                 if shape != current.shape:
-                    raise ValueError(f"{what}: {name} has shape {_shape_text(shape)} in {where}, "
-                                     f"{_shape_text(current.shape)} in the model")
+                    raise ValueError(f"{what}: {located}{name} has shape {_shape_text(shape)} "
+                                     f"in {where}, {_shape_text(current.shape)} in the model")
                 if dtype != current.dtype:
-                    raise ValueError(f"{what}: {name} has dtype {dtype} in {where}, "
+                    raise ValueError(f"{what}: {located}{name} has dtype {dtype} in {where}, "
                                      f"{current.dtype} in the model")
             elif kind == "param":
                 expected_shape, expected_dtype = owner._lazy.get(attr, (None, None))
@@ -277,10 +281,11 @@ class Layer:
                         len(shape) != len(expected_shape)
                         or any(not isinstance(e, str) and e != s
                                for s, e in zip(shape, expected_shape))):
-                    raise ValueError(f"{what}: {name} has shape {_shape_text(shape)} in {where}; "
-                                     f"the layer expects {_shape_text(expected_shape)}")
+                    raise ValueError(f"{what}: {located}{name} has shape {_shape_text(shape)} "
+                                     f"in {where}; the layer expects "
+                                     f"{_shape_text(expected_shape)}")
                 if dtype.kind != "f" or (expected_dtype is not None and dtype != expected_dtype):
-                    raise ValueError(f"{what}: {name} has dtype {dtype} in {where}, "
+                    raise ValueError(f"{what}: {located}{name} has dtype {dtype} in {where}, "
                                      f"{expected_dtype or 'a float'} in the model")
             plan.append((name, kind, owner, attr))
         return plan

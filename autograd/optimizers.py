@@ -650,7 +650,8 @@ class WarmupLR(Scheduler):
 
     def __init__(self, optimizer: Any, warmup_steps: int, then: Optional[Scheduler] = None) -> None:
         self.warmup_steps = _positive_int(warmup_steps, "WarmupLR: warmup_steps")
-        if then is not None and (not isinstance(then, Scheduler) or then.optimizer is not optimizer):
+        if then is not None and (not isinstance(then, Scheduler)
+                                 or then.optimizer is not optimizer):
             raise TypeError("WarmupLR: then must be a schedule of the same optimizer")
         self.then = then
         super().__init__(optimizer)

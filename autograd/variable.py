@@ -142,9 +142,10 @@ class Variable(_graph.Node):
         bits32 = data.dtype == np.float32
         if all(s == 1 for s in data.shape):
             return f"{name}({go_format(data.flat[0], bits32)})"
-        flat = data.reshape(-1)
-        values = " ".join(go_format(v, bits32) for v in flat[:_PRINT_LIMIT])
-        if flat.size > _PRINT_LIMIT:
+        # data.flat[:n] reads only the n values printed: reshape(-1) would copy a whole
+        # broadcast view (gigabytes) to print a thousand numbers
+        values = " ".join(go_format(v, bits32) for v in data.flat[:_PRINT_LIMIT])
+        if data.size > _PRINT_LIMIT:
             values += " ..."
         shape = " ".join(str(s) for s in data.shape)
         return f"{name}[{shape}]([{values}])"

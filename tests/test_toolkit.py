@@ -151,7 +151,8 @@ def test_load_state_dict_checks_everything_first():
     with pytest.raises(ValueError, match=r"lacks parameters of this model: \['linear1.w'\]"):
         m.load_state_dict({k: v for k, v in good.items() if k != "linear1.w"})
     bad = dict(good, **{"linear0.b": np.zeros((1, 4)), "linear1.w": np.zeros((5, 1))})
-    with pytest.raises(ValueError, match=r"linear1.w has shape \(5, 1\) in the state dict, \(4, 1\)"):
+    with pytest.raises(ValueError,
+                       match=r"linear1.w has shape \(5, 1\) in the state dict, \(4, 1\)"):
         m.load_state_dict(bad)
     with pytest.raises(ValueError, match="dtype float32"):
         m.load_state_dict({k: v.astype(np.float32) for k, v in good.items()})

@@ -16,10 +16,10 @@ cimport numpy as cnp
 from cpython.object cimport PyObject
 from libc.math cimport exp, log, sin, cos, sqrt
 from autograd._core.graph cimport (Node, Function, grad_enabled, train_enabled, new_var,
-                                   as_var, as_array, link1, link2, link_all, wrap_const,
+                                   as_var, as_array, link1, link2, link_all, link_outputs, wrap_const,
                                    zero_grads, register_add_fn)
 from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like, add_arrays,
-                                     ones_like, sum_to, go_pow, tanh_scalar, sigmoid_scalar,
+                                     ones_like, sum_to, go_pow, go_log, log_array, tanh_scalar, sigmoid_scalar,
                                      tanh_array, sigmoid_array, tanh_grad, sigmoid_grad)
 from autograd._core.kernels import pow_array
 import builtins
@@ -108,6 +108,23 @@ cdef tuple _keep_shape(tuple shape, object axes):
     return tuple([1 if i in axes else shape[i] for i in range(len(shape))])
 
 
+cdef Node _where_zero(Node g, object mask):
+    """``g`` with zeros where ``mask`` (broadcast) is true; ``g`` itself when it is nowhere."""
+    if not mask.any():
+        return g
+    return <Node>mask_fill(g, mask, 0.0)
+
+
+cdef double _number(object c, str what) except? -1.0:
+    """A Python number operand as a C double; one too large for float64 is a ValueError."""
+    if isinstance(c, float):
+        return <double>c
+    try:
+        return <double>c
+    except OverflowError:
+        raise ValueError(f"{what}: the number {c} is too large for float64") from None
+
+
 # ============================================================================ unary elementwise
 
 cdef enum:
@@ -136,7 +153,7 @@ _UNARY_NAMES = ("Neg", "Exp", "Log", "Sin", "Cos", "Tanh", "Sigmoid", "ReLU", "S
 cdef double _u_scalar(int code, double x, double c) noexcept nogil:
     if code == U_NEG: return -x
     if code == U_EXP: return exp(x)
-    if code == U_LOG: return log(x)
+    if code == U_LOG: return go_log(x)
     if code == U_SIN: return sin(x)
     if code == U_COS: return cos(x)
     if code == U_TANH: return tanh_scalar(x)
@@ -159,7 +176,7 @@ cdef object _u_array(int code, object x, double c):
     cdef object pc = x.dtype.type(c)
     if code == U_NEG: return np.negative(x)
     if code == U_EXP: return np.exp(x)
-    if code == U_LOG: return np.log(x)
+    if code == U_LOG: return log_array(x)
     if code == U_SIN: return np.sin(x)
     if code == U_COS: return np.cos(x)
     if code == U_TANH: return tanh_array(x)
@@ -186,12 +203,13 @@ cdef double _u_grad_scalar(int code, double x, double y, double gy, double c) no
     if code == U_SIGMOID: return gy * y * (1.0 - y)
     if code == U_RELU: return gy if x > 0 else 0.0
     if code == U_SQUARE: return gy * (2.0 * x)
-    if code == U_POW: return gy * (c * go_pow(x, c - 1.0))
+    if code == U_POW: return 0.0 if c == 0.0 else gy * (c * go_pow(x, c - 1.0))
     if code == U_ADDC or code == U_SUBC: return gy
     if code == U_RSUBC: return -gy
     if code == U_MULC: return gy * c
     if code == U_DIVC: return gy / c
     if code == U_RDIVC: return gy * (-c / (x * x))
+    if c == 0.0 and x >= 0: return 0.0     # U_RPOW at a zero base, as PyTorch
     return gy * (y * log(c))      # U_RPOW
 
 
@@ -206,12 +224,18 @@ cdef object _u_grad_array(int code, object x, object y, object gy, double c):
     if code == U_SIGMOID: return sigmoid_grad(y, gy)
     if code == U_RELU: return gy * (x > 0)
     if code == U_SQUARE: return gy * (x.dtype.type(2) * x)
-    if code == U_POW: return gy * (pc * pow_array(x, c - 1.0))
+    if code == U_POW:
+        if c == 0.0:        # d/dx x**0 = 0, also at x = 0 (PyTorch's convention)
+            return np.zeros_like(gy)
+        return gy * (pc * pow_array(x, c - 1.0))
     if code == U_ADDC or code == U_SUBC: return gy
     if code == U_RSUBC: return np.negative(gy)
     if code == U_MULC: return gy * pc
     if code == U_DIVC: return gy / pc
     if code == U_RDIVC: return gy * ((-pc) / (x * x))
+    if c == 0.0:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(x >= 0, x.dtype.type(0), gy * (y * np.log(x.dtype.type(c))))
     return gy * (y * np.log(x.dtype.type(c)))
 
 
@@ -226,14 +250,20 @@ cdef Node _u_grad_var(int code, Node x, Node y, Node gy, double c):
         return _binary(B_MUL, _binary(B_MUL, gy, y), _unary(U_RSUBC, y, 1.0))
     if code == U_RELU:
         return _binary(B_MUL, gy, wrap_const((x._data > 0).astype(x._data.dtype)))
-    if code == U_SQUARE: return _binary(B_MUL, gy, _unary(U_MULC, x, 2.0))
-    if code == U_POW: return _binary(B_MUL, gy, _unary(U_MULC, _unary(U_POW, x, c - 1.0), c))
+    if code == U_SQUARE:      # as the seed's x ** 2: x stays in the graph at every order
+        return _binary(B_MUL, gy, _unary(U_MULC, _unary(U_POW, x, 1.0), 2.0))
+    if code == U_POW:
+        if c == 0.0:
+            return _unary(U_MULC, gy, 0.0)
+        return _binary(B_MUL, gy, _unary(U_MULC, _unary(U_POW, x, c - 1.0), c))
     if code == U_ADDC or code == U_SUBC: return gy
     if code == U_RSUBC: return _unary(U_NEG, gy, 0)
     if code == U_MULC: return _unary(U_MULC, gy, c)
     if code == U_DIVC: return _unary(U_DIVC, gy, c)
     if code == U_RDIVC:
         return _binary(B_MUL, gy, _unary(U_RDIVC, _binary(B_MUL, x, x), -c))
+    if c == 0.0:        # at a zero base, no gradient where x >= 0 (PyTorch's convention)
+        return _where_zero(_binary(B_MUL, gy, _unary(U_MULC, y, log(c))), x._data >= 0)
     return _binary(B_MUL, gy, _unary(U_MULC, y, log(c)))
 
 
@@ -360,11 +390,15 @@ cdef class Binary(Function):
             if not x1._const:
                 gx1 = gy * (-a / (b * b))
         else:
+            # PyTorch's values at a zero base, never NaN: 0 for the base when the exponent
+            # is 0 too (0 * 0**-1), 0 for the exponent when it is not negative
+            zero = b.dtype.type(0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 if not x0._const:
-                    gx0 = gy * (b * np.power(a, b - b.dtype.type(1)))
+                    gx0 = np.where((b == 0) & (a == 0), zero,
+                                   gy * (b * np.power(a, b - b.dtype.type(1))))
                 if not x1._const:
-                    gx1 = gy * (_out_data(self) * np.log(a))
+                    gx1 = np.where((a == 0) & (b >= 0), zero, gy * (_out_data(self) * np.log(a)))
         return (None if gx0 is None or x0._const else sum_to(gx0, a.shape),
                 None if gx1 is None or x1._const else sum_to(gx1, b.shape))
 
@@ -385,8 +419,11 @@ cdef class Binary(Function):
             gx0 = _binary(B_DIV, gy, x1)
             gx1 = _binary(B_MUL, gy, _binary(B_DIV, _unary(U_NEG, x0, 0), _binary(B_MUL, x1, x1)))
         else:
-            gx0 = _binary(B_MUL, gy, _binary(B_MUL, x1, _binary(B_POW, x0, _unary(U_SUBC, x1, 1.0))))
-            gx1 = _binary(B_MUL, gy, _binary(B_MUL, _out_var(self), _unary(U_LOG, x0, 0)))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gx0 = _binary(B_MUL, gy, _binary(B_MUL, x1, _binary(B_POW, x0, _unary(U_SUBC, x1, 1.0))))
+                gx0 = _where_zero(gx0, (x1._data == 0) & (x0._data == 0))
+                gx1 = _binary(B_MUL, gy, _binary(B_MUL, _out_var(self), _unary(U_LOG, x0, 0)))
+                gx1 = _where_zero(gx1, (x0._data == 0) & (x1._data >= 0))
         return (None if x0._const else _sum_to(<Node>gx0, x0._data.shape),
                 None if x1._const else _sum_to(<Node>gx1, x1._data.shape))
 
@@ -421,9 +458,9 @@ cdef inline object _arith(object a, object b, int number_right, int number_left,
     ``number_right`` when it is ``b``, ``number_left`` when it is ``a``); otherwise both
     sides become Variables (arrays as constants) for the broadcasting ``code``."""
     if isinstance(a, Node) and _isnum(b):
-        return _unary(number_right, <Node>a, b)
+        return _unary(number_right, <Node>a, _number(b, "operand"))
     if isinstance(b, Node) and _isnum(a):
-        return _unary(number_left, <Node>b, a)
+        return _unary(number_left, <Node>b, _number(a, "operand"))
     return _binary(code, as_var(a), as_var(b))
 
 
@@ -486,11 +523,11 @@ def pow_(x, c):
     variable(9)
     """
     if _isnum(c):
-        return _unary(U_POW, as_var(x), c)
+        return _unary(U_POW, as_var(x), _number(c, "pow"))
     if c is None:
         raise TypeError("pow: the exponent is None; expected a number or a Variable")
     if _isnum(x):
-        return _unary(U_RPOW, as_var(c), x)
+        return _unary(U_RPOW, as_var(c), _number(x, "pow"))
     return _binary(B_POW, as_var(x), as_var(c))
 
 
@@ -837,20 +874,10 @@ cdef tuple _split(Node x, list bounds, int axis):
     parts = np.split(x._data, bounds, axis=axis)
     cdef list outs = [new_var(p) for p in parts]
     cdef Split f
-    cdef Node y
     if _record1(x):
         f = Split.__new__(Split)
         f.axis = axis
-        f._x0 = x
-        f._v0 = x._version
-        f._n_in = 1
-        f._generation = x._generation
-        f._n_out = len(outs)
-        f._out_specs = [(y._data.shape, y._data.dtype) for y in outs]
-        for i, y in enumerate(outs):
-            y._creator = f
-            y._generation = x._generation + 1
-            y._index = i
+        link_outputs(f, outs, (x,))
     return tuple(outs)
 
 
@@ -868,7 +895,10 @@ def split(x, sizes, axis=0):
         if sizes <= 0 or n % sizes:
             raise ValueError(f"split: {n} elements along axis {ax} do not split into {sizes} equal parts")
         sizes = [n // sizes] * sizes
-    sizes = [int(s) for s in sizes]
+    try:
+        sizes = [operator_index(s) for s in sizes]
+    except TypeError:
+        raise TypeError(f"split: sizes must be ints, got {sizes!r}") from None
     if any(s < 0 for s in sizes) or builtins.sum(sizes) != n:
         raise ValueError(f"split: sizes {sizes} do not add up to {n}, the length of axis {ax}")
     return _split(v, _bounds(sizes), ax)
@@ -885,14 +915,25 @@ cdef bint _basic_index(object index):
     return True
 
 
+cdef object _private_index(object i):
+    """One part of an index; arrays become private read-only copies, because the graph
+    keeps the index for backward and the caller may reuse its buffer before then."""
+    if isinstance(i, Node):
+        i = (<Node>i)._data
+    if isinstance(i, list):
+        i = np.asarray(i)
+    if isinstance(i, np.ndarray):
+        if i.dtype.kind == "f":
+            raise IndexError(f"get_item: index arrays must be integers or booleans, got {i.dtype}")
+        i = np.array(i, copy=True)      # a plain ndarray, whatever subclass came in
+        i.flags.writeable = False
+    return i
+
+
 cdef object _index_arg(object index):
-    if isinstance(index, Node):
-        index = (<Node>index)._data
-    if isinstance(index, np.ndarray) and index.dtype.kind == "f":
-        raise IndexError(f"get_item: index arrays must be integers or booleans, got {index.dtype}")
-    if isinstance(index, list):
-        index = np.asarray(index)
-    return index
+    if isinstance(index, tuple):
+        return tuple([_private_index(i) for i in <tuple>index])
+    return _private_index(index)
 
 
 cdef object _scatter(object gy, object index, tuple shape):
@@ -1235,16 +1276,17 @@ cdef class Clip(Function):
 
     cdef object backward_arrays(self, object gy):
         xd = self._x0._data
-        return gy * ((xd >= self.lo) & (xd <= self.hi))
+        return gy * ((xd > self.lo) & (xd < self.hi))
 
     cdef object backward_vars(self, object gy):
         xd = self._x0._data
-        m = ((xd >= self.lo) & (xd <= self.hi)).astype(xd.dtype)
+        m = ((xd > self.lo) & (xd < self.hi)).astype(xd.dtype)
         return _binary(B_MUL, <Node>gy, wrap_const(m))
 
 
 def clip(x, lo, hi):
-    """Limit values to ``[lo, hi]``; the gradient passes where ``x`` is inside.
+    """Limit values to ``[lo, hi]``; the gradient passes where ``x`` is strictly inside
+    (``lo < x < hi``, as the seed library), and is 0 at the bounds and beyond.
 
     >>> clip(variable(-2, 0.5, 2), -1, 1)
     variable[3]([-1 0.5 1])
@@ -1252,6 +1294,8 @@ def clip(x, lo, hi):
     cdef Node v = as_var(x)
     if not (_isnum(lo) and _isnum(hi)):
         raise TypeError(f"clip: lo and hi must be numbers, got {lo!r} and {hi!r}")
+    lo = _number(lo, "clip")
+    hi = _number(hi, "clip")
     if lo > hi:
         raise ValueError(f"clip: lo ({lo}) is greater than hi ({hi})")
     xd = v._data
@@ -1292,8 +1336,12 @@ def mask_fill(x, mask, value):
         if mask.dtype.kind not in "biuf":
             raise TypeError(f"mask_fill: the mask must be boolean, got dtype {mask.dtype}")
         mask = mask != 0
+    else:
+        mask = np.array(mask, copy=True)     # kept for backward: the caller may reuse its own
+    mask.flags.writeable = False
     if not _isnum(value):
         raise TypeError(f"mask_fill: value must be a number, got {value!r}")
+    value = _number(value, "mask_fill")
     xd = v._data
     try:
         yd = np.where(mask, xd.dtype.type(value), xd)
@@ -1415,6 +1463,11 @@ def mean_squared_error(y, t):
     """
     cdef Node a = as_var(y)
     cdef Node b = as_var(t)
+    # a Python number takes the other side's dtype: float32 stays float32
+    if _isnum(t):
+        b = wrap_const(b._data.astype(a._data.dtype))
+    elif _isnum(y):
+        a = wrap_const(a._data.astype(b._data.dtype))
     try:
         diff = a._data - b._data
     except ValueError:
@@ -1435,13 +1488,20 @@ cdef object _labels(object t, tuple xshape, str what):
     if t.dtype.kind == "f":
         if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
             raise ValueError(f"{what}: labels must be integers, got non-integer floats")
+        if t.size and np.abs(t).max() > 2.0 ** 62:
+            raise IndexError(f"{what}: label {t.flat[np.abs(t).argmax()]} is out of range for "
+                             f"{xshape[1]} classes")
         t = t.astype(np.intp)
-    elif t.dtype.kind not in "iub":
+    elif t.dtype.kind == "u":
+        if t.size and t.max() > np.iinfo(np.intp).max:     # would wrap to a negative label
+            raise IndexError(f"{what}: label {t.max()} is out of range for {xshape[1]} classes")
+    elif t.dtype.kind not in "ib":
         raise TypeError(f"{what}: labels must be integers, got dtype {t.dtype}")
     if t.shape != (xshape[0],):
         raise ValueError(f"{what}: labels of shape {t.shape} do not match {xshape[0]} rows "
                          f"(expected shape ({xshape[0]},))")
-    t = t.astype(np.intp, copy=False)
+    t = t.astype(np.intp)       # always a private copy: the graph keeps the labels
+    t.flags.writeable = False
     bad = (t != -100) & ((t < 0) | (t >= xshape[1]))
     if bad.any():
         raise IndexError(f"{what}: label {int(t[bad][0])} is out of range for {xshape[1]} classes "
@@ -1482,7 +1542,8 @@ cdef class SoftmaxCrossEntropy(Function):
 def softmax_cross_entropy(x, t):
     """Mean cross entropy of logits ``x`` (N, C) against integer labels ``t`` (N,).
 
-    Labels equal to -100 are ignored (they count neither in the sum nor in N).
+    Labels equal to -100 are ignored (they count neither in the sum nor in N); when
+    every label is, the loss is 0, as in the seed library.
 
     >>> round(softmax_cross_entropy(variable(0.0, 0.0, 5.0, 5.0).reshape(2, 2), [0, -100]).item(), 6)
     0.693147
@@ -1494,12 +1555,13 @@ def softmax_cross_entropy(x, t):
     t = _labels(t, xd.shape, "softmax_cross_entropy")
     valid = t != -100
     count = int(valid.sum())
-    logp = _log_softmax_array(xd, 1)
+    # as the seed computes it: log z = max + log(sum(exp(x - max))), log p = x - log z,
+    # loss = -1/N * sum(log p); N counts the rows not ignored, and with none the loss is 0
+    m = xd.max(axis=1, keepdims=True)
+    logz = m + log_array(np.exp(xd - m).sum(axis=1, keepdims=True))
     rows = np.nonzero(valid)[0]
-    if count:
-        loss = -logp[rows, t[rows]].sum() / count
-    else:
-        loss = np.nan
+    picked = xd[rows, t[rows]] - logz[rows, 0]
+    loss = (-1.0 / count) * picked.sum() if count else 0.0
     cdef Node y = new_var(np.asarray(loss, dtype=xd.dtype))
     cdef SoftmaxCrossEntropy f
     if _record1(v):
@@ -1514,6 +1576,9 @@ def softmax_cross_entropy(x, t):
 def accuracy(y, t):
     """Fraction of rows whose largest score is at the label (not differentiable).
 
+    Rows labelled -100 are ignored, as ``softmax_cross_entropy`` ignores them (0 when
+    every row is).
+
     >>> accuracy(variable(0.1, 0.9, 0.8, 0.2).reshape(2, 2), [1, 1])
     variable(0.5)
     """
@@ -1521,8 +1586,10 @@ def accuracy(y, t):
     if yd.ndim != 2:
         raise ValueError(f"accuracy: scores must have shape (N, C), got {yd.shape}")
     labels = _labels(t, yd.shape, "accuracy")
-    pred = yd.argmax(axis=1)
-    return new_var(np.asarray((pred == labels).mean(), dtype=yd.dtype))
+    valid = labels != -100          # ignored, as softmax_cross_entropy ignores them
+    count = int(valid.sum())
+    correct = int((yd.argmax(axis=1)[valid] == labels[valid]).sum())
+    return new_var(np.asarray(correct / count if count else 0.0, dtype=yd.dtype))
 
 
 # ============================================================================ composites
