@@ -308,15 +308,15 @@ class Layer:
                     setattr(owner, attr, Parameter(np.array(array, copy=True), name=attr))
                     owner._on_made(attr)
 
-    def save(self, path: Any) -> None:
+    def save(self, path: Any, optimizer: Any = None) -> None:
         """Write the state to ``path`` (an ``.npz``), as ``autograd.models.Model.save``."""
         from autograd.models import Model     # the file format lives with the models
-        Model.save(self, path)
+        Model.save(self, path, optimizer=optimizer)
 
-    def load(self, path: Any) -> None:
+    def load(self, path: Any, optimizer: Any = None) -> None:
         """Read the state saved by ``save``, as ``autograd.models.Model.load``."""
         from autograd.models import Model
-        Model.load(self, path)
+        Model.load(self, path, optimizer=optimizer)
 
 
 def _rng_check(rng, what):

@@ -161,7 +161,7 @@ def _describe_os_error(path: str, e: OSError, doing: str) -> OSError:
 class Model(L.Layer):
     """A Layer that can save and load its parameters (``.npz``, names as keys)."""
 
-    def save(self, path: Any) -> None:
+    def save(self, path: Any, optimizer: Any = None) -> None:
         """Write every parameter to ``path`` (an ``.npz``, names as keys).
 
         The file is written to a temporary file in the same folder
@@ -170,9 +170,15 @@ class Model(L.Layer):
         killed are removed by the next save to the same path. The new file keeps the
         old one's permissions, or gets the usual ones for new files (the umask's);
         when ``path`` is a symbolic link, the file it points to is replaced.
+
+        With ``optimizer``, its state (settings, update count, moments by this model's
+        parameter names) goes into the same file, so ``load(path, optimizer=opt)``
+        resumes training exactly. A lazy model not called yet is a ValueError.
         """
         path = os.fsdecode(os.fspath(path))
         arrays = self._state("save")  # parameters and buffers; lazy ones not made: refused
+        if optimizer is not None:
+            arrays.update(_optimizer(optimizer, "save")._to_arrays(self._params()))
         for name in arrays:
             if "\0" in name:
                 raise ValueError(f"save: parameter name {name!r} contains a NUL character")
@@ -210,14 +216,18 @@ class Model(L.Layer):
                 raise _describe_os_error(path, e, "save: cannot write") from e
             raise
 
-    def load(self, path: Any) -> None:
-        """Read parameters saved by ``save``.
+    def load(self, path: Any, optimizer: Any = None) -> None:
+        """Read parameters saved by ``save`` (and with ``optimizer``, the optimizer's
+        state saved with them; without it, that part of the file is ignored).
 
         Names, shapes and dtypes are checked first, from the archive's directory and
         the arrays' headers, before any data is read; when anything does not match or
         the file is not such an archive, a ValueError names the path and what is
-        wrong, and the model is left unchanged.
+        wrong, and the model (and the optimizer) are left unchanged. Lazy weights not
+        made yet are made with the saved shapes.
         """
+        if optimizer is not None:
+            _optimizer(optimizer, "load")
         path = os.fsdecode(os.fspath(path))
         try:
             info = os.stat(path)
@@ -230,16 +240,52 @@ class Model(L.Layer):
         with open(path, "rb") as f:
             try:
                 archive = _Archive(path, f)
-                spec = {name: (h[0], h[2]) for name, h in archive.headers.items()}
+                headers = archive.headers
+                spec = {name: (h[0], h[2]) for name, h in headers.items()
+                        if not name.startswith("optimizer:")}
                 plan = self._check_state(spec, True, "load", repr(path), "the file",
                                          f"{path!r}: ")
+                if optimizer is not None:
+                    parts = _check_optimizer_headers(path, headers, spec)
                 arrays = {name: archive.read(name) for name in spec}
+                if optimizer is not None:
+                    state = optimizer._from_arrays({k: archive.read(k) for k in parts},
+                                                   f"load: {path!r}")
+                    checked = optimizer._validate(state, arrays, f"load: {path!r}")
             except ValueError:
                 raise
             except Exception as e:  # zlib.error, EOFError, zipfile.BadZipFile, ...
                 raise ValueError(f"load: {path!r} is not a readable .npz file of parameters "
                                  f"({type(e).__name__}: {e})") from None
         self._assign_state(arrays, plan)
+        if optimizer is not None:
+            optimizer._install(checked, self._params())
+
+
+def _optimizer(optimizer: Any, what: str) -> Any:
+    if not hasattr(optimizer, "_to_arrays"):
+        raise TypeError(f"{what}: optimizer must be an autograd optimizer, got "
+                        f"{type(optimizer).__name__}")
+    return optimizer
+
+
+def _check_optimizer_headers(path: str, headers: Dict[str, Any], spec: Dict[str, Any]) -> list:
+    """The file's optimizer entries, once each array's header fits the parameter it is for."""
+    names = [name for name in headers if name.startswith("optimizer:")]
+    if not names:
+        raise ValueError(f"load: {path!r} holds no optimizer state (it was saved without "
+                         f"optimizer=)")
+    for name in names:
+        parts = name.split(":")
+        if parts[1] == "state" and len(parts) == 4:
+            if parts[2] not in spec:
+                raise ValueError(f"load: {path!r}: {name} is for a parameter the file does "
+                                 f"not hold")
+            shape, dtype = headers[name][0], headers[name][2]
+            if (tuple(shape), dtype) != (tuple(spec[parts[2]][0]), spec[parts[2]][1]):
+                raise ValueError(f"load: {path!r}: {name} is {dtype} {tuple(shape)}, the "
+                                 f"parameter {spec[parts[2]][1]} {tuple(spec[parts[2]][0])}")
+    return names
 
 
 class MLP(Model):

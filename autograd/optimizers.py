@@ -274,19 +274,22 @@ class Optimizer:
         a list) or of the model last updated.
         """
         named = self._named()
-        state = {}
-        known = set()
-        for name, p in named.items():
-            entry = self.state.get(id(p))
-            if entry is not None and entry[0]() is p:
-                known.add(id(p))
-                state[name] = {s: a.copy() for s, a in zip(self.slot_names, entry[1])}
+        known = {id(p) for p in named.values()}
         strays = [key for key, entry in self.state.items()
                   if key not in known and entry[0]() is not None]
         if strays:
             raise ValueError(f"state_dict: {type(self).__name__} holds state for {len(strays)} "
                              f"parameters it cannot name; give it its parameters at construction "
                              f"or update one model with it")
+        return self._state_dict(named)
+
+    def _state_dict(self, named):
+        """``state_dict()`` with the parameters named as ``named`` (name -> parameter) says."""
+        state = {}
+        for name, p in named.items():
+            entry = self.state.get(id(p))
+            if entry is not None and entry[0]() is p:
+                state[name] = {s: a.copy() for s, a in zip(self.slot_names, entry[1])}
         for name, arrays in self._pending.items():
             state.setdefault(name, {s: a.copy() for s, a in zip(self.slot_names, arrays)})
         return {"type": type(self).__name__, "iter": self.iter,
@@ -297,7 +300,13 @@ class Optimizer:
         """Restore what ``state_dict`` gave: settings (``lr`` included), the update count and
         the arrays, matched to parameters by name (a parameter not made yet gets its arrays
         when it first appears). Everything is checked before anything changes."""
-        what = f"{type(self).__name__}.load_state_dict"
+        named = self._named()
+        checked = self._validate(state, named, f"{type(self).__name__}.load_state_dict")
+        self._install(checked, named)
+
+    def _validate(self, state, named, what):
+        """Check a state dict against ``named`` (name -> anything with a shape and dtype);
+        return what ``_install`` needs. Raises TypeError/ValueError; changes nothing."""
         if not isinstance(state, Mapping):
             raise TypeError(f"{what}: expected the dict state_dict() gives, got "
                             f"{type(state).__name__}")
@@ -315,7 +324,6 @@ class Optimizer:
             raise ValueError(f"{what}: the settings must be {sorted(self.hyper_names)}, got "
                              f"{sorted(hyper) if isinstance(hyper, Mapping) else hyper!r}")
         checked = {k: self._check_hyper(k, v) for k, v in hyper.items()}
-        named = self._named()
         loaded = {}
         if not isinstance(state["state"], Mapping):
             raise ValueError(f"{what}: state['state'] must map parameter names to arrays")
@@ -330,13 +338,53 @@ class Optimizer:
             if p is not None:
                 self._fits(what, name, p, arrays)
             loaded[name] = [np.array(a, copy=True) for a in arrays]
-        for k, v in checked.items():
+        return checked, int(count), loaded
+
+    def _install(self, checked, named):
+        hyper, count, loaded = checked
+        for k, v in hyper.items():
             setattr(self, k, v)
-        self.iter = int(count)
+        self.iter = count
         self.state.clear()
         self._pending = loaded
         if named:
             self._adopt(named)
+
+    # The optimizer's part of a model file (``model.save(path, optimizer=opt)``): flat
+    # names that no parameter can have (a parameter's name has no colon).
+
+    def _to_arrays(self, named):
+        state = self._state_dict(named)
+        out = {f"optimizer:type:{state['type']}": np.zeros(0, np.uint8),
+               "optimizer:iter": np.array(state["iter"], np.int64)}
+        for k, v in state["hyper"].items():
+            out[f"optimizer:hyper:{k}"] = np.array(v, np.float64)
+        for name, slots in state["state"].items():
+            for slot, array in slots.items():
+                out[f"optimizer:state:{name}:{slot}"] = array
+        return out
+
+    @staticmethod
+    def _from_arrays(arrays, what):
+        """The state dict that ``_to_arrays`` flattened into ``arrays`` (name -> array)."""
+        types = [k.split(":", 2)[2] for k in arrays if k.startswith("optimizer:type:")]
+        if len(types) != 1 or "optimizer:iter" not in arrays:
+            raise ValueError(f"{what}: the optimizer's part is incomplete")
+        iteration = arrays["optimizer:iter"]
+        if iteration.shape != () or iteration.dtype.kind not in "iu":
+            raise ValueError(f"{what}: optimizer:iter must be one integer")
+        state = {"type": types[0], "iter": int(iteration), "hyper": {}, "state": {}}
+        for key, array in arrays.items():
+            parts = key.split(":")
+            if parts[1] == "hyper" and len(parts) == 3:
+                if array.shape != () or array.dtype.kind != "f":
+                    raise ValueError(f"{what}: {key} must be one float")
+                state["hyper"][parts[2]] = float(array)
+            elif parts[1] == "state" and len(parts) == 4:
+                state["state"].setdefault(parts[2], {})[parts[3]] = array
+            elif parts[1] not in ("type", "iter") or len(parts) != (3 if parts[1] == "type" else 2):
+                raise ValueError(f"{what}: unknown entry {key!r}")
+        return state
 
     def _check_hyper(self, name, value):
         if name in ("beta1", "beta2", "momentum", "alpha"):

@@ -549,3 +549,66 @@ def test_large_and_small_parameters_are_updated_to_the_same_bits(name, dtype):
         opt_rows.step()
     np.testing.assert_array_equal(big.data, np.stack([r.data for r in rows]))
     assert big.dtype == dtype
+
+
+# ---------------------------------------------------------------- model and optimizer, one file
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_resumed_from_one_file_equals_uninterrupted_bit_for_bit(name, tmp_path):
+    def fresh(seed):
+        m = M.MLP([8, 1], activation=F.tanh, rng=ag.random.const(seed))
+        return m, OPTIMIZERS[name](m)
+
+    m, opt = fresh(3)
+    train(m, opt, 20)
+    m1, opt1 = fresh(3)
+    train(m1, opt1, 10)
+    m1.save(tmp_path / "checkpoint.npz", optimizer=opt1)
+    m2, opt2 = fresh(11)                   # lazy, other seed: everything comes from the file
+    m2.load(tmp_path / "checkpoint.npz", optimizer=opt2)
+    train(m2, opt2, 10)
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(m2.state_dict()[k], v, err_msg=k)
+    # the model alone loads from the same file, the optimizer's part ignored
+    m3 = M.MLP([8, 1], activation=F.tanh)
+    m3.load(tmp_path / "checkpoint.npz")
+    np.testing.assert_array_equal(m3.linear0.w.data, m1.linear0.w.data)
+
+
+def test_model_and_optimizer_file_is_checked_before_anything_changes(tmp_path):
+    m = M.MLP([4, 1], rng=ag.random.const())
+    opt = O.Adam(m, lr=0.01)
+    train(m, opt, 3)
+    m.save(tmp_path / "plain.npz")
+    m.save(tmp_path / "with.npz", optimizer=opt)
+    other = M.MLP([4, 1], rng=ag.random.const(1))
+    other(np.ones((1, 3)))
+    before = other.state_dict()
+    fresh = O.Adam(other, lr=0.5)
+
+    def unchanged():
+        for k, v in other.state_dict().items():
+            np.testing.assert_array_equal(v, before[k])
+        assert fresh.iter == 0 and fresh.lr == 0.5 and len(fresh.state) == 0
+
+    with pytest.raises(ValueError, match="holds no optimizer state"):
+        other.load(tmp_path / "plain.npz", optimizer=fresh)
+    unchanged()
+    with pytest.raises(ValueError, match="of a Adam, not a SGD"):
+        other.load(tmp_path / "with.npz", optimizer=O.SGD(other))
+    unchanged()
+    arrays = dict(np.load(tmp_path / "with.npz"))
+    arrays["optimizer:state:linear1.w:m"] = np.zeros((2, 2))
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=r"optimizer:state:linear1.w:m is float64 \(2, 2\)"):
+        other.load(tmp_path / "bad.npz", optimizer=fresh)
+    unchanged()
+    with pytest.raises(TypeError, match="optimizer must be"):
+        m.save(tmp_path / "x.npz", optimizer="adam")
+    other.load(tmp_path / "with.npz", optimizer=fresh)
+    assert fresh.iter == 3 and fresh.lr == 0.01
+    state, expected = fresh.state_dict()["state"], opt.state_dict()["state"]
+    for name in expected:
+        for slot in ("m", "v"):
+            np.testing.assert_array_equal(state[name][slot], expected[name][slot])
