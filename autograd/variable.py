@@ -39,7 +39,7 @@ class Variable(_graph.Node):
     __rmul__ = _ops.rmul
     __truediv__ = _ops.div
     __rtruediv__ = _ops.rdiv
-    __pow__ = _ops.pow_
+    __pow__ = _ops.pow
     __rpow__ = _ops.rpow
     __matmul__ = _ops.matmul
     __rmatmul__ = _ops.rmatmul
@@ -128,7 +128,7 @@ class Variable(_graph.Node):
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> "Variable":
         """Sum over ``axis``; differentiable."""
-        return _ops.sum_(self, axis, keepdims)
+        return _ops.sum(self, axis, keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> "Variable":
         """Mean over ``axis``; differentiable."""
