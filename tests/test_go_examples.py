@@ -1219,8 +1219,7 @@ def _():
 @example("ExampleClip", "variable/clip_test.go", """
     // variable[8]([0 0 0 1 2 4 5 5])
     // variable[8]([0 0 1 1 1 1 0 0])
-""", xfail="issue 15 cause 2: clip's gradient at the bounds. NOTE: this Go example (both stored "
-           "versions) passes the gradient at x == lo, which a strictly inside rule gives 0")
+""")
 def _():
     x = ag.variable(-2, -1, 0, 1, 2, 4, 6, 8)
     y = F.clip(x, 0, 5)
@@ -1642,7 +1641,7 @@ def _():
 @example("ExampleAdamW", "optimizer/adamw_test.go", """
     // variable(0.9989684091623926)
     // variable(0.9979449255202475)
-""", xfail="issue 15 cause 1: AdamW's order (Go: p = (p - step) * (1 - lr*wd))")
+""")
 def _():
     p = param(1.0)
     p.grad = ag.variable(1.0)
