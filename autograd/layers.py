@@ -16,6 +16,7 @@ names (``"x2f.w"``, ``"lstm.x2f.w"``), sorted by name. Call a layer as ``layer(x
 """
 import itertools
 import math
+import re
 import threading
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -26,6 +27,8 @@ from autograd.variable import Variable
 
 __all__ = ["Parameter", "Layer", "Linear", "RNN", "LSTM"]
 
+
+_LEGACY_LINEAR = re.compile(r"(^|\.)linear([0-9]+)(?=\.)")
 
 class Parameter(Variable):
     """A Variable that a layer learns: assigning one to a layer's attribute registers it."""
@@ -255,6 +258,13 @@ class Layer:
         for name, owner, attr, value in self._buffer_entries():
             known[name] = ("buffer", owner, attr, value)
             required.add(name)
+        # names saved by version 0.1 ("linear0.w" for the seed's "linear[0].w") still load
+        saved_as = {}
+        for name in list(spec):
+            new = _LEGACY_LINEAR.sub(r"\1linear[\2]", name)
+            if name not in known and new in known and new not in spec:
+                spec = {(new if k == name else k): v for k, v in spec.items()}
+                saved_as[new] = name
         unknown = sorted(set(spec) - set(known))
         if unknown and strict:
             raise ValueError(f"{what}: {source} has entries this model does not: {unknown}")
@@ -287,7 +297,7 @@ class Layer:
                 if dtype.kind != "f" or (expected_dtype is not None and dtype != expected_dtype):
                     raise ValueError(f"{what}: {located}{name} has dtype {dtype} in {where}, "
                                      f"{expected_dtype or 'a float'} in the model")
-            plan.append((name, kind, owner, attr))
+            plan.append((saved_as.get(name, name), kind, owner, attr))
         return plan
 
     @staticmethod

@@ -308,11 +308,20 @@ class MLP(Model):
         self.activation = activation
         self.n_layers = len(sizes)
         for i, size in enumerate(sizes):
-            setattr(self, f"linear{i}", L.Linear(size, rng=rng, dtype=dtype))
+            # named as the seed names them: parameters "linear[0].w", "linear[0].b", ...
+            setattr(self, f"linear[{i}]", L.Linear(size, rng=rng, dtype=dtype))
 
     @property
     def layers(self):
-        return [getattr(self, f"linear{i}") for i in range(self.n_layers)]
+        """The Linear layers, first to last."""
+        return [getattr(self, f"linear[{i}]") for i in range(self.n_layers)]
+
+    def __getattr__(self, name):
+        # m.linear0 for m.layers[0], as version 0.1 spelled it
+        match = re.fullmatch(r"linear([0-9]+)", name)
+        if match is not None and int(match.group(1)) < self.__dict__.get("n_layers", 0):
+            return getattr(self, f"linear[{match.group(1)}]")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def forward(self, x):
         *hidden, last = self.layers

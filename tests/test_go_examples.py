@@ -1552,7 +1552,7 @@ def _():
     // linear[0].w <nil>
     // linear[1].b <nil>
     // linear[1].w <nil>
-""", xfail="issue 15 cause 4: parameter names (Go linear[0].b, here linear0.b)")
+""")
 def _():
     m = M.MLP([5, 1], rng=ag.random.const(), activation=F.relu)
     m(new(1, 2).reshape(1, 2)).backward()
@@ -1566,7 +1566,7 @@ def _():
     // linear[0].w [2 5]
     // linear[1].b [1 1]
     // linear[1].w [5 1]
-""", xfail="issue 15 cause 4: parameter names (Go linear[0].b, here linear0.b)")
+""")
 def _():
     m = M.MLP([5, 1])
     m(new(1, 2).reshape(1, 2))
@@ -1581,7 +1581,7 @@ def _():
     // linear[0].w [2 5]
     // linear[1].b [1 1]
     // linear[1].w [5 1]
-""", xfail="issue 15 cause 4: parameter names (Go linear[0].b, here linear0.b)")
+""")
 def _():
     m = M.MLP([5, 1], rng=ag.random.const(), activation=F.relu)
     x = new(*range(1, 9)).reshape(2, 2, 2)

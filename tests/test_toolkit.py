@@ -148,11 +148,11 @@ def test_load_state_dict_checks_everything_first():
     before = m.state_dict()
     with pytest.raises(ValueError, match=r"does not: \['bogus'\]"):
         m.load_state_dict({**good, "bogus": np.ones(1)})
-    with pytest.raises(ValueError, match=r"lacks parameters of this model: \['linear1.w'\]"):
-        m.load_state_dict({k: v for k, v in good.items() if k != "linear1.w"})
-    bad = dict(good, **{"linear0.b": np.zeros((1, 4)), "linear1.w": np.zeros((5, 1))})
+    with pytest.raises(ValueError, match=r"lacks parameters of this model: \['linear\[1\].w'\]"):
+        m.load_state_dict({k: v for k, v in good.items() if k != "linear[1].w"})
+    bad = dict(good, **{"linear[0].b": np.zeros((1, 4)), "linear[1].w": np.zeros((5, 1))})
     with pytest.raises(ValueError,
-                       match=r"linear1.w has shape \(5, 1\) in the state dict, \(4, 1\)"):
+                       match=r"linear\[1\].w has shape \(5, 1\) in the state dict, \(4, 1\)"):
         m.load_state_dict(bad)
     with pytest.raises(ValueError, match="dtype float32"):
         m.load_state_dict({k: v.astype(np.float32) for k, v in good.items()})
@@ -161,13 +161,13 @@ def test_load_state_dict_checks_everything_first():
     for k, v in m.state_dict().items():                      # nothing changed
         np.testing.assert_array_equal(v, before[k])
     # not strict: unknown names ignored, missing ones kept
-    m.load_state_dict({"linear0.b": np.full((1, 4), 2.0), "bogus": np.ones(1)}, strict=False)
+    m.load_state_dict({"linear[0].b": np.full((1, 4), 2.0), "bogus": np.ones(1)}, strict=False)
     np.testing.assert_array_equal(m.linear0.b.data, np.full((1, 4), 2.0))
-    np.testing.assert_array_equal(m.linear1.w.data, before["linear1.w"])
+    np.testing.assert_array_equal(m.linear1.w.data, before["linear[1].w"])
     # a lazy weight is made only with a shape the layer can take
     lazy = M.MLP([4, 1])
-    with pytest.raises(ValueError, match=r"linear0.w has shape \(3, 5\).*expects \(in, 4\)"):
-        lazy.load_state_dict(dict(good, **{"linear0.w": np.ones((3, 5))}))
+    with pytest.raises(ValueError, match=r"linear\[0\].w has shape \(3, 5\).*expects \(in, 4\)"):
+        lazy.load_state_dict(dict(good, **{"linear[0].w": np.ones((3, 5))}))
     assert lazy.linear0.w is None
 
 
@@ -175,12 +175,12 @@ def test_save_of_an_uncalled_lazy_model_is_refused(tmp_path):
     """The issue: saving before the first call saved only the biases, and loading it worked."""
     m = M.MLP([8, 1], rng=ag.random.const())
     with pytest.raises(ValueError, match=r"save: MLP has parameters that are not made yet: "
-                                         r"\['linear0.w', 'linear1.w'\]"):
+                                         r"\['linear\[0\].w', 'linear\[1\].w'\]"):
         m.save(tmp_path / "m.npz")
     assert list(tmp_path.iterdir()) == []
     np.savez(tmp_path / "biases.npz", **{k: v.data for k, v in m.params().items()})
-    with pytest.raises(ValueError, match=r"lacks parameters of this model: \['linear0.w', "
-                                         r"'linear1.w'\]"):
+    with pytest.raises(ValueError, match=r"lacks parameters of this model: \['linear\[0\].w', "
+                                         r"'linear\[1\].w'\]"):
         M.MLP([8, 1]).load(tmp_path / "biases.npz")
 
 
@@ -442,16 +442,16 @@ def test_optimizer_state_dict_by_name_and_its_checks():
     state = opt.state_dict()
     assert state["type"] == "Adam" and state["iter"] == 3
     assert state["hyper"] == {"lr": 0.01, "beta1": 0.9, "beta2": 0.999}
-    assert list(state["state"]) == ["linear0.b", "linear0.w", "linear1.b", "linear1.w"]
-    assert set(state["state"]["linear0.w"]) == {"m", "v"}
-    state["state"]["linear0.w"]["m"][...] = 9.0               # a copy
-    assert not np.any(opt.state_dict()["state"]["linear0.w"]["m"] == 9.0)
+    assert list(state["state"]) == ["linear[0].b", "linear[0].w", "linear[1].b", "linear[1].w"]
+    assert set(state["state"]["linear[0].w"]) == {"m", "v"}
+    state["state"]["linear[0].w"]["m"][...] = 9.0               # a copy
+    assert not np.any(opt.state_dict()["state"]["linear[0].w"]["m"] == 9.0)
     other = O.Adam(m)
     with pytest.raises(ValueError, match="of a Adam, not a SGD"):
         O.SGD(m).load_state_dict(state)
     bad = opt.state_dict()
-    bad["state"]["linear0.w"]["m"] = np.zeros((2, 2))
-    with pytest.raises(ValueError, match=r"linear0.w/m is float64 \(2, 2\), the parameter "
+    bad["state"]["linear[0].w"]["m"] = np.zeros((2, 2))
+    with pytest.raises(ValueError, match=r"linear\[0\].w/m is float64 \(2, 2\), the parameter "
                                          r"float64 \(3, 4\)"):
         other.load_state_dict(bad)
     bad = opt.state_dict()
@@ -599,9 +599,9 @@ def test_model_and_optimizer_file_is_checked_before_anything_changes(tmp_path):
         other.load(tmp_path / "with.npz", optimizer=O.SGD(other))
     unchanged()
     arrays = dict(np.load(tmp_path / "with.npz"))
-    arrays["optimizer:state:linear1.w:m"] = np.zeros((2, 2))
+    arrays["optimizer:state:linear[1].w:m"] = np.zeros((2, 2))
     np.savez(tmp_path / "bad.npz", **arrays)
-    with pytest.raises(ValueError, match=r"optimizer:state:linear1.w:m is float64 \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"optimizer:state:linear\[1\].w:m is float64 \(2, 2\)"):
         other.load(tmp_path / "bad.npz", optimizer=fresh)
     unchanged()
     with pytest.raises(TypeError, match="optimizer must be"):

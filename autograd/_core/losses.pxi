@@ -1,4 +1,4 @@
-# Included by ops.pyx: masks, softmax family, losses, composites. Shares the module namespace (helpers, records, other families).
+# Included by ops.pyx: masks, softmax family, losses, composites. Shares the module namespace.
 
 # ============================================================================ elementwise with masks
 
