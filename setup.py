@@ -16,7 +16,7 @@ DEBUG = os.environ.get("AUTOGRAD_DEBUG", "") not in ("", "0")
 # and the operations index Python objects and keep Python's checked semantics.
 SAFE = {"language_level": 3, "cdivision": True, "embedsignature": True}
 FAST = dict(SAFE, boundscheck=DEBUG, wraparound=DEBUG, initializedcheck=DEBUG, nonecheck=DEBUG)
-LOOP_MODULES = {"kernels", "pcg"}
+LOOP_MODULES = {"kernels", "pcg", "nn_kernels"}
 
 def extension(path):
     name = os.path.splitext(os.path.basename(path))[0]

@@ -13,6 +13,7 @@ NumPy; the gradient of a broadcast input is summed back to its shape.
 >>> x.grad
 variable(0.5403023058681398)
 """
+from autograd._core import nn as _nn
 from autograd._core import ops as _ops
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "split", "get_item", "sum", "mean", "variance", "max", "min", "matmul", "linear", "clip",
     "mask_fill", "sigmoid", "relu", "gelu", "softmax", "log_softmax", "mean_squared_error",
     "softmax_cross_entropy", "accuracy", "dropout",
+    "conv2d", "max_pool2d", "avg_pool2d", "embedding", "layer_norm", "batch_norm",
 ]
 
 # arithmetic
@@ -75,3 +77,11 @@ mean_squared_error = _ops.mean_squared_error
 softmax_cross_entropy = _ops.softmax_cross_entropy
 accuracy = _ops.accuracy
 dropout = _ops.dropout
+
+# neural networks (autograd/_core/nn.pyx)
+conv2d = _nn.conv2d
+max_pool2d = _nn.max_pool2d
+avg_pool2d = _nn.avg_pool2d
+embedding = _nn.embedding
+layer_norm = _nn.layer_norm
+batch_norm = _nn.batch_norm
