@@ -1,6 +1,12 @@
 """Neural functions (conv2d, pooling, embedding, layer and batch norm), their kernels
 and layers: forward, first and second derivatives against PyTorch at float64 (skipped
 without torch) and against central differences always; float32; bad arguments."""
+import importlib.util
+import os
+import pathlib
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -507,3 +513,74 @@ def test_lazy_conv_initialises_once_under_threads():
     for t in threads:
         t.join()
     assert all(w is seen[0] for w in seen)
+
+
+def test_conv2d_in_many_chunks_equals_image_by_image():
+    """40 images of 8x10x10 under 3x3 kernels, stride 2, make 14.4 KB of patches each: the
+    batch is done in chunks of 18 images; the results must equal one image at a time."""
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=(40, 8, 10, 10))
+    w = rng.normal(size=(4, 8, 3, 3))
+    b = rng.normal(size=4)
+    weight = rng.uniform(0.5, 1.5, size=(40, 4, 5, 5))
+    for create_graph in (False, True):
+        xv, wv, bv = ag.Variable(x), ag.Variable(w), ag.Variable(b)
+        y = F.conv2d(xv, wv, bv, stride=2, pad=1)
+        F.sum(y * weight).backward(create_graph=create_graph)
+        gw, gb = np.zeros_like(w), np.zeros_like(b)
+        for i in range(40):
+            xi, wi, bi = ag.Variable(x[i:i + 1]), ag.Variable(w), ag.Variable(b)
+            yi = F.conv2d(xi, wi, bi, stride=2, pad=1)
+            np.testing.assert_allclose(y.data[i:i + 1], yi.data, rtol=1e-12, atol=1e-12)
+            F.sum(yi * weight[i:i + 1]).backward()
+            np.testing.assert_allclose(xv.grad.data[i:i + 1], xi.grad.data, rtol=1e-12, atol=1e-12)
+            gw += wi.grad.data
+            gb += bi.grad.data
+        np.testing.assert_allclose(wv.grad.data, gw, rtol=1e-11)
+        np.testing.assert_allclose(bv.grad.data, gb, rtol=1e-11)
+    if torch is not None:
+        yt = TF.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), stride=2, padding=1)
+        np.testing.assert_allclose(y.data, yt.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------- the digits example
+
+EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "digits_cnn.py"
+
+
+def run_example(*args, prelude=""):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    code = prelude + f"import runpy, sys; sys.argv = {[str(EXAMPLE)] + list(args)!r}; " \
+                     f"runpy.run_path({str(EXAMPLE)!r}, run_name='__main__')"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600, env=env)
+
+
+def test_digits_example_reaches_97_percent_and_resumes(tmp_path):
+    pytest.importorskip("sklearn")
+    ckpt = str(tmp_path / "digits.npz")
+    args = ["--checkpoint", ckpt]
+    plot = importlib.util.find_spec("matplotlib") is not None
+    if plot:
+        args += ["--plot", str(tmp_path / "wrong.png")]
+    done = run_example(*args)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    epochs = [line for line in lines if line.startswith("epoch")]
+    assert len(epochs) == 20
+    accuracy = float(next(line for line in lines if line.startswith("test accuracy")).split()[2])
+    assert accuracy >= 0.97, done.stdout
+    if plot:
+        assert (tmp_path / "wrong.png").stat().st_size > 1000
+    resumed = run_example("--checkpoint", ckpt, "--resume", "--epochs", "21")
+    assert resumed.returncode == 0, resumed.stderr
+    out = resumed.stdout.splitlines()
+    assert out[0] == f"resumed from {ckpt} after epoch 20"
+    assert [line.split()[1] for line in out if line.startswith("epoch")] == ["21"]
+
+
+def test_digits_example_without_scikit_learn_says_so_and_exits_cleanly():
+    done = run_example("--epochs", "1", prelude="import sys; sys.modules['sklearn'] = None; ")
+    assert done.returncode == 0
+    assert "pip install scikit-learn" in done.stderr
+    assert done.stdout == ""

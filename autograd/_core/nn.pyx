@@ -1,8 +1,8 @@
 """The neural-network operations: convolution, pooling, embedding, layer and batch norm.
 
 Each is a Function subclass written as those of ``ops.pyx``: a forward on arrays
-through the compiled loops of ``nn_kernels`` (im2col plus one BLAS product for the
-convolution), ``backward_arrays`` for the ordinary backward pass, and
+through the compiled loops of ``nn_kernels`` (for the convolution, im2col and one
+BLAS product per chunk of images), ``backward_arrays`` for the ordinary backward pass, and
 ``backward_vars``, written with differentiable functions, for ``create_graph=True``.
 
 The backward passes of the linear operations are operations too, each with its own
@@ -18,7 +18,7 @@ backward, so derivatives of any order exist:
 * the norms: fused loops forward and backward; the differentiable backward is the
   same formula written with F's functions.
 
-Every array kept for backward (ids, argmax positions, statistics, columns) is made
+Every array kept for backward (ids, argmax positions, statistics) is made
 here and never handed out, so no caller can change a gradient through it.
 """
 cimport numpy as cnp
@@ -87,38 +87,77 @@ cdef tuple _conv_out(tuple xshape, tuple kernel, tuple stride, tuple pad, str wh
 
 # ============================================================================ convolution
 
+# The patch matrix of a whole batch is kernel-size times the input; the batch is cut into
+# chunks of images whose patches stay under this size (one product for small inputs),
+# so that a step's peak memory is its activations, not nine copies of them.
+cdef Py_ssize_t CHUNK_BYTES = 1 << 18
+
+
+cdef list _chunks(Py_ssize_t n, Py_ssize_t bytes_per_image):
+    cdef Py_ssize_t per = CHUNK_BYTES // bytes_per_image if bytes_per_image > 0 else n
+    if per < 1:
+        per = 1
+    return [(i, i + per if i + per < n else n) for i in range(0, n, per)]
+
+
 cdef object _conv_arrays(object x, object w, object b, tuple stride, tuple pad):
-    """conv2d on arrays: ``(y, col)``."""
-    cdef Py_ssize_t n = x.shape[0]
+    """conv2d on arrays (x and w of one dtype)."""
+    n = x.shape[0]
     o, c, kh, kw = w.shape
     oh, ow = _conv_out(x.shape, (kh, kw), stride, pad, "conv2d")
-    col = K.im2col(x, (kh, kw), stride, pad)
-    y2 = np.matmul(w.reshape(o, c * kh * kw), col)
-    y = K.cn_to_nchw(y2, b, n).reshape(n, o, oh, ow)
-    return y, col
+    x = np.ascontiguousarray(x)
+    w2 = w.reshape(o, c * kh * kw)
+    y = np.empty((n, o, oh * ow), dtype=np.result_type(x, w))
+    for n0, n1 in _chunks(n, c * kh * kw * oh * ow * y.dtype.itemsize):
+        col = K.im2col(x[n0:n1], (kh, kw), stride, pad)
+        K.cn_to_nchw(np.matmul(w2, col), b, n1 - n0, out=y[n0:n1])
+    return y.reshape(n, o, oh, ow)
+
+
+cdef tuple _conv_grads(object x, tuple xshape, object w, tuple wshape, object gy, tuple stride,
+                       tuple pad):
+    """``(gx, gw, gb)`` of conv2d for the output gradient ``gy``: gx when the weights ``w``
+    are given, gw when the input ``x`` is given (else None), gb (out,) in float64.
+    Computed in the widest dtype of the arrays given."""
+    dtype = np.result_type(*[a for a in (x, w, gy) if a is not None])
+    n = xshape[0]
+    o, c, kh, kw = wshape
+    oh, ow = gy.shape[2], gy.shape[3]
+    gy = np.ascontiguousarray(_float_like(gy, dtype)).reshape(n, o, oh * ow)
+    gx = gw = w2 = None
+    if w is not None:
+        w2 = _float_like(w, dtype).reshape(o, c * kh * kw)
+        gx = np.zeros(xshape, dtype=dtype)
+    if x is not None:
+        x = np.ascontiguousarray(_float_like(x, dtype))
+        gw = np.zeros((o, c * kh * kw), dtype=dtype)
+    gb = np.zeros(o, dtype=np.float64)
+    for n0, n1 in _chunks(n, c * kh * kw * oh * ow * np.dtype(dtype).itemsize):
+        gy2, gb_part = K.nchw_to_cn(gy[n0:n1])
+        gb += gb_part
+        if gw is not None:
+            col = K.im2col(x[n0:n1], (kh, kw), stride, pad)
+            gw += np.matmul(gy2, col.T)
+            col = None
+        if gx is not None:
+            K.col2im(np.matmul(w2.T, gy2), (n1 - n0, c, xshape[2], xshape[3]), (kh, kw),
+                     stride, pad, out=gx[n0:n1])
+    return gx, None if gw is None else gw.reshape(wshape), gb
 
 
 cdef object _conv_t_arrays(object gy, object w, tuple xshape, tuple stride, tuple pad):
     """The adjoint of x -> conv2d(x, w) applied to ``gy``: an image of ``xshape``."""
-    o, c, kh, kw = w.shape
-    gy2, _ = K.nchw_to_cn(gy.reshape(gy.shape[0], o, -1))
-    gcol = np.matmul(w.reshape(o, c * kh * kw).T, gy2)
-    return K.col2im(gcol, xshape, (kh, kw), stride, pad)
+    return _conv_grads(None, xshape, w, w.shape, gy, stride, pad)[0]
 
 
-cdef object _conv_w_arrays(object x, object col, object gy, tuple kernel, tuple stride, tuple pad):
-    """The adjoint of w -> conv2d(x, w) applied to ``gy`` (``col`` = im2col(x), or None)."""
-    kh, kw = kernel
-    if col is None:
-        col = K.im2col(x, kernel, stride, pad)
-    o = gy.shape[1]
-    gy2, _ = K.nchw_to_cn(gy.reshape(gy.shape[0], o, -1))
-    return np.matmul(gy2, col.T).reshape(o, x.shape[1], kh, kw)
+cdef object _conv_w_arrays(object x, object gy, tuple kernel, tuple stride, tuple pad):
+    """The adjoint of w -> conv2d(x, w) applied to ``gy``."""
+    wshape = (gy.shape[1], x.shape[1]) + kernel
+    return _conv_grads(x, x.shape, None, wshape, gy, stride, pad)[1]
 
 
 cdef class Conv2d(Function):
     cdef tuple stride, pad
-    cdef object col          # im2col of x, kept when w needs a gradient
 
     cdef object backward_arrays(self, object gy):
         cdef Node x = self._x0
@@ -126,24 +165,13 @@ cdef class Conv2d(Function):
         cdef Node b = None if self._n_in < 3 else <Node>self._more[0]
         xd = x._data
         wd = w._data
-        o, c, kh, kw = wd.shape
-        dtype = np.result_type(xd, wd)
-        gy = _float_like(gy, dtype)
-        gy2, gbias = K.nchw_to_cn(gy.reshape(gy.shape[0], o, -1))
-        gx = gw = gb = None
-        if not x._const:
-            gcol = np.matmul(_float_like(wd, dtype).reshape(o, c * kh * kw).T, gy2)
-            gx = _cast_grad(K.col2im(gcol, xd.shape, (kh, kw), self.stride, self.pad), x)
-        if not w._const:
-            col = self.col
-            if col is None:
-                col = K.im2col(_float_like(xd, dtype), (kh, kw), self.stride, self.pad)
-            gw = _cast_grad(np.matmul(gy2, col.T).reshape(wd.shape), w)
+        gx, gw, gbias = _conv_grads(None if w._const else xd, xd.shape,
+                                    None if x._const else wd, wd.shape, gy, self.stride, self.pad)
+        gx = _cast_grad(gx, x)
+        gw = _cast_grad(gw, w)
         if b is None:
             return (gx, gw)
-        if not b._const:
-            gb = gbias.astype(b._data.dtype, copy=False)
-        return (gx, gw, gb)
+        return (gx, gw, None if b._const else gbias.astype(b._data.dtype))
 
     cdef object backward_vars(self, object gy):
         cdef Node x = self._x0
@@ -168,9 +196,9 @@ cdef class ConvTranspose2d(Function):
         wd = w._data
         g_gy = g_w = None
         if not gy._const:
-            g_gy = _conv_arrays(ggx, wd, None, self.stride, self.pad)[0]
+            g_gy = _conv_arrays(ggx, wd, None, self.stride, self.pad)
         if not w._const:
-            g_w = _conv_w_arrays(ggx, None, gy._data, tuple(wd.shape[2:]), self.stride, self.pad)
+            g_w = _conv_w_arrays(ggx, gy._data, tuple(wd.shape[2:]), self.stride, self.pad)
         return (g_gy, g_w)
 
     cdef object backward_vars(self, object ggx):
@@ -193,7 +221,7 @@ cdef class Conv2dGradW(Function):
         if not x._const:
             g_x = _conv_t_arrays(gy._data, ggw, x._data.shape, self.stride, self.pad)
         if not gy._const:
-            g_gy = _conv_arrays(x._data, ggw, None, self.stride, self.pad)[0]
+            g_gy = _conv_arrays(x._data, ggw, None, self.stride, self.pad)
         return (g_x, g_gy)
 
     cdef object backward_vars(self, object ggw):
@@ -210,8 +238,8 @@ cdef Node _conv2d(Node x, Node w, Node b, tuple stride, tuple pad):
     wd = w._data
     dtype = np.result_type(xd, wd) if b is None else np.result_type(xd, wd, b._data)
     xd = _float_like(xd, dtype)
-    y, col = _conv_arrays(xd, _float_like(wd, dtype),
-                          None if b is None else _float_like(b._data, dtype), stride, pad)
+    y = _conv_arrays(xd, _float_like(wd, dtype),
+                     None if b is None else _float_like(b._data, dtype), stride, pad)
     cdef Node out = new_var(y)
     cdef tuple ins = (x, w) if b is None else (x, w, b)
     cdef Conv2d f
@@ -219,7 +247,6 @@ cdef Node _conv2d(Node x, Node w, Node b, tuple stride, tuple pad):
         f = Conv2d.__new__(Conv2d)
         f.stride = stride
         f.pad = pad
-        f.col = None if w._const else col
         link_all(f, out, ins)
     return out
 
@@ -241,7 +268,7 @@ cdef Node _conv_transpose(Node gy, Node w, tuple xshape, tuple stride, tuple pad
 
 cdef Node _conv_grad_w(Node x, Node gy, tuple kernel, tuple stride, tuple pad):
     dtype = np.result_type(x._data, gy._data)
-    gw = _conv_w_arrays(_float_like(x._data, dtype), None, _float_like(gy._data, dtype), kernel,
+    gw = _conv_w_arrays(_float_like(x._data, dtype), _float_like(gy._data, dtype), kernel,
                         stride, pad)
     cdef Node out = new_var(gw)
     cdef Conv2dGradW f
@@ -259,8 +286,9 @@ def conv2d(x, w, b=None, stride=1, pad=0):
     with weights ``w`` (out, C, kh, kw) plus the bias ``b`` (out,), zero padding ``pad``.
 
     ``stride`` and ``pad`` are an int or an (h, w) pair. The output has shape
-    (N, out, (H + 2 pad - kh) // stride + 1, ...). Computed as one matrix product over
-    the patches (im2col); differentiable to any order.
+    (N, out, (H + 2 pad - kh) // stride + 1, ...). Computed as a matrix product over the
+    patches (im2col), one per chunk of images of at most 256 KiB of patches; differentiable
+    to any order.
 
     >>> import numpy as np
     >>> y = conv2d(np.ones((1, 1, 3, 3)), np.ones((2, 1, 2, 2)), np.array([0.0, 1.0]))

@@ -165,9 +165,18 @@ def im2col(x, kernel, stride, pad):
     return col
 
 
-def col2im(col, shape, kernel, stride, pad):
+cdef object _out_array(object out, tuple shape, object dtype, str what):
+    """``out`` checked as a C-contiguous writeable array of ``shape`` and ``dtype``."""
+    if (not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype
+            or not out.flags.c_contiguous or not out.flags.writeable):
+        raise ValueError(f"{what}: out must be a writeable C-contiguous {np.dtype(dtype)} array "
+                         f"of shape {shape}")
+    return out
+
+
+def col2im(col, shape, kernel, stride, pad, out=None):
     """The adjoint of ``im2col``: columns (c*kh*kw, n*oh*ow) summed back into an image of
-    ``shape`` (n, c, h, w)."""
+    ``shape`` (n, c, h, w): a new one, or added into ``out``."""
     n, c, h, w = [int(s) for s in shape]
     kh, kw = _ints2(kernel, "col2im: kernel", 1)
     sh, sw = _ints2(stride, "col2im: stride", 1)
@@ -179,7 +188,10 @@ def col2im(col, shape, kernel, stride, pad):
     if col.shape != (c * kh * kw, n * oh * ow):
         raise ValueError(f"col2im: col has shape {col.shape}, expected {(c * kh * kw, n * oh * ow)} "
                          f"for an image of shape {(n, c, h, w)}")
-    x = np.zeros((n, c, h, w), dtype=col.dtype)
+    if out is None:
+        x = np.zeros((n, c, h, w), dtype=col.dtype)
+    else:
+        x = _out_array(out, (n, c, h, w), col.dtype, "col2im")
     if col.dtype == np.float64:
         _col2im_run[double](col, x, kh, kw, sh, sw, ph, pw, oh, ow)
     else:
@@ -233,8 +245,9 @@ cdef int _nchw_to_cn_run(const floating[:, :, ::1] gy, floating[:, ::1] gy2,
     return 0
 
 
-def cn_to_nchw(y2, b, n):
-    """``y2`` (o, n*l) rearranged to (n, o, l), plus the bias ``b`` (o,) (or None)."""
+def cn_to_nchw(y2, b, n, out=None):
+    """``y2`` (o, n*l) rearranged to (n, o, l), plus the bias ``b`` (o,) (or None); written
+    into ``out`` when given."""
     y2 = _floats(y2, 2, "cn_to_nchw: y2")
     n = int(n)
     outs, cols = y2.shape
@@ -244,7 +257,10 @@ def cn_to_nchw(y2, b, n):
     b = np.zeros(outs, dtype=y2.dtype) if b is None else _same_dtype(y2, b, "cn_to_nchw: b")
     if b.shape != (outs,):
         raise ValueError(f"cn_to_nchw: b has shape {b.shape}, expected ({outs},)")
-    y = np.empty((n, outs, size), dtype=y2.dtype)
+    if out is None:
+        y = np.empty((n, outs, size), dtype=y2.dtype)
+    else:
+        y = _out_array(out, (n, outs, size), y2.dtype, "cn_to_nchw")
     if y2.dtype == np.float64:
         _cn_to_nchw_run[double](y2, b, y)
     else:
