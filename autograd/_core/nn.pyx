@@ -31,6 +31,17 @@ import numpy as np
 
 cnp.import_array()
 
+# The differentiable functions the create_graph backward passes are written with.
+_add = _ops.add
+_sub = _ops.sub
+_mul = _ops.mul
+_square = _ops.square
+_pow = _ops.pow
+_mean = _ops.mean
+_sum = _ops.sum
+_sum_to = _ops.sum_to
+_reshape = _ops.reshape
+
 
 # ============================================================================ helpers
 
@@ -182,7 +193,7 @@ cdef class Conv2d(Function):
         gw = None if w._const else _conv_grad_w(x, g, kernel, self.stride, self.pad)
         if self._n_in < 3:
             return (gx, gw)
-        gb = None if (<Node>self._more[0])._const else _ops.sum_(g, (0, 2, 3))
+        gb = None if (<Node>self._more[0])._const else _sum(g, (0, 2, 3))
         return (gx, gw, gb)
 
 
@@ -532,7 +543,7 @@ cdef class EmbeddingGrad(Function):
 
     cdef object backward_vars(self, object ggw):
         y = _embedding(<Node>ggw, self.ids)
-        return _ops.reshape(y, self._x0._data.shape)
+        return _reshape(y, self._x0._data.shape)
 
 
 cdef Node _embedding(Node w, object ids):
@@ -588,7 +599,7 @@ def embedding(ids, w):
     flat.flags.writeable = False
     y = _embedding(wv, flat)
     shape = arr.shape + (wd.shape[1],)
-    return y if y._data.shape == shape else _ops.reshape(y, shape)
+    return y if y._data.shape == shape else _reshape(y, shape)
 
 
 # ============================================================================ layer norm
@@ -631,11 +642,11 @@ cdef class LayerNorm(Function):
 
 cdef tuple _normalized(Node x, tuple axes, double eps):
     """``(x - mean) / sqrt(var + eps)`` over ``axes``, differentiably, and the 1/sqrt."""
-    mu = _ops.mean(x, axes, True)
-    xc = _ops.sub(x, mu)
-    var = _ops.mean(_ops.square(xc), axes, True)
-    rstd = _ops.pow_(_ops.add(var, eps), -0.5)
-    return _ops.mul(xc, rstd), rstd
+    mu = _mean(x, axes, True)
+    xc = _sub(x, mu)
+    var = _mean(_square(xc), axes, True)
+    rstd = _pow(_add(var, eps), -0.5)
+    return _mul(xc, rstd), rstd
 
 
 cdef tuple _norm_grads(Node gy, Node x, Node gamma, Node beta, object xhat, object rstd,
@@ -643,19 +654,19 @@ cdef tuple _norm_grads(Node gy, Node x, Node gamma, Node beta, object xhat, obje
     """Gradients of ``xhat * gamma + beta`` (xhat normalised over ``axes``) for x, gamma
     and beta, written with differentiable functions; ``pshape`` is the shape gamma
     broadcasts as (None: it broadcasts as it is)."""
-    g_gamma = gamma if pshape is None else _ops.reshape(gamma, pshape)
-    g = _ops.mul(gy, g_gamma)
+    g_gamma = gamma if pshape is None else _reshape(gamma, pshape)
+    g = _mul(gy, g_gamma)
     gx = None
     if not x._const:
-        inner = _ops.sub(_ops.sub(g, _ops.mean(g, axes, True)),
-                         _ops.mul(xhat, _ops.mean(_ops.mul(g, xhat), axes, True)))
-        gx = _ops.mul(rstd, inner)
+        inner = _sub(_sub(g, _mean(g, axes, True)),
+                         _mul(xhat, _mean(_mul(g, xhat), axes, True)))
+        gx = _mul(rstd, inner)
     gg = gb = None
     if not gamma._const:
-        gg = _ops.reshape(_ops.sum_to_(_ops.mul(gy, xhat), _keep(x, pshape, gamma)),
+        gg = _reshape(_sum_to(_mul(gy, xhat), _keep(x, pshape, gamma)),
                           gamma._data.shape)
     if not beta._const:
-        gb = _ops.reshape(_ops.sum_to_(gy, _keep(x, pshape, beta)), beta._data.shape)
+        gb = _reshape(_sum_to(gy, _keep(x, pshape, beta)), beta._data.shape)
     return (gx, gg, gb)
 
 
@@ -812,9 +823,9 @@ def batch_norm(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5
         if not _record((xv, gv, bv)):
             shift = bd - rm * scale * gd
             return new_var(K.channel_affine(x3, scale * gd, shift).reshape(xd.shape))
-        s = _ops.mul(gv, wrap_const(scale.astype(dtype)))
-        t = _ops.sub(bv, _ops.mul(s, wrap_const(rm.astype(dtype))))
-        return _ops.add(_ops.mul(xv, _ops.reshape(s, pshape)), _ops.reshape(t, pshape))
+        s = _mul(gv, wrap_const(scale.astype(dtype)))
+        t = _sub(bv, _mul(s, wrap_const(rm.astype(dtype))))
+        return _add(_mul(xv, _reshape(s, pshape)), _reshape(t, pshape))
     if count <= 1:
         raise ValueError(f"batch_norm: training needs more than one value per channel, got "
                          f"x of shape {xd.shape}")
