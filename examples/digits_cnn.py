@@ -8,12 +8,11 @@ trained with Adam on 80% of the images and tested on the other 20%.
 Needs scikit-learn for the data (``pip install scikit-learn``; without it the program
 says so and exits with status 0). Prints a progress line per epoch (loss, train and
 test accuracy, elapsed seconds) and the final test accuracy, about 98% in a few
-seconds. With ``--checkpoint`` the model is saved after every epoch; ``--resume``
-continues from that file. ``--plot`` draws misclassified test digits with their
+seconds. With ``--checkpoint`` the model and the optimizer's state are saved after every
+epoch; ``--resume`` continues from that file exactly as if the run had not stopped. ``--plot`` draws misclassified test digits with their
 predictions (needs matplotlib).
 """
 import argparse
-import inspect
 import json
 import os
 import sys
@@ -68,20 +67,16 @@ def predict(model, x, batch_size=512):
 
 
 def save_checkpoint(model, opt, path, epoch):
-    # optimizer state goes into the same file once Model.save accepts it
-    if "optimizer" in inspect.signature(model.save).parameters:
-        model.save(path, optimizer=opt)
-    else:
-        model.save(path)
-    with open(path + ".json", "w") as f:
+    """The model and the optimizer's state in one file, then the epoch beside it."""
+    model.save(path, optimizer=opt)
+    tmp = path + ".json.tmp"
+    with open(tmp, "w") as f:
         json.dump({"epoch": epoch}, f)
+    os.replace(tmp, path + ".json")
 
 
 def load_checkpoint(model, opt, path):
-    if "optimizer" in inspect.signature(model.load).parameters:
-        model.load(path, optimizer=opt)
-    else:
-        model.load(path)
+    model.load(path, optimizer=opt)
     with open(path + ".json") as f:
         return json.load(f)["epoch"]
 
@@ -91,7 +86,7 @@ def train(args, out=sys.stdout):
     x_train, t_train, x_test, t_test = load_digits(args.seed, dtype)
     model = DigitsCNN(rng=np.random.default_rng(args.seed), dtype=dtype)
     model(x_train[:1])                          # make the lazy parameters
-    opt = O.Adam(alpha=args.lr)
+    opt = O.Adam(model, lr=args.lr)
     start_epoch = 0
     if args.resume:
         if not args.checkpoint or not os.path.exists(args.checkpoint):
@@ -109,7 +104,7 @@ def train(args, out=sys.stdout):
             loss = F.softmax_cross_entropy(model(x_train[batch]), t_train[batch])
             model.cleargrads()
             loss.backward()
-            opt.update(model)
+            opt.step()
             total += float(loss.data) * len(batch)
             count += len(batch)
         train_acc = (predict(model, x_train) == t_train).mean()
@@ -150,7 +145,7 @@ def plot_mistakes(x, t, pred, path, most=10):
     plt.close(fig)
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -163,6 +158,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or not args.lr > 0:
         parser.error("--epochs, --batch-size and --lr must be positive")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     try:
         import sklearn  # noqa: F401
     except ImportError:

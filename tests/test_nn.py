@@ -584,3 +584,44 @@ def test_digits_example_without_scikit_learn_says_so_and_exits_cleanly():
     assert done.returncode == 0
     assert "pip install scikit-learn" in done.stderr
     assert done.stdout == ""
+
+
+def test_lazy_conv_and_batch_norm_save_and_load(tmp_path):
+    def build():
+        return L.Sequential(L.Conv2d(3, 2, rng=np.random.default_rng(0)), L.BatchNorm(), F.relu,
+                            L.Flatten(), L.Linear(2, rng=np.random.default_rng(1)))
+    net = build()
+    with pytest.raises(ValueError, match="not made yet"):
+        net.save(tmp_path / "early.npz")
+    x = np.random.default_rng(2).normal(size=(4, 2, 3, 3))
+    net(x)
+    state = net.state_dict()
+    assert {"0.w", "0.b", "1.gamma", "1.beta", "1.running_mean", "1.running_var"} <= set(state)
+    net.save(tmp_path / "net.npz")
+    fresh = build()
+    fresh.load(tmp_path / "net.npz")            # makes the lazy parameters and buffers
+    assert fresh[0].in_channels == 2 and fresh[1].dim == 3
+    np.testing.assert_array_equal(fresh[1].running_var, net[1].running_var)
+    with ag.test_mode():
+        np.testing.assert_array_equal(fresh(x).data, net(x).data)
+
+
+def test_digits_example_resumes_bit_for_bit(tmp_path):
+    """Two epochs straight equal one epoch, a checkpoint, and a resumed second epoch."""
+    pytest.importorskip("sklearn")
+    import io
+    spec = importlib.util.spec_from_file_location("digits_cnn", EXAMPLE)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+
+    def args(*argv):
+        return example.parse_args(list(argv))
+
+    straight, _ = example.train(args("--epochs", "2"), out=io.StringIO())
+    ckpt = str(tmp_path / "c.npz")
+    example.train(args("--epochs", "1", "--checkpoint", ckpt), out=io.StringIO())
+    resumed, _ = example.train(args("--epochs", "2", "--checkpoint", ckpt, "--resume"),
+                               out=io.StringIO())
+    for name, p in straight.params().items():
+        np.testing.assert_array_equal(p.data, resumed.params()[name].data, err_msg=name)
+
