@@ -521,8 +521,9 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay: ``param -= rate * m / (sqrt(v) + 1e-8) +
-    rate * weight_decay * param`` (the seed's form, with Adam's corrected rate)."""
+    """Adam with decoupled weight decay, as the seed library computes it: the Adam step,
+    then the parameter shrunk, ``param = (param - rate * m / (sqrt(v) + 1e-8)) *
+    (1 - rate * weight_decay)`` with Adam's corrected rate."""
 
     hyper_names = ("lr", "beta1", "beta2", "weight_decay")
 
@@ -536,14 +537,8 @@ class AdamW(Adam):
         if type(grad) is not np.ndarray or grad.shape != param.data.shape:
             grad = self._check(param, grad)
         data = _inplace(param)
-        update = self._moments(param, grad)
-        if data.size < _FUSED:
-            data -= update + self._step_rate * self.weight_decay * data
-        else:
-            decay = self._scratch(data, 2)[1]    # free again: _moments is done with it
-            np.multiply(data, self._step_rate * self.weight_decay, out=decay)
-            update += decay
-            data -= update
+        data -= self._moments(param, grad)
+        data *= 1 - self._step_rate * self.weight_decay
 
 
 class RMSprop(Optimizer):

@@ -7,17 +7,17 @@ cdef class Clip(Function):
 
     cdef object backward_arrays(self, object gy):
         xd = self._x0._data
-        return gy * ((xd > self.lo) & (xd < self.hi))
+        return gy * ((xd >= self.lo) & (xd <= self.hi))
 
     cdef object backward_vars(self, object gy):
         xd = self._x0._data
-        m = ((xd > self.lo) & (xd < self.hi)).astype(xd.dtype)
+        m = ((xd >= self.lo) & (xd <= self.hi)).astype(xd.dtype)
         return _binary(&B_MUL, <Node>gy, wrap_const(m))
 
 
 def clip(x, lo, hi):
-    """Limit values to ``[lo, hi]``; the gradient passes where ``x`` is strictly inside
-    (``lo < x < hi``, as the seed library), and is 0 at the bounds and beyond.
+    """Limit values to ``[lo, hi]``; the gradient passes where ``lo <= x <= hi`` (the seed
+    library's rule, bounds included) and is 0 beyond.
 
     >>> clip(variable(-2, 0.5, 2), -1, 1)
     variable[3]([-1 0.5 1])

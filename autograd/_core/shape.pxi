@@ -420,3 +420,34 @@ def flatten(x, start_axis=1):
     for s in shape[ax:]:
         n *= s
     return _reshape(v, tuple(shape[:ax]) + (n,))
+
+
+# ---------------------------------------------------------------------------- dtype
+
+cdef class Cast(Function):
+    cdef object backward_arrays(self, object gy):
+        return gy.astype(self._x0._data.dtype)
+
+    cdef object backward_vars(self, object gy):
+        return astype(gy, self._x0._data.dtype)
+
+
+def astype(x, dtype):
+    """``x`` as float32 or float64; differentiable (the gradient is cast back).
+
+    >>> astype(variable(1.5), "float32").dtype
+    dtype('float32')
+    """
+    cdef Node v = as_var(x)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"astype: not a dtype: {dtype!r}") from None
+    if dt != np.float32 and dt != np.float64:
+        raise TypeError(f"astype: a Variable holds float32 or float64, not {dt}")
+    if dt == v._data.dtype:
+        return v
+    cdef Node y = new_var(v._data.astype(dt))
+    if _record1(v):
+        link1(Cast.__new__(Cast), y, v)
+    return y
