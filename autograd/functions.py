@@ -13,6 +13,7 @@ NumPy; the gradient of a broadcast input is summed back to its shape.
 >>> x.grad
 variable(0.5403023058681398)
 """
+from autograd._core import nn as _nn
 from autograd._core import ops as _ops
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "binary_cross_entropy_with_logits", "huber_loss", "accuracy",
     # not differentiable: NumPy arrays
     "argmax", "argmin", "one_hot",
+    # neural networks
+    "conv2d", "max_pool2d", "avg_pool2d", "embedding", "layer_norm", "batch_norm",
 ]
 
 # Each name is the compiled function itself: F.exp.__name__ == "exp".
@@ -109,3 +112,11 @@ accuracy = _ops.accuracy
 argmax = _ops.argmax
 argmin = _ops.argmin
 one_hot = _ops.one_hot
+
+# neural networks (autograd/_core/nn.pyx)
+conv2d = _nn.conv2d
+max_pool2d = _nn.max_pool2d
+avg_pool2d = _nn.avg_pool2d
+embedding = _nn.embedding
+layer_norm = _nn.layer_norm
+batch_norm = _nn.batch_norm

@@ -470,3 +470,305 @@ class LSTM(Layer):
         h = o * F.tanh(c)
         self.h, self.c = h, c
         return h
+
+
+# ---------------------------------------------------------------------------- neural-network layers
+
+__all__ += ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Embedding", "LayerNorm", "BatchNorm",
+            "Dropout", "Sequential"]
+
+
+def _pair_of(value, what, low):
+    """An int or an (h, w) pair of ints, each >= low, as a tuple."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                  for v in items):
+        raise TypeError(f"{what} must be an int or an (h, w) pair of ints, got {value!r}")
+    if min(items) < low:
+        raise ValueError(f"{what} must be {'positive' if low else 'non-negative'}, got {value!r}")
+    return int(items[0]), int(items[1])
+
+
+def _number(value, what, lo, hi, hi_open=False):
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+        raise TypeError(f"{what} must be a number, got {value!r}")
+    if not (lo <= value and (value < hi if hi_open else value <= hi)):
+        raise ValueError(f"{what} must be in [{lo}, {hi}{')' if hi_open else ']'}, got {value!r}")
+    return float(value)
+
+
+def _shape_of(x):
+    return x.shape if isinstance(x, Variable) else np.shape(x)
+
+
+class Conv2d(Layer):
+    """2-D convolution of (N, C, H, W) inputs, ``F.conv2d(x, w, b, stride, pad)``.
+
+    ``w`` (out_channels, in_channels, kh, kw) is drawn as ``randn * sqrt(2 / fan_in)``
+    (He's initialisation for ReLU networks, ``fan_in = in_channels * kh * kw``) at the
+    first call, which learns ``in_channels`` from the input (or at once when
+    ``in_channels`` is given); ``b`` (out_channels,) zeros.
+
+    >>> import numpy as np
+    >>> conv = Conv2d(4, 3, pad=1)
+    >>> conv(np.ones((2, 3, 8, 8))).shape, conv.w.shape
+    ((2, 4, 8, 8), (4, 3, 3, 3))
+    """
+
+    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, pad: Any = 0,
+                 in_channels: Optional[int] = None, bias: bool = True, rng: Any = None,
+                 dtype: Any = np.float64) -> None:
+        super().__init__()
+        self.out_channels = _positive(out_channels, "Conv2d: out_channels")
+        self.kernel_size = _pair_of(kernel_size, "Conv2d: kernel_size", 1)
+        self.stride = _pair_of(stride, "Conv2d: stride", 1)
+        self.pad = _pair_of(pad, "Conv2d: pad", 0)
+        self._in_channels = None if in_channels is None else _positive(in_channels,
+                                                                       "Conv2d: in_channels")
+        self.rng = _rng_check(rng, "Conv2d")
+        self.dtype = _float_dtype(dtype, "Conv2d")
+        kh, kw = self.kernel_size
+        self.declare("w", shape=(self.out_channels, "in_channels", kh, kw), dtype=self.dtype)
+        self.b = Parameter(np.zeros(self.out_channels, dtype=self.dtype), name="b") if bias else None
+        if self._in_channels is not None:
+            self._init_w(self._in_channels)
+
+    @property
+    def in_channels(self) -> Optional[int]:
+        """Input channels: given, or learnt at the first call (None before it)."""
+        return self.w.shape[1] if self.w is not None else self._in_channels
+
+    def _init_w(self, in_channels):
+        kh, kw = self.kernel_size
+        fan_in = in_channels * kh * kw
+        source = np.random if self.rng is None else self.rng
+        w = np.asarray(source.standard_normal((self.out_channels, in_channels, kh, kw)),
+                       dtype=np.float64) * math.sqrt(2.0 / fan_in)
+        self.w = Parameter(w.astype(self.dtype, copy=False), name="w")
+
+    def _on_made(self, name):
+        if name == "w":
+            self._in_channels = self.w.shape[1]
+
+    def forward(self, x):
+        shape = _shape_of(x)
+        if len(shape) != 4:
+            raise ValueError(f"Conv2d: the input must have shape (N, C, H, W), got {shape}")
+        if self.w is None:
+            with _lazy_lock:
+                if self.w is None:
+                    self._init_w(shape[1])
+        if shape[1] != self.w.shape[1]:
+            raise ValueError(f"Conv2d: the input has {shape[1]} channels, the layer expects "
+                             f"in_channels={self.w.shape[1]}")
+        return F.conv2d(x, self.w, self.b, self.stride, self.pad)
+
+
+class MaxPool2d(Layer):
+    """Max pooling, ``F.max_pool2d(x, kernel, stride, pad)``; ``stride`` defaults to the kernel."""
+
+    def __init__(self, kernel: Any, stride: Any = None, pad: Any = 0) -> None:
+        super().__init__()
+        self.kernel = _pair_of(kernel, "MaxPool2d: kernel", 1)
+        self.stride = self.kernel if stride is None else _pair_of(stride, "MaxPool2d: stride", 1)
+        self.pad = _pair_of(pad, "MaxPool2d: pad", 0)
+        if 2 * self.pad[0] > self.kernel[0] or 2 * self.pad[1] > self.kernel[1]:
+            raise ValueError(f"MaxPool2d: pad {self.pad} must be at most half the kernel {self.kernel}")
+
+    def forward(self, x):
+        return F.max_pool2d(x, self.kernel, self.stride, self.pad)
+
+
+class AvgPool2d(Layer):
+    """Average pooling, ``F.avg_pool2d(x, kernel, stride, pad)`` (padded zeros count)."""
+
+    def __init__(self, kernel: Any, stride: Any = None, pad: Any = 0) -> None:
+        super().__init__()
+        self.kernel = _pair_of(kernel, "AvgPool2d: kernel", 1)
+        self.stride = self.kernel if stride is None else _pair_of(stride, "AvgPool2d: stride", 1)
+        self.pad = _pair_of(pad, "AvgPool2d: pad", 0)
+        if 2 * self.pad[0] > self.kernel[0] or 2 * self.pad[1] > self.kernel[1]:
+            raise ValueError(f"AvgPool2d: pad {self.pad} must be at most half the kernel {self.kernel}")
+
+    def forward(self, x):
+        return F.avg_pool2d(x, self.kernel, self.stride, self.pad)
+
+
+class Flatten(Layer):
+    """Keep the first ``start_axis`` dimensions and flatten the rest into one:
+    (N, C, H, W) -> (N, C*H*W) by default."""
+
+    def __init__(self, start_axis: int = 1) -> None:
+        super().__init__()
+        if not isinstance(start_axis, (int, np.integer)) or isinstance(start_axis, bool) \
+                or start_axis < 0:
+            raise ValueError(f"Flatten: start_axis must be a non-negative int, got {start_axis!r}")
+        self.start_axis = int(start_axis)
+
+    def forward(self, x):
+        shape = _shape_of(x)
+        if len(shape) < self.start_axis:
+            raise ValueError(f"Flatten: the input of shape {shape} has fewer than "
+                             f"start_axis={self.start_axis} dimensions")
+        size = int(np.prod(shape[self.start_axis:], dtype=np.int64))
+        return F.reshape(x, tuple(shape[:self.start_axis]) + (size,))
+
+
+class Embedding(Layer):
+    """A table of ``num`` learnt vectors of size ``dim``, looked up by integer ids:
+    ``F.embedding(ids, w)``; ``w`` (num, dim) drawn from the standard normal (as PyTorch).
+
+    >>> emb = Embedding(10, 4)
+    >>> emb([[1, 2, 3]]).shape
+    (1, 3, 4)
+    """
+
+    def __init__(self, num: int, dim: int, rng: Any = None, dtype: Any = np.float64) -> None:
+        super().__init__()
+        self.num = _positive(num, "Embedding: num")
+        self.dim = _positive(dim, "Embedding: dim")
+        rng = _rng_check(rng, "Embedding")
+        source = np.random if rng is None else rng
+        w = np.asarray(source.standard_normal((self.num, self.dim)), dtype=np.float64)
+        self.w = Parameter(w.astype(_float_dtype(dtype, "Embedding"), copy=False), name="w")
+
+    def forward(self, ids):
+        return F.embedding(ids, self.w)
+
+
+class LayerNorm(Layer):
+    """Normalise over the last dimension(s), ``F.layer_norm(x, gamma, beta, eps)``:
+    ``dim`` an int or a shape (PyTorch's ``normalized_shape``); ``gamma`` ones, ``beta``
+    zeros."""
+
+    def __init__(self, dim: Any, eps: float = 1e-5, dtype: Any = np.float64) -> None:
+        super().__init__()
+        dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+        if not dims:
+            raise ValueError("LayerNorm: dim must name at least one dimension")
+        self.dim = tuple(_positive(d, "LayerNorm: dim") for d in dims)
+        if not (isinstance(eps, (int, float, np.floating)) and eps > 0):
+            raise ValueError(f"LayerNorm: eps must be a positive number, got {eps!r}")
+        self.eps = float(eps)
+        dt = _float_dtype(dtype, "LayerNorm")
+        self.gamma = Parameter(np.ones(self.dim, dtype=dt), name="gamma")
+        self.beta = Parameter(np.zeros(self.dim, dtype=dt), name="beta")
+
+    def forward(self, x):
+        shape = _shape_of(x)
+        k = len(self.dim)
+        if tuple(shape[len(shape) - k:]) != self.dim or len(shape) < k:
+            raise ValueError(f"LayerNorm: the input of shape {shape} does not end with the "
+                             f"normalised shape {self.dim}")
+        return F.layer_norm(x, self.gamma, self.beta, self.eps)
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over axis 1 of (N, C) or (N, C, H, W) inputs,
+    ``F.batch_norm``: ``gamma`` ones, ``beta`` zeros, and the running statistics
+    ``running_mean`` (zeros) and ``running_var`` (ones), NumPy arrays kept as buffers,
+    updated in place in training and used in test mode (``ag.test_mode()``).
+    ``dim`` (the channels) is learnt at the first call when not given.
+
+    >>> import numpy as np
+    >>> bn = BatchNorm()
+    >>> y = bn(np.array([[1.0, 0.0], [3.0, 0.0]]))
+    >>> bn.running_mean.tolist()
+    [0.2, 0.0]
+    """
+
+    def __init__(self, dim: Optional[int] = None, momentum: float = 0.1, eps: float = 1e-5,
+                 dtype: Any = np.float64) -> None:
+        super().__init__()
+        self.momentum = _number(momentum, "BatchNorm: momentum", 0.0, 1.0)
+        if not (isinstance(eps, (int, float, np.floating)) and eps > 0):
+            raise ValueError(f"BatchNorm: eps must be a positive number, got {eps!r}")
+        self.eps = float(eps)
+        self.dtype = _float_dtype(dtype, "BatchNorm")
+        self.dim = None if dim is None else _positive(dim, "BatchNorm: dim")
+        self.declare("gamma", shape=("dim",), dtype=self.dtype)
+        self.declare("beta", shape=("dim",), dtype=self.dtype)
+        self.register_buffer("running_mean", None)
+        self.register_buffer("running_var", None)
+        if self.dim is not None:
+            self._init(self.dim)
+
+    def _init(self, dim):
+        self.dim = dim
+        self.gamma = Parameter(np.ones(dim, dtype=self.dtype), name="gamma")
+        self.beta = Parameter(np.zeros(dim, dtype=self.dtype), name="beta")
+        self.running_mean = np.zeros(dim, dtype=self.dtype)
+        self.running_var = np.ones(dim, dtype=self.dtype)
+
+    def _on_made(self, name):
+        if name == "gamma":
+            self.dim = self.gamma.shape[0]
+
+    def forward(self, x):
+        shape = _shape_of(x)
+        if len(shape) < 2:
+            raise ValueError(f"BatchNorm: the input must have shape (N, C, ...), got {shape}")
+        if self.gamma is None:
+            with _lazy_lock:
+                if self.gamma is None:
+                    self._init(shape[1])
+        if shape[1] != self.gamma.shape[0]:
+            raise ValueError(f"BatchNorm: the input has {shape[1]} channels, the layer expects "
+                             f"dim={self.gamma.shape[0]}")
+        return F.batch_norm(x, self.gamma, self.beta, self.running_mean, self.running_var,
+                            self.momentum, self.eps)
+
+
+class Dropout(Layer):
+    """``F.dropout(x, ratio, rng)``: zeroes elements in training, the identity in test mode."""
+
+    def __init__(self, ratio: float = 0.5, rng: Any = None) -> None:
+        super().__init__()
+        self.ratio = _number(ratio, "Dropout: ratio", 0.0, 1.0, hi_open=True)
+        self.rng = _rng_check(rng, "Dropout")
+
+    def forward(self, x):
+        return F.dropout(x, self.ratio, self.rng)
+
+
+class Sequential(Layer):
+    """Layers applied one after the other; any callable (``F.relu``) may stand between.
+    The layers are registered as ``"0"``, ``"1"``, ... by position, so parameters are
+    named ``"0.w"``, ``"3.b"`` (as PyTorch's ``nn.Sequential``).
+
+    >>> import numpy as np
+    >>> import autograd.functions as F
+    >>> net = Sequential(Linear(8), F.relu, Linear(2))
+    >>> net(np.ones((4, 3))).shape, sorted(net.params())
+    ((4, 2), ['0.b', '0.w', '2.b', '2.w'])
+    """
+
+    def __init__(self, *layers: Any) -> None:
+        super().__init__()
+        object.__setattr__(self, "_steps", [])
+        for layer in layers:
+            self.append(layer)
+
+    def append(self, layer: Any) -> "Sequential":
+        """Add ``layer`` (a Layer or any callable) at the end; returns self."""
+        if not callable(layer):
+            raise TypeError(f"Sequential: every step must be a Layer or a callable, got {layer!r}")
+        index = len(self._steps)
+        self._steps.append(layer)
+        if isinstance(layer, Layer):
+            setattr(self, str(index), layer)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def __getitem__(self, index: int) -> Any:
+        return self._steps[index]
+
+    def __iter__(self):
+        return iter(self._steps)
+
+    def forward(self, x):
+        for step in self._steps:
+            x = step(x)
+        return x
