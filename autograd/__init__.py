@@ -17,7 +17,7 @@ from autograd.function import Function
 from autograd.variable import (Variable, normal, ones, ones_like, rand, randn, variable,
                                zeros, zeros_like)
 
-__version__ = "0.1.0"
+from autograd._version import __version__ as __version__
 
 
 def __getattr__(name):
