@@ -130,18 +130,35 @@ class CompiledCore(griffe.Extension):
                 self._fence_doctests(member, loader, seen)
 
 
+_STRUCTURED = {
+    "Parameters", "Other Parameters", "Returns", "Yields", "Receives", "Raises", "Warns",
+    "Attributes", "Methods", "Functions", "Classes", "Modules",
+}
+
+
 def fence_doctests(text: str) -> str:
-    """Wrap each doctest block of ``text`` (from ``>>>`` to the next blank line) in a fence."""
+    """Wrap each doctest block of ``text`` (from ``>>>`` to the next blank line) in a fence,
+    except in a NumPy-style ``Examples`` section, whose doctests griffe's parser reads."""
     out: list[str] = []
     lines = text.split("\n")
     i = 0
     in_fence = False
+    section = ""  # the NumPy-style section the line is in ("Parameters", "Examples", ...)
     while i < len(lines):
         line = lines[i]
         stripped = line.lstrip()
+        underline = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if stripped and underline and set(underline) == {"-"}:
+            section = stripped.rstrip()
         if stripped.startswith("```"):
             in_fence = not in_fence
-        if in_fence or not stripped.startswith(">>>"):
+        if not in_fence and stripped.startswith(">>>") and section in _STRUCTURED:
+            # a doctest after a list of parameters, returns...: griffe would read its lines
+            # as more entries; it starts an Examples section instead
+            indent = line[: len(line) - len(stripped)]
+            out += [indent + "Examples", indent + "--------"]
+            section = "Examples"
+        if in_fence or section in ("Examples", "Example") or not stripped.startswith(">>>"):
             out.append(line)
             i += 1
             continue
