@@ -20,6 +20,7 @@ cdef class Function:
     cdef int _n_in
     cdef Py_ssize_t _v0, _v1     # the first two inputs' versions when recorded
     cdef Py_ssize_t _generation
+    cdef bint _cut               # cut off by unchain_backward: its outputs are leaves now
     cdef Py_ssize_t _walk        # id of the walk that last queued this function
     cdef Py_ssize_t _seq         # queue order within a walk (ties: last queued first)
     cdef int _n_out

@@ -279,7 +279,9 @@ cdef class Node:
 
     @property
     def creator(self):
-        """The Function that made this variable, None for a leaf."""
+        """The Function that made this variable, None for a leaf (or once cut off)."""
+        if self._creator is None or self._creator._cut:
+            return None
         return self._creator
 
     @property
@@ -317,7 +319,11 @@ cdef class Node:
             f = stack.pop()
             for x in inputs_of(f):
                 if x._creator is not None:
-                    stack.append(x._creator)
+                    # a function of several outputs may be reached again through
+                    # another: marking it cut makes every one of its outputs a leaf
+                    if not x._creator._cut:
+                        x._creator._cut = True
+                        stack.append(x._creator)
                     x._creator = None
 
     def backward(self, create_graph=False, retain_grad=False):
@@ -618,7 +624,7 @@ cdef _backward(Node y, bint create_graph, bint retain_grad):
     if seed is not None and (<Node>seed)._data.shape != y._data.shape:
         raise ValueError(f"backward: the gradient set on the output has shape "
                          f"{(<Node>seed)._data.shape}, the output has shape {y._data.shape}")
-    if y._creator is None:
+    if y._creator is None or y._creator._cut:
         if seed is None:
             y._grad = new_var(ones_like(y._data))
         return
@@ -790,19 +796,23 @@ cdef Py_ssize_t _accumulate(Node x, object gx, Py_ssize_t walk, bint create_grap
     cdef Function c
     if x._const:
         return seq
-    if x._walk != walk:
+    cdef bint first = x._walk != walk
+    if first:
         if saved is not None:
             _save_node(saved, x)
         x._walk = walk
         x._g = gx
-        if x._creator is None:
-            leaves.append(x)
     elif create_graph:
         x._g = _add_vars(x._g, gx)
     else:
         x._g = add_arrays(x._g, gx)
     c = x._creator
-    if c is not None:
+    if c is not None and c._cut:
+        c = None
+    if c is None:
+        if first:
+            leaves.append(x)
+    else:
         if c._walk != walk:
             if saved is not None:
                 _save_function(saved, c)
