@@ -55,7 +55,7 @@ class Optimizer:
             raise TypeError(f"update: expected a model or layer with params(), got "
                             f"{type(model).__name__}")
         every = model._params() if hasattr(model, "_params") else model.params()
-        params = [p for p in every.values() if p.grad is not None]
+        params = [p for p in every.values() if p.grad is not None and p.requires_grad]
         for hook in self.hooks:
             hook(params)
         self.step()
