@@ -7,7 +7,7 @@
 >>> x.grad
 variable(12)
 """
-from autograd import functions, numerical, random
+from autograd import functional, functions, numerical, random
 from autograd._core.graph import grad
 from autograd.config import Span, config, no_grad, nograd, test_mode, testmode
 from autograd.function import Function
@@ -27,5 +27,5 @@ def __getattr__(name):
 __all__ = [
     "Variable", "variable", "zeros", "ones", "zeros_like", "ones_like", "rand", "randn",
     "normal", "Function", "config", "no_grad", "nograd", "test_mode", "testmode", "Span",
-    "functions", "numerical", "random", "dot", "grad",
+    "functions", "numerical", "random", "dot", "grad", "functional",
 ]

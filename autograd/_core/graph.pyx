@@ -719,8 +719,8 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
         y._g = wrap_const(ones_like(y._data)) if create_graph else ones_like(y._data)
     else:
         y._g = seed if create_graph else (<Node>seed)._data
-    if not create_graph:
-        ag_backprop_disabled = 1
+    # as PyTorch: a create_graph walk records its graph even under no_grad()
+    ag_backprop_disabled = 0 if create_graph else 1
     try:
         _push(&heap, f, seq)
         f._walk = walk
@@ -967,8 +967,9 @@ cdef int _mark_from(Function root, dict targets, Py_ssize_t walk, list saved) ex
     return 0
 
 
-cdef Py_ssize_t _gather(Node x, object gx, Py_ssize_t walk, bint create_graph, dict targets,
-                        list touched, Heap *heap, Py_ssize_t seq, list saved) except -1:
+cdef Py_ssize_t _gather(Node x, object gx, Py_ssize_t walk, Py_ssize_t mark, bint create_graph,
+                        dict targets, list touched, Heap *heap, Py_ssize_t seq,
+                        list saved) except -1:
     """Add ``gx`` to what this grad() walk has gathered for ``x``; queue ``x``'s creator
     when an input lies behind it. A gradient that leads nowhere is dropped."""
     cdef Function c
@@ -976,7 +977,7 @@ cdef Py_ssize_t _gather(Node x, object gx, Py_ssize_t walk, bint create_graph, d
     if x._const:
         return seq
     c = x._creator
-    lead = c is not None and c._mark == walk and c._leads
+    lead = c is not None and c._mark == mark and c._leads
     if not lead and id(x) not in targets:
         return seq
     if x._walk != walk:
@@ -1087,14 +1088,16 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
     seeds = [_seed_of(gos[k], <Node>outs[k], k, cg) for k in range(len(outs))]
     _enter()
     try:
-        result = _grad_walk(outs, seeds, ins, cg, unused_ok, None if _depth == 1 else [])
+        result = _grad_walk(outs, seeds, ins, cg, unused_ok, None if _depth == 1 else [], 0)
     finally:
         _leave()
     return result[0] if single else result
 
 
 cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint allow_unused,
-                      list saved):
+                      list saved, Py_ssize_t mark):
+    """One grad() walk. ``mark``: the id of an earlier walk whose marks hold for this
+    graph and these inputs (0: mark now, with this walk's id)."""
     global _walk_counter, ag_backprop_disabled
     cdef Heap heap
     cdef Function f
@@ -1115,14 +1118,15 @@ cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint
     for k in range(len(ins)):
         targets[id(ins[k])] = k
     try:
+        if mark == 0:
+            mark = walk
+            for k in range(len(outs)):
+                o = <Node>outs[k]
+                if o._creator is not None and not o._const:
+                    _mark_from(o._creator, targets, walk, saved)
+        ag_backprop_disabled = 0 if create_graph else 1
         for k in range(len(outs)):
-            o = <Node>outs[k]
-            if o._creator is not None and not o._const:
-                _mark_from(o._creator, targets, walk, saved)
-        if not create_graph:
-            ag_backprop_disabled = 1
-        for k in range(len(outs)):
-            seq = _gather(<Node>outs[k], seeds[k], walk, create_graph, targets, touched,
+            seq = _gather(<Node>outs[k], seeds[k], walk, mark, create_graph, targets, touched,
                           &heap, seq, saved)
         seeds = None
         while heap.n > 0:
@@ -1140,14 +1144,14 @@ cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint
                 gxs = f.backward_vars(gy) if create_graph else f.backward_arrays(gy)
                 if f._n_in == 1:
                     if gxs is not None:
-                        seq = _gather(f._x0, gxs, walk, create_graph, targets, touched,
+                        seq = _gather(f._x0, gxs, walk, mark, create_graph, targets, touched,
                                       &heap, seq, saved)
                 else:
                     for i in range(f._n_in):
                         gx = (<tuple>gxs)[i]
                         if gx is not None:
-                            seq = _gather(_input(f, <int>i), gx, walk, create_graph, targets,
-                                          touched, &heap, seq, saved)
+                            seq = _gather(_input(f, <int>i), gx, walk, mark, create_graph,
+                                          targets, touched, &heap, seq, saved)
             except BaseException as e:
                 _annotate(e, f)
                 raise
@@ -1193,3 +1197,42 @@ cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint
             o._g = None
         if saved is not None:
             _restore(saved)
+
+
+def _basis(data):
+    """The one-hot arrays of ``data``'s shape and dtype, in C order (the seeds of the rows
+    of a Jacobian)."""
+    cdef Py_ssize_t i, n = data.size
+    out = []
+    for i in range(n):
+        e = np.zeros(data.shape, dtype=data.dtype)
+        e.flat[i] = 1
+        out.append(e)
+    return out
+
+
+def _grad_rows(Node out, list inputs, list seeds, create_graph):
+    """``grad(out, inputs, grad_outputs=seed, allow_unused=True)`` for each seed, as a
+    list of tuples: the functions between ``out`` and the inputs are marked once."""
+    cdef bint cg = bool(create_graph)
+    cdef tuple ins = tuple(inputs)
+    cdef tuple outs = (out,)
+    cdef list rows = []
+    cdef Py_ssize_t first
+    if not seeds:
+        return rows
+    _enter()
+    try:
+        if _depth > 1:          # inside another walk: each row saves and restores its own
+            for seed in seeds:
+                rows.append(_grad_walk(outs, [_seed_of(seed, out, 0, cg)], ins, cg, True, [],
+                                       0))
+            return rows
+        first = _walk_counter + 1
+        rows.append(_grad_walk(outs, [_seed_of(seeds[0], out, 0, cg)], ins, cg, True, None, 0))
+        for k in range(1, len(seeds)):
+            rows.append(_grad_walk(outs, [_seed_of(seeds[k], out, 0, cg)], ins, cg, True, None,
+                                   first))
+        return rows
+    finally:
+        _leave()
