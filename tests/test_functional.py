@@ -326,3 +326,27 @@ def test_jacobian_and_hessian_shapes_against_torch(shape):
     close(jacobian(ours)(x), TF.jacrev(theirs)(torch.tensor(x)).numpy())
     close(hessian(lambda x: F.sum(ours(x)))(x),
           TF.hessian(lambda x: torch.sum(theirs(x)))(torch.tensor(x)).numpy())
+
+
+# ------------------------------------------------------------------ the example
+
+def test_newton_example_prints_expected_and_agrees_with_numpy():
+    import pathlib
+    import subprocess
+    import sys
+    root = pathlib.Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, str(root / "examples" / "functional.py")],
+                         capture_output=True, text=True, check=True, timeout=120).stdout
+    assert out == (root / "tests" / "expected" / "functional.txt").read_text()
+    # the same iteration written by hand with the analytic gradient and Hessian
+    v = np.array([-1.2, 1.0])
+    steps = [line for line in out.splitlines() if line.startswith("step")]
+    for line in steps:
+        printed = line[line.index("([") + 2:line.index("])")].split()
+        np.testing.assert_allclose([float(p) for p in printed], v, rtol=1e-9, atol=1e-12)
+        x, y = v
+        g = np.array([-400 * x * (y - x * x) - 2 * (1 - x), 200 * (y - x * x)])
+        H = np.array([[1200 * x * x - 400 * y + 2, -400 * x], [-400 * x, 200.0]])
+        v = v - np.linalg.solve(H, g)
+    assert len(steps) <= 8
+    assert steps[-1].startswith("step") and "x[2]([1 1])" in steps[-1]
