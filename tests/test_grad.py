@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+import autograd.functional as AF
 import autograd.functions as F
 import autograd.layers as L
 import autograd.optimizers as O
@@ -337,3 +338,62 @@ def test_frozen_layer_gets_no_gradient_and_optimizer_skips_it():
     assert all(p.grad is not None for p in layer.params().values())
     O.SGD(lr=0.1).update(layer)
     assert not np.array_equal(before[0], layer.params()["w"].data)
+
+
+def test_variable_requires_grad_underscore():
+    x = ag.variable(1.0).requires_grad_(False)
+    assert not x.requires_grad
+    assert x.requires_grad_() is x and x.requires_grad
+
+
+def test_no_library_made_cycle_at_any_order():
+    rng = np.random.default_rng(0)
+    cases = [
+        lambda x, w: F.sum(F.matmul(x.reshape(2, 3), w) ** 2.0),
+        lambda x, w: F.mean(F.sigmoid(x) - np.ones(6)),
+        lambda x, w: F.sum(F.softmax(x.reshape(2, 3)) * F.log(F.exp(x.reshape(2, 3)))),
+        lambda x, w: F.sum(F.broadcast_to(x.reshape(1, 6), (3, 6)) * x),
+        lambda x, w: F.sum(F.concat([x, x * 2.0], 0) ** 2.0) + F.variance(x) + F.max(x),
+        lambda x, w: F.sum(F.get_item(x, slice(1, 4)) ** 3.0) + F.sum(1.0 / (x * x + 1.0)),
+    ]
+    gc.collect()
+    gc.disable()
+    try:
+        for case in cases:
+            x = ag.Variable(rng.normal(size=6))
+            w = ag.Variable(rng.normal(size=(3, 2)))
+            case(x, w).backward(create_graph=True)
+            for _ in range(4):
+                gx = x.grad
+                x.cleargrad()
+                w.cleargrad()
+                if gx is None or not gx.requires_grad:
+                    break
+                F.sum(gx).backward(create_graph=True)
+            x.cleargrad()
+            w.cleargrad()
+            del x, w, gx
+            assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_create_graph_walks_leave_the_collector_as_they_found_it():
+    x = ag.variable(0.5)
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            F.tanh(x).backward(create_graph=True)
+            ag.grad(F.tanh(x), x, create_graph=True)
+            AF.hessian(lambda v: F.sum(v ** 3.0))(np.ones(2))
+            assert gc.isenabled() == enabled
+        finally:
+            gc.enable()
+    x.cleargrad()
+    # and a failing walk too
+    bad = Boom()(x) * 2.0
+    with pytest.raises(AssertionError):
+        bad.backward(create_graph=True)
+    with pytest.raises(AssertionError):
+        ag.grad(bad, x, create_graph=True)
+    assert gc.isenabled()

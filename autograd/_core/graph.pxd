@@ -12,6 +12,7 @@ cdef class Node:
     cdef bint _const             # gets no gradient (requires_grad=False): a constant made by
                                  # the library, a result computed with no graph, or frozen
     cdef bint _user              # made by the user (the constructor), not by the library
+    cdef Py_ssize_t _target      # id of the grad() marks for which this is an input
     cdef Py_ssize_t _version     # bumped whenever .data is assigned
 
 

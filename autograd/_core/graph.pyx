@@ -34,6 +34,12 @@ cdef extern from *:
     PyObject *ag_empty_tuple
     object ag_new_instance(object t)
 
+cdef extern from "Python.h":
+    # the cyclic collector's switch (Python >= 3.10); each returns the previous state
+    int PyGC_Enable()
+    int PyGC_Disable()
+
+
 cdef tuple _EMPTY = ()
 ag_empty_tuple = <PyObject *>_EMPTY
 
@@ -635,7 +641,9 @@ cdef void _restore(list saved) noexcept:
     for i in range(len(saved) - 1, -1, -1):
         item = saved[i]
         owner = item[0]
-        if len(<tuple>item) == 4:           # a grad() walk's mark on a function
+        if len(<tuple>item) == 2:           # a grad() walk's mark on one of its inputs
+            (<Node>owner)._target = item[1]
+        elif len(<tuple>item) == 4:         # a grad() walk's mark on a function
             (<Function>owner)._mark = item[1]
             (<Function>owner)._leads = item[2]
         elif isinstance(owner, Node):
@@ -679,11 +687,20 @@ cdef _backward(Node y, bint create_graph, bint retain_grad):
         if seed is None:
             y._grad = new_var(ones_like(y._data))
         return
+    cdef int collector = 0
+    if create_graph:
+        # A create_graph walk makes a whole new graph, which holds no cycle: the cyclic
+        # collector would only traverse it, again and again as it grows (on the graphs of
+        # higher derivatives, most of the time). It is paused for the walk; the objects
+        # made are looked at once, at the next collection after it.
+        collector = PyGC_Disable()
     _enter()
     try:
         _walk(y, seed, create_graph, retain_grad, None if _depth == 1 else [])
     finally:
         _leave()
+        if collector:
+            PyGC_Enable()
 
 
 cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved):
@@ -920,56 +937,75 @@ cdef inline void _save_mark(list saved, Function f):
     saved.append((f, f._mark, f._leads, None))
 
 
-cdef int _mark_from(Function root, dict targets, Py_ssize_t walk, list saved) except -1:
-    """Mark every function behind ``root`` with whether some target lies behind it
-    (``_leads``), for this walk. Iterative, depth first: graphs may be deep."""
-    cdef list stack_f
-    cdef list stack_i
+cdef struct MarkFrame:
+    PyObject *f
+    Py_ssize_t i
+
+
+cdef int _mark_from(Function root, Py_ssize_t mark, list saved) except -1:
+    """Mark every function behind ``root`` with whether some input of the grad() call
+    (a node with ``_target == mark``) lies behind it (``_leads``), for this walk.
+    Iterative, depth first, on a C stack: graphs may be deep. No Python code runs
+    meanwhile, so the graph keeps every function alive and borrowed pointers suffice."""
+    cdef MarkFrame *stack = NULL
+    cdef MarkFrame *grown
+    cdef Py_ssize_t n = 0, cap = 0, i
     cdef Function f, c
     cdef Node x
-    cdef Py_ssize_t i, top
     cdef bint leads
-    if root._mark == walk:
+    if root._mark == mark:
         return 0
-    if saved is not None:
-        _save_mark(saved, root)
-    root._mark = walk
-    root._leads = False
-    stack_f = [root]
-    stack_i = [0]
-    while stack_f:
-        top = len(stack_f) - 1
-        f = <Function>stack_f[top]
-        i = <Py_ssize_t>stack_i[top]
-        if i < f._n_in:
-            stack_i[top] = i + 1
-            x = _input(f, <int>i)
-            c = x._creator
-            if c is not None and not x._const and c._mark != walk:
-                if saved is not None:
-                    _save_mark(saved, c)
-                c._mark = walk
-                c._leads = False
-                stack_f.append(c)
-                stack_i.append(0)
-            continue
-        stack_f.pop()
-        stack_i.pop()
-        leads = False
-        for i in range(f._n_in):
-            x = _input(f, <int>i)
-            if x._const:
+    try:
+        if saved is not None:
+            _save_mark(saved, root)
+        root._mark = mark
+        root._leads = False
+        cap = 64
+        stack = <MarkFrame *>malloc(cap * sizeof(MarkFrame))
+        if stack == NULL:
+            raise MemoryError("grad: out of memory marking the graph")
+        stack[0].f = <PyObject *>root
+        stack[0].i = 0
+        n = 1
+        while n > 0:
+            f = <Function>stack[n - 1].f
+            i = stack[n - 1].i
+            if i < f._n_in:
+                stack[n - 1].i = i + 1
+                x = _input(f, <int>i)
+                c = x._creator
+                if c is not None and not x._const and c._mark != mark:
+                    if saved is not None:
+                        _save_mark(saved, c)
+                    c._mark = mark
+                    c._leads = False
+                    if n == cap:
+                        grown = <MarkFrame *>realloc(stack, 2 * cap * sizeof(MarkFrame))
+                        if grown == NULL:
+                            raise MemoryError("grad: out of memory marking the graph")
+                        stack = grown
+                        cap *= 2
+                    stack[n].f = <PyObject *>c
+                    stack[n].i = 0
+                    n += 1
                 continue
-            if id(x) in targets or (x._creator is not None and x._creator._leads):
-                leads = True
-                break
-        f._leads = leads
+            n -= 1
+            leads = False
+            for i in range(f._n_in):
+                x = _input(f, <int>i)
+                if x._const:
+                    continue
+                if x._target == mark or (x._creator is not None and x._creator._leads):
+                    leads = True
+                    break
+            f._leads = leads
+    finally:
+        free(stack)
     return 0
 
 
 cdef Py_ssize_t _gather(Node x, object gx, Py_ssize_t walk, Py_ssize_t mark, bint create_graph,
-                        dict targets, list touched, Heap *heap, Py_ssize_t seq,
-                        list saved) except -1:
+                        list touched, Heap *heap, Py_ssize_t seq, list saved) except -1:
     """Add ``gx`` to what this grad() walk has gathered for ``x``; queue ``x``'s creator
     when an input lies behind it. A gradient that leads nowhere is dropped."""
     cdef Function c
@@ -978,7 +1014,7 @@ cdef Py_ssize_t _gather(Node x, object gx, Py_ssize_t walk, Py_ssize_t mark, bin
         return seq
     c = x._creator
     lead = c is not None and c._mark == mark and c._leads
-    if not lead and id(x) not in targets:
+    if not lead and x._target != mark:
         return seq
     if x._walk != walk:
         if saved is not None:
@@ -1086,11 +1122,14 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
         if not isinstance(outs[k], Node):
             raise TypeError(f"grad: outputs[{k}] must be a Variable, got {type(outs[k]).__name__}")
     seeds = [_seed_of(gos[k], <Node>outs[k], k, cg) for k in range(len(outs))]
+    cdef int collector = PyGC_Disable() if cg else 0     # as in backward()
     _enter()
     try:
         result = _grad_walk(outs, seeds, ins, cg, unused_ok, None if _depth == 1 else [], 0)
     finally:
         _leave()
+        if collector:
+            PyGC_Enable()
     return result[0] if single else result
 
 
@@ -1106,7 +1145,6 @@ cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint
     cdef Py_ssize_t walk, i, k
     cdef Py_ssize_t seq = 0
     cdef list touched = []          # nodes whose _g this walk set
-    cdef dict targets = {}
     cdef int saved_mode = ag_backprop_disabled
     cdef list results
 
@@ -1115,18 +1153,21 @@ cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint
     heap.items = NULL
     heap.n = 0
     heap.cap = 0
-    for k in range(len(ins)):
-        targets[id(ins[k])] = k
     try:
         if mark == 0:
             mark = walk
+            for k in range(len(ins)):
+                x = <Node>ins[k]
+                if saved is not None:
+                    saved.append((x, x._target))
+                x._target = mark
             for k in range(len(outs)):
                 o = <Node>outs[k]
                 if o._creator is not None and not o._const:
-                    _mark_from(o._creator, targets, walk, saved)
+                    _mark_from(o._creator, mark, saved)
         ag_backprop_disabled = 0 if create_graph else 1
         for k in range(len(outs)):
-            seq = _gather(<Node>outs[k], seeds[k], walk, mark, create_graph, targets, touched,
+            seq = _gather(<Node>outs[k], seeds[k], walk, mark, create_graph, touched,
                           &heap, seq, saved)
         seeds = None
         while heap.n > 0:
@@ -1144,14 +1185,14 @@ cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint
                 gxs = f.backward_vars(gy) if create_graph else f.backward_arrays(gy)
                 if f._n_in == 1:
                     if gxs is not None:
-                        seq = _gather(f._x0, gxs, walk, mark, create_graph, targets, touched,
+                        seq = _gather(f._x0, gxs, walk, mark, create_graph, touched,
                                       &heap, seq, saved)
                 else:
                     for i in range(f._n_in):
                         gx = (<tuple>gxs)[i]
                         if gx is not None:
                             seq = _gather(_input(f, <int>i), gx, walk, mark, create_graph,
-                                          targets, touched, &heap, seq, saved)
+                                          touched, &heap, seq, saved)
             except BaseException as e:
                 _annotate(e, f)
                 raise
@@ -1159,13 +1200,13 @@ cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint
             # the outputs' gradients are complete: keep only the inputs'
             if f._n_out == 1:
                 o = <Node>f._outs
-                if id(o) not in targets:
+                if o._target != mark:
                     if not create_graph:
                         recycle(<PyObject *>o._g)
                     o._g = None
             else:
                 for o in f._outs:
-                    if o is not None and id(o) not in targets:
+                    if o is not None and o._target != mark:
                         o._g = None
             f._outs = None
         results = []
@@ -1221,6 +1262,7 @@ def _grad_rows(Node out, list inputs, list seeds, create_graph):
     cdef Py_ssize_t first
     if not seeds:
         return rows
+    cdef int collector = PyGC_Disable() if cg else 0     # as in backward()
     _enter()
     try:
         if _depth > 1:          # inside another walk: each row saves and restores its own
@@ -1236,3 +1278,5 @@ def _grad_rows(Node out, list inputs, list seeds, create_graph):
         return rows
     finally:
         _leave()
+        if collector:
+            PyGC_Enable()
