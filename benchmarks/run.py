@@ -20,7 +20,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 LIBRARIES = ["autograd", "pytorch", "micrograd", "dezero"]
 SHORT = {"rosenbrock": "Rosenbrock", "mlp": "seed MLP", "bigmlp64": "MLP 784-512 float64",
          "bigmlp32": "MLP 784-512 float32", "lstm": "seed LSTM", "tanh10": "tanh 10th derivative",
-         "newton": "Newton's method"}
+         "newton": "Newton's method", "hessian2": "Hessian 2-D", "hessian100": "Hessian 100-D"}
 
 # (key, title, unit, iterations per run, goal: ratio of PyTorch's time to ours, or None)
 WORKLOADS = [
@@ -29,8 +29,10 @@ WORKLOADS = [
     ("bigmlp64", "MLP 784-512-512-10, batch 256, 50 steps, float64", "step", 50, ">= 1.1x, within 10% of matmul"),
     ("bigmlp32", "MLP 784-512-512-10, batch 256, 50 steps, float32", "step", 50, ">= 1.0x, within 10% of matmul"),
     ("lstm", "Seed LSTM, hidden 100, batch 30, bptt 30, 20 epochs", "epoch", 20, ">= 3x"),
-    ("tanh10", "tanh's 10th derivative (repeated create_graph)", "run", 1, ">= 2x"),
+    ("tanh10", "tanh's 10th derivative (repeated create_graph), 20 runs", "run", 20, ">= 2x"),
     ("newton", "Newton's method (seed 004), 1,000 runs", "run", 1000, ">= 10x"),
+    ("hessian2", "Hessian of the 2-D Rosenbrock function (PyTorch: torch.func.hessian)", "run", 200, ">= 1x"),
+    ("hessian100", "Hessian of the 100-D Rosenbrock function (PyTorch: torch.func.hessian)", "run", 20, ">= 1x"),
 ]
 
 
@@ -48,6 +50,8 @@ def runners(key):
         "lstm": lambda: lstm.runners(20),
         "tanh10": higher.tanh_runners,
         "newton": higher.newton_runners,
+        "hessian2": lambda: higher.hessian_runners(2),
+        "hessian100": lambda: higher.hessian_runners(100),
     }[key]()
 
 
