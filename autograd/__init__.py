@@ -9,6 +9,10 @@ variable(12)
 """
 from autograd import functional, functions, numerical, random
 from autograd._core.graph import grad
+from autograd import hooks
+from autograd import layers
+from autograd import models
+from autograd import optimizers
 from autograd.config import Span, config, no_grad, nograd, test_mode, testmode
 from autograd.function import Function
 from autograd.variable import (Variable, normal, ones, ones_like, rand, randn, variable,
@@ -27,5 +31,5 @@ def __getattr__(name):
 __all__ = [
     "Variable", "variable", "zeros", "ones", "zeros_like", "ones_like", "rand", "randn",
     "normal", "Function", "config", "no_grad", "nograd", "test_mode", "testmode", "Span",
-    "functions", "numerical", "random", "dot", "grad", "functional",
+    "functions", "numerical", "random", "dot", "hooks", "layers", "models", "optimizers", "grad", "functional",
 ]

@@ -13,6 +13,7 @@ cdef class Node:
                                  # the library, a result computed with no graph, or frozen
     cdef bint _user              # made by the user (the constructor), not by the library
     cdef Py_ssize_t _target      # id of the grad() marks for which this is an input
+    cdef bint _off               # made by the library with recording off (no_grad, detach)
     cdef Py_ssize_t _version     # bumped whenever .data is assigned
 
 

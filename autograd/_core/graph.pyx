@@ -24,6 +24,7 @@ cdef extern from *:
     /* Modes live in C thread-local storage: one flag read per operation, per thread. */
     static __thread int ag_backprop_disabled = 0;
     static __thread int ag_test_mode = 0;
+    static __thread int ag_in_walk = 0;     /* inside backward() or grad() */
     static PyObject *ag_empty_tuple = NULL;
     static PyObject *ag_new_instance(PyObject *t) {
         return ((PyTypeObject *)t)->tp_new((PyTypeObject *)t, ag_empty_tuple, NULL);
@@ -31,6 +32,7 @@ cdef extern from *:
     """
     int ag_backprop_disabled
     int ag_test_mode
+    int ag_in_walk
     PyObject *ag_empty_tuple
     object ag_new_instance(object t)
 
@@ -143,6 +145,9 @@ cdef Node new_var(object data):
     cdef Node v = <Node>ag_new_instance(VarType)
     v._data = data
     v._const = True
+    # made outside a walk without being linked: under no_grad(), or from constants only;
+    # backward() on it is an error. Made by a walk: a gradient, constant at this order.
+    v._off = ag_in_walk == 0
     return v
 
 
@@ -299,6 +304,7 @@ cdef class Node:
     def detach(self):
         """A new leaf sharing ``data``, with no creator and ``requires_grad=False``."""
         cdef Node v = new_var(self._data)
+        v._off = True
         return v
 
     @property
@@ -670,23 +676,30 @@ cdef int _missing_outputs(Function f) except -1:
 
 
 cdef _backward(Node y, bint create_graph, bint retain_grad):
-    global ag_backprop_disabled
+    global ag_backprop_disabled, ag_in_walk
     cdef object seed = y._grad
     if seed is not None and (<Node>seed)._data.shape != y._data.shape:
         raise ValueError(f"backward: the gradient set on the output has shape "
                          f"{(<Node>seed)._data.shape}, the output has shape {y._data.shape}")
     if y._creator is None:
         if y._const:
-            if y._user:         # a leaf the user made with requires_grad=False: no gradient
+            if y._user:         # a leaf made with requires_grad=False: no gradient
                 return
-            raise RuntimeError(
-                "backward: this variable has no graph to walk back: it was computed under "
-                "no_grad(), from inputs that all have requires_grad=False, or it is a "
-                "constant or a detach()ed copy; compute it with backprop enabled from "
-                "variables that require grad")
+            if y._off:
+                raise RuntimeError(
+                    "backward: this variable has no graph to walk back: it was computed "
+                    "under no_grad(), from inputs that all have requires_grad=False, or it "
+                    "is a detach()ed copy, so nothing was recorded; compute it with backprop "
+                    "enabled from variables that require grad")
+            # else a gradient made by backward that depends on nothing (the derivative of
+            # a linear function): as in the seed, its own gradient is the seed and nothing
+            # else changes
         if seed is None:
-            y._grad = new_var(ones_like(y._data))
+            seed = new_var(ones_like(y._data))
+            (<Node>seed)._off = False
+            y._grad = seed
         return
+    cdef int in_walk = ag_in_walk
     cdef int collector = 0
     if create_graph:
         # A create_graph walk makes a whole new graph, which holds no cycle: the cyclic
@@ -694,11 +707,13 @@ cdef _backward(Node y, bint create_graph, bint retain_grad):
         # higher derivatives, most of the time). It is paused for the walk; the objects
         # made are looked at once, at the next collection after it.
         collector = PyGC_Disable()
+    ag_in_walk = 1
     _enter()
     try:
         _walk(y, seed, create_graph, retain_grad, None if _depth == 1 else [])
     finally:
         _leave()
+        ag_in_walk = in_walk
         if collector:
             PyGC_Enable()
 
@@ -1076,6 +1091,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
     >>> ag.grad(x ** 2.0, x)
     variable(6)
     """
+    global ag_in_walk
     cdef tuple outs, ins, gos
     cdef bint single = isinstance(inputs, Node)
     cdef bint cg = bool(create_graph)
@@ -1123,11 +1139,14 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
             raise TypeError(f"grad: outputs[{k}] must be a Variable, got {type(outs[k]).__name__}")
     seeds = [_seed_of(gos[k], <Node>outs[k], k, cg) for k in range(len(outs))]
     cdef int collector = PyGC_Disable() if cg else 0     # as in backward()
+    cdef int in_walk = ag_in_walk
+    ag_in_walk = 1
     _enter()
     try:
         result = _grad_walk(outs, seeds, ins, cg, unused_ok, None if _depth == 1 else [], 0)
     finally:
         _leave()
+        ag_in_walk = in_walk
         if collector:
             PyGC_Enable()
     return result[0] if single else result
@@ -1255,6 +1274,7 @@ def _basis(data):
 def _grad_rows(Node out, list inputs, list seeds, create_graph):
     """``grad(out, inputs, grad_outputs=seed, allow_unused=True)`` for each seed, as a
     list of tuples: the functions between ``out`` and the inputs are marked once."""
+    global ag_in_walk
     cdef bint cg = bool(create_graph)
     cdef tuple ins = tuple(inputs)
     cdef tuple outs = (out,)
@@ -1263,6 +1283,8 @@ def _grad_rows(Node out, list inputs, list seeds, create_graph):
     if not seeds:
         return rows
     cdef int collector = PyGC_Disable() if cg else 0     # as in backward()
+    cdef int in_walk = ag_in_walk
+    ag_in_walk = 1
     _enter()
     try:
         if _depth > 1:          # inside another walk: each row saves and restores its own
@@ -1278,5 +1300,6 @@ def _grad_rows(Node out, list inputs, list seeds, create_graph):
         return rows
     finally:
         _leave()
+        ag_in_walk = in_walk
         if collector:
             PyGC_Enable()
