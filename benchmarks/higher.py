@@ -23,40 +23,55 @@ HESSIAN_RUNS = {2: 200, 100: 20}
 
 # ------------------------------------------------------------------ tanh's 10th derivative
 
-def tanh_autograd(order=ORDER, runs=TANH_RUNS):
+# Each run is a function call, as in a program: its graph goes when the call returns.
+
+def tanh_autograd_once(order=ORDER):
     import autograd as ag
     import autograd.functions as F
-    for _ in range(runs):
-        x = ag.variable(1.0)
-        g = F.tanh(x)
-        for _ in range(order):
-            g = ag.grad(g, x, create_graph=True)
+    x = ag.variable(1.0)
+    g = F.tanh(x)
+    for _ in range(order):
+        g = ag.grad(g, x, create_graph=True)
     return g.item()
 
 
-def tanh_autograd_backward(order=ORDER, runs=TANH_RUNS):
+def tanh_autograd(order=ORDER, runs=TANH_RUNS):
+    for _ in range(runs):
+        value = tanh_autograd_once(order)
+    return value
+
+
+def tanh_autograd_backward_once(order=ORDER):
     """The seed's way: backward(create_graph=True) and cleargrad()."""
     import autograd as ag
     import autograd.functions as F
-    for _ in range(runs):
-        x = ag.variable(1.0)
-        F.tanh(x).backward(create_graph=True)
-        for _ in range(order - 1):
-            gx = x.grad
-            x.cleargrad()
-            gx.backward(create_graph=True)
-        value = x.grad.item()
+    x = ag.variable(1.0)
+    F.tanh(x).backward(create_graph=True)
+    for _ in range(order - 1):
+        gx = x.grad
         x.cleargrad()
+        gx.backward(create_graph=True)
+    return x.grad.item()
+
+
+def tanh_autograd_backward(order=ORDER, runs=TANH_RUNS):
+    for _ in range(runs):
+        value = tanh_autograd_backward_once(order)
     return value
+
+
+def tanh_torch_once(torch, order=ORDER):
+    x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    g = torch.tanh(x)
+    for _ in range(order):
+        g, = torch.autograd.grad(g, x, create_graph=True)
+    return g.item()
 
 
 def tanh_torch(torch, order=ORDER, runs=TANH_RUNS):
     for _ in range(runs):
-        x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
-        g = torch.tanh(x)
-        for _ in range(order):
-            g, = torch.autograd.grad(g, x, create_graph=True)
-    return g.item()
+        value = tanh_torch_once(torch, order)
+    return value
 
 
 def tanh_dezero(dz, order=ORDER, runs=TANH_RUNS):
