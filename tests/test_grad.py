@@ -397,3 +397,34 @@ def test_create_graph_walks_leave_the_collector_as_they_found_it():
     with pytest.raises(AssertionError):
         ag.grad(bad, x, create_graph=True)
     assert gc.isenabled()
+
+
+def test_grad_through_a_function_of_several_outputs():
+    x = ag.Variable(np.arange(6.0).reshape(3, 2))
+    a, b = F.split(x, [1, 2], axis=0)
+    y = F.sum(a * 3.0) + F.sum(F.sin(b))
+    gx = ag.grad(y, x)
+    y.backward()
+    np.testing.assert_allclose(gx.data, x.grad.data)
+    ga, gx2 = ag.grad(F.sum(a * a), [a, x])        # b's share is zero
+    np.testing.assert_allclose(ga.data, 2 * a.data)
+    np.testing.assert_allclose(gx2.data, np.vstack([2 * a.data, np.zeros((2, 2))]))
+
+
+def test_grad_in_threads():
+    import threading
+    results = []
+
+    def work():
+        x = ag.Variable(np.linspace(0, 1, 500))
+        g = ag.grad(F.sum(F.tanh(x) ** 2.0), x, create_graph=True)
+        results.append(ag.grad(F.sum(g), x).data.copy())
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
