@@ -1255,8 +1255,7 @@ def _():
 @example("ExampleSigmoid_double", "function/sigmoid_test.go", """
     // variable[5]([0.017662706213291107 0.10499358540350653 0.25 0.10499358540350653 0.017662706213291107])
     // variable[5]([0.01702733592838912 -0.07996250105615307 0 -0.07996250105615307 -0.01702733592838912])
-""", xfail="issue 15 cause 5: sigmoid, still after the tanh form: its second derivative "
-           "at x = 4 differs in the last digits")
+""")
 def _():
     x = ag.variable(-4, 2, 0, 2, 4)
     F.sigmoid(x).backward(create_graph=True)

@@ -462,6 +462,27 @@ def accuracy(y, t):
 
 # ============================================================================ composites
 
+cdef double _GELU_C = 0.044715
+cdef double _SQRT_2_OVER_PI = 0.7978845608028654
+
+
+cdef class GELU(Function):
+    """GELU with the seed's backward, ``gy (a + b du)``: ``a = 0.5 + 0.5 t``,
+    ``b = 0.5 x (1 - t**2)``, ``du = sqrt(2/pi) (1 + 3c x**2)``, ``t = tanh(u)``."""
+
+    cdef object backward_vars(self, object gy):
+        cdef Node x = self._x0
+        x2 = _unary(&U_POW, x, 2.0)
+        x3 = _unary(&U_POW, x, 3.0)
+        t = _unary(&U_TANH, _unary(&U_MULC, _binary(&B_ADD, x, _unary(&U_MULC, x3, _GELU_C)),
+                                   _SQRT_2_OVER_PI), 0)
+        a = _unary(&U_ADDC, _unary(&U_MULC, t, 0.5), 0.5)
+        b = _unary(&U_MULC, _binary(&B_MUL, x, _unary(&U_RSUBC, _unary(&U_POW, t, 2.0), 1.0)), 0.5)
+        du = _unary(&U_MULC, _unary(&U_ADDC, _unary(&U_MULC, x2, 3.0 * _GELU_C), 1.0),
+                    _SQRT_2_OVER_PI)
+        return _binary(&B_MUL, <Node>gy, _binary(&B_ADD, a, _binary(&B_MUL, b, du)))
+
+
 def gelu(x):
     """GELU, the tanh approximation: ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
 
@@ -469,9 +490,13 @@ def gelu(x):
     variable(0)
     """
     cdef Node v = as_var(x)
-    inner = _unary(&U_MULC, _binary(&B_ADD, v, _unary(&U_MULC, _unary(&U_POW, v, 3.0), 0.044715)),
-                   c_sqrt(2.0 / np.pi))
-    return _binary(&B_MUL, _unary(&U_MULC, v, 0.5), _unary(&U_ADDC, _unary(&U_TANH, inner, 0), 1.0))
+    xd = v._data
+    k = xd.dtype.type
+    inner = (xd + pow_array(xd, 3.0) * k(_GELU_C)) * k(_SQRT_2_OVER_PI)
+    cdef Node y = new_var(np.asarray((xd * k(0.5)) * (tanh_array(inner) + k(1.0)), dtype=xd.dtype))
+    if _record1(v):
+        link1(GELU.__new__(GELU), y, v)
+    return y
 
 
 def dropout(x, ratio=0.5, rng=None):
