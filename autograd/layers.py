@@ -193,6 +193,15 @@ class Layer:
         for p in self._params().values():
             p.cleargrad()
 
+    def requires_grad_(self, flag: bool = True) -> "Layer":
+        """Freeze (``False``) or unfreeze (``True``) every parameter made so far: a frozen
+        parameter gets no gradient, and optimizers skip it. Returns the layer."""
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"requires_grad_: expected a bool, got {type(flag).__name__}")
+        for p in self._params().values():
+            p.requires_grad = bool(flag)
+        return self
+
     # ------------------------------------------------------------ state: out and in
 
     def state_dict(self) -> Dict[str, np.ndarray]:
