@@ -7,7 +7,8 @@
 >>> x.grad
 variable(12)
 """
-from autograd import functions, numerical, random
+from autograd import functional, functions, numerical, random
+from autograd._core.graph import grad
 from autograd import hooks
 from autograd import layers
 from autograd import models
@@ -30,5 +31,5 @@ def __getattr__(name):
 __all__ = [
     "Variable", "variable", "zeros", "ones", "zeros_like", "ones_like", "rand", "randn",
     "normal", "Function", "config", "no_grad", "nograd", "test_mode", "testmode", "Span",
-    "functions", "numerical", "random", "dot", "hooks", "layers", "models", "optimizers",
+    "functions", "numerical", "random", "dot", "hooks", "layers", "models", "optimizers", "grad", "functional",
 ]
