@@ -10,6 +10,7 @@ compile). A copy of each built extension is kept beside its source, so that a la
 editable install (the README's second command after its first) finds it up to date
 instead of compiling everything again.
 """
+
 import glob
 import os
 import shutil
@@ -71,7 +72,7 @@ class build_ext(_build_ext):
             try:
                 shutil.copy2(built, beside)
             except OSError:
-                pass        # a read-only source tree: the next build compiles again
+                pass  # a read-only source tree: the next build compiles again
 
 
 extensions = [extension(p) for p in sorted(glob.glob(os.path.join("autograd", "_core", "*.pyx")))]

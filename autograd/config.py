@@ -4,7 +4,9 @@ The flags live in C thread-local storage inside the compiled core, so reading
 them costs nothing per operation and a mode set in one thread never changes
 another's. Every mode restores the previous value when it ends, so they nest.
 """
-from typing import Any, Callable, Literal
+
+from collections.abc import Callable
+from typing import Literal
 
 from autograd._core import graph as _graph
 
@@ -45,7 +47,7 @@ class Span:
     True
     """
 
-    __slots__ = ("_setter", "_value", "_previous", "_active")
+    __slots__ = ("_active", "_previous", "_setter", "_value")
 
     def __init__(self, setter: Callable[[bool], bool], value: bool) -> None:
         self._setter = setter
@@ -62,7 +64,7 @@ class Span:
     def __enter__(self) -> "Span":
         return self
 
-    def __exit__(self, *exc: Any) -> Literal[False]:
+    def __exit__(self, *exc: object) -> Literal[False]:
         self.end()
         return False
 

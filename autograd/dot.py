@@ -23,13 +23,15 @@ Command line, as the seed's program (DOT on stdout, or a file with ``-o``)::
     python -m autograd.dot --func tanh --order 2 --verbose > sample.dot
     python -m autograd.dot --func tanh --order 3 -o tanh3.png
 """
+
 import argparse
 import os
 import re
 import shutil
 import subprocess
 import sys
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["graph", "render", "mask_ids", "GraphvizNotFound", "main"]
 
@@ -64,6 +66,7 @@ def graph(v: Any, verbose: bool = False) -> str:
     it through, then its inputs.
     """
     from autograd.variable import Variable
+
     if not isinstance(v, Variable):
         raise TypeError(f"graph: expected a Variable, got {type(v).__name__}")
     lines = ["digraph g {", _var(v, verbose)]
@@ -122,9 +125,11 @@ def render(v: Any, path: Any, verbose: bool = False) -> str:
             f"Graphviz's dot program is not installed, so {path!r} was not drawn; "
             f"the DOT text is in {dot_path!r}. Install Graphviz (Debian/Ubuntu: "
             f"apt-get install graphviz; macOS: brew install graphviz; conda: conda install "
-            f"graphviz) or paste the text into an online Graphviz viewer.")
-    done = subprocess.run([program, f"-T{fmt}", dot_path, "-o", path],
-                          capture_output=True, text=True)
+            f"graphviz) or paste the text into an online Graphviz viewer."
+        )
+    done = subprocess.run(
+        [program, f"-T{fmt}", dot_path, "-o", path], capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise RuntimeError(f"render: dot failed on {dot_path!r}: {done.stderr.strip()}")
     return path
@@ -132,9 +137,16 @@ def render(v: Any, path: Any, verbose: bool = False) -> str:
 
 def _functions():
     import autograd.functions as F
+
     return {
-        "sin": F.sin, "cos": F.cos, "tanh": F.tanh, "exp": F.exp, "log": F.log,
-        "pow": lambda x: F.pow(x, 3.0), "square": F.square, "neg": F.neg,
+        "sin": F.sin,
+        "cos": F.cos,
+        "tanh": F.tanh,
+        "exp": F.exp,
+        "log": F.log,
+        "pow": lambda x: F.pow(x, 3.0),
+        "square": F.square,
+        "neg": F.neg,
     }
 
 
@@ -142,6 +154,7 @@ def derivative_graph(func: str, order: int, x: float = 1.0) -> Any:
     """The seed program's graph: the ``order``-th derivative of ``func`` at ``x``,
     by repeated ``create_graph`` backward, with the variables named x, y, gx1..."""
     import autograd as ag
+
     if order < 1:
         raise ValueError(f"order must be at least 1, got {order}")
     fns = _functions()
@@ -162,12 +175,13 @@ def derivative_graph(func: str, order: int, x: float = 1.0) -> Any:
     return result
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """``python -m autograd.dot``: print (or with ``-o`` write) the graph of a
     function's ``--order``-th derivative at ``--x``."""
     parser = argparse.ArgumentParser(
         prog="python -m autograd.dot",
-        description="Print the graph of a function's n-th derivative in DOT (the seed's program).")
+        description="Print the graph of a function's n-th derivative in DOT (the seed's program).",
+    )
     parser.add_argument("--func", "-func", default="tanh", choices=sorted(_functions()))
     parser.add_argument("--order", "-order", type=int, default=1)
     parser.add_argument("--x", "-x", type=float, default=1.0)

@@ -23,6 +23,7 @@ gradient can be differentiated again::
 
 Create a new instance for each call: an instance is a node of one graph.
 """
+
 from autograd._core.graph import Function
 
 __all__ = ["Function"]

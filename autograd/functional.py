@@ -17,8 +17,10 @@ variable(-0)
 >>> hessian(lambda x: (x ** 3.0).sum())(ag.variable(1.0, 2.0))
 variable[2 2]([6 0 0 12])
 """
+
 import threading
-from typing import Any, Callable, Sequence, Tuple, Union
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +30,7 @@ from autograd.variable import Variable
 
 __all__ = ["grad", "value_and_grad", "jacobian", "hessian", "vjp", "jvp", "hvp"]
 
-Argnum = Union[int, Sequence[int]]
+Argnum = int | Sequence[int]
 
 _state = threading.local()
 
@@ -62,7 +64,7 @@ def _check_callable(f: Any, what: str) -> None:
         raise TypeError(f"{what}: expected a function, got {type(f).__name__}")
 
 
-def _argnums(argnum: Any, nargs: int, what: str) -> Tuple[Tuple[int, ...], bool]:
+def _argnums(argnum: Any, nargs: int, what: str) -> tuple[tuple[int, ...], bool]:
     """The positions to differentiate, normalised, and whether one int was given."""
     single = not isinstance(argnum, (tuple, list))
     items = (argnum,) if single else tuple(argnum)
@@ -74,8 +76,10 @@ def _argnums(argnum: Any, nargs: int, what: str) -> Tuple[Tuple[int, ...], bool]
             raise TypeError(f"{what}: argnum must be an int or a tuple of ints, got {a!r}")
         a = int(a)
         if not -nargs <= a < nargs:
-            raise IndexError(f"{what}: argnum {a} is out of range for a call with {nargs} "
-                             f"positional argument{'s' if nargs != 1 else ''}")
+            raise IndexError(
+                f"{what}: argnum {a} is out of range for a call with {nargs} "
+                f"positional argument{'s' if nargs != 1 else ''}"
+            )
         a %= nargs
         if a in out:
             raise ValueError(f"{what}: argnum {a} is given twice")
@@ -91,18 +95,22 @@ def _as_input(value: Any, position: int, what: str) -> Node:
         if value.requires_grad:
             return value
         return Variable(value.data)
-    if isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype == bool):
+    if isinstance(value, (bool, np.bool_)) or (
+        isinstance(value, np.ndarray) and value.dtype == bool
+    ):
         raise TypeError(f"{what}: argument {position} is a bool, which is not differentiable")
     if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{what}: argument {position} is not differentiable: expected a number, "
-                        f"an array or a Variable, got {type(value).__name__}")
+        raise TypeError(
+            f"{what}: argument {position} is not differentiable: expected a number, "
+            f"an array or a Variable, got {type(value).__name__}"
+        )
     try:
         return Variable(value)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{what}: argument {position} is not differentiable: {e}") from None
 
 
-def _call(f: Callable, args: Sequence[Any], argnums: Tuple[int, ...], what: str):
+def _call(f: Callable, args: Sequence[Any], argnums: tuple[int, ...], what: str):
     """Call ``f`` with the differentiated arguments as Variables; returns
     (inputs, output, create_graph)."""
     args = list(args)
@@ -119,28 +127,34 @@ def _call(f: Callable, args: Sequence[Any], argnums: Tuple[int, ...], what: str)
 
 def _check_output(out: Any, f: Callable, what: str, scalar: bool) -> Node:
     if not isinstance(out, Node):
-        raise TypeError(f"{what}: the function {_name(f)} must return a Variable built from its "
-                        f"arguments, got {type(out).__name__}")
+        raise TypeError(
+            f"{what}: the function {_name(f)} must return a Variable built from its "
+            f"arguments, got {type(out).__name__}"
+        )
     if scalar and out.data.size != 1:
-        raise ValueError(f"{what}: the function {_name(f)} must return one element (a loss), "
-                         f"got shape {out.data.shape}; use jacobian() or vjp() for other "
-                         f"shapes")
+        raise ValueError(
+            f"{what}: the function {_name(f)} must return one element (a loss), "
+            f"got shape {out.data.shape}; use jacobian() or vjp() for other "
+            f"shapes"
+        )
     return out
 
 
-def _grads(out: Node, inputs: Sequence[Node], seed: Any, create_graph: bool) -> Tuple[Node, ...]:
-    if not out.requires_grad:       # a constant: every gradient is zero
+def _grads(out: Node, inputs: Sequence[Node], seed: Any, create_graph: bool) -> tuple[Node, ...]:
+    if not out.requires_grad:  # a constant: every gradient is zero
         return tuple(Variable(np.zeros_like(x.data), requires_grad=False) for x in inputs)
-    gs = _graph.grad(out, list(inputs), grad_outputs=seed, create_graph=create_graph,
-                     allow_unused=True)
+    gs = _graph.grad(
+        out, list(inputs), grad_outputs=seed, create_graph=create_graph, allow_unused=True
+    )
     return tuple(gs)
 
 
-def _pick(items: Tuple[Any, ...], single: bool) -> Any:
+def _pick(items: tuple[Any, ...], single: bool) -> Any:
     return items[0] if single else items
 
 
 # ------------------------------------------------------------------ grad, value_and_grad
+
 
 def value_and_grad(f: Callable, argnum: Argnum = 0) -> Callable:
     """A function returning ``(f(*args), gradient)``: ``f`` must return one element; the
@@ -179,13 +193,18 @@ def grad(f: Callable, argnum: Argnum = 0) -> Callable:
 
 # ------------------------------------------------------------------ jacobian, hessian
 
-def _rows(out: Node, inputs: Sequence[Node], create_graph: bool) -> Tuple[Node, ...]:
+
+def _rows(out: Node, inputs: Sequence[Node], create_graph: bool) -> tuple[Node, ...]:
     """The Jacobian of ``out`` with respect to each input, ``out.shape + x.shape``: one
     backward walk per element of ``out``, over the graph of one forward pass."""
     m = out.data.size
     if not out.requires_grad or m == 0:
-        return tuple(Variable(np.zeros(out.data.shape + x.data.shape, dtype=x.data.dtype),
-                              requires_grad=False) for x in inputs)
+        return tuple(
+            Variable(
+                np.zeros(out.data.shape + x.data.shape, dtype=x.data.dtype), requires_grad=False
+            )
+            for x in inputs
+        )
     seeds = _graph._basis(out.data)
     per_row = _graph._grad_rows(out, list(inputs), seeds, create_graph)
     results = []
@@ -194,11 +213,13 @@ def _rows(out: Node, inputs: Sequence[Node], create_graph: bool) -> Tuple[Node, 
         rows = [r[j] for r in per_row]
         if create_graph:
             from autograd._core import ops as _ops
+
             flat = _ops.concat([_ops.reshape(r, (1,) + x.data.shape) for r in rows], 0)
             results.append(_ops.reshape(flat, shape))
         else:
-            results.append(Variable(np.stack([r.data for r in rows]).reshape(shape),
-                                    requires_grad=False))
+            results.append(
+                Variable(np.stack([r.data for r in rows]).reshape(shape), requires_grad=False)
+            )
     return tuple(results)
 
 
@@ -249,7 +270,8 @@ def hessian(f: Callable, argnum: Argnum = 0) -> Callable:
 
 # ------------------------------------------------------------------ vjp, jvp, hvp
 
-def vjp(f: Callable, *args: Any) -> Tuple[Node, Callable]:
+
+def vjp(f: Callable, *args: Any) -> tuple[Node, Callable]:
     """``(f(*args), vjp_fn)``: ``vjp_fn(v)`` gives ``v`` times the Jacobian of ``f`` with
     respect to each argument, a tuple with one Variable per argument. ``v`` has the
     output's shape. ``vjp_fn`` may be called many times; each call walks back once.
@@ -273,11 +295,11 @@ def vjp(f: Callable, *args: Any) -> Tuple[Node, Callable]:
     return out, vjp_fn
 
 
-def _tuple_of(values: Any, what: str) -> Tuple[Any, ...]:
+def _tuple_of(values: Any, what: str) -> tuple[Any, ...]:
     return tuple(values) if isinstance(values, (tuple, list)) else (values,)
 
 
-def jvp(f: Callable, args: Any, tangents: Any) -> Tuple[Node, Node]:
+def jvp(f: Callable, args: Any, tangents: Any) -> tuple[Node, Node]:
     """``(f(*args), J v)``: the Jacobian of ``f`` times the tangents (one per argument,
     each of that argument's shape), without forming the Jacobian: two backward walks
     (the transpose of a vector-Jacobian product).
@@ -299,8 +321,9 @@ def jvp(f: Callable, args: Any, tangents: Any) -> Tuple[Node, Node]:
     for i, (x, t) in enumerate(zip(inputs, tangents)):
         t = t if isinstance(t, Node) else Variable(t, requires_grad=False)
         if t.data.shape != x.data.shape:
-            raise ValueError(f"jvp: tangent {i} has shape {t.data.shape}, argument {i} has "
-                             f"shape {x.data.shape}")
+            raise ValueError(
+                f"jvp: tangent {i} has shape {t.data.shape}, argument {i} has shape {x.data.shape}"
+            )
         ts.append(t)
     if not out.requires_grad:
         return out, Variable(np.zeros_like(out.data), requires_grad=False)
@@ -311,8 +334,13 @@ def jvp(f: Callable, args: Any, tangents: Any) -> Tuple[Node, Node]:
     if not pairs:
         return out, Variable(np.zeros_like(out.data), requires_grad=False)
     cg = cg or any(t.requires_grad for t in ts)
-    tangent_out = _graph.grad([g for g, _ in pairs], u, grad_outputs=[t for _, t in pairs],
-                              create_graph=cg, allow_unused=True)
+    tangent_out = _graph.grad(
+        [g for g, _ in pairs],
+        u,
+        grad_outputs=[t for _, t in pairs],
+        create_graph=cg,
+        allow_unused=True,
+    )
     return out, tangent_out
 
 
@@ -331,8 +359,7 @@ def hvp(f: Callable, x: Any, v: Any) -> Node:
     v = v if isinstance(v, Node) else Variable(v, requires_grad=False)
     if v.data.shape != xv.data.shape:
         raise ValueError(f"hvp: v has shape {v.data.shape}, x has shape {xv.data.shape}")
-    g, = _grads(out, inputs, None, True)
+    (g,) = _grads(out, inputs, None, True)
     if not g.requires_grad:
         return Variable(np.zeros_like(xv.data), requires_grad=False)
-    return _graph.grad(g, xv, grad_outputs=v, create_graph=cg or v.requires_grad,
-                       allow_unused=True)
+    return _graph.grad(g, xv, grad_outputs=v, create_graph=cg or v.requires_grad, allow_unused=True)

@@ -13,29 +13,84 @@ NumPy; the gradient of a broadcast input is summed back to its shape.
 >>> x.grad
 variable(0.5403023058681398)
 """
+
 from autograd._core import nn as _nn
 from autograd._core import ops as _ops
 
 __all__ = [
     # arithmetic and elementwise
-    "add", "sub", "mul", "div", "neg", "pow", "square", "exp", "log", "sin", "cos", "tanh",
-    "abs", "sqrt", "maximum", "minimum", "where", "log1p", "clip", "mask_fill",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "pow",
+    "square",
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tanh",
+    "abs",
+    "sqrt",
+    "maximum",
+    "minimum",
+    "where",
+    "log1p",
+    "clip",
+    "mask_fill",
     # shapes
-    "reshape", "transpose", "broadcast_to", "sum_to", "squeeze", "unsqueeze", "concat",
-    "split", "stack", "flatten", "get_item",
+    "reshape",
+    "transpose",
+    "broadcast_to",
+    "sum_to",
+    "squeeze",
+    "unsqueeze",
+    "concat",
+    "split",
+    "stack",
+    "flatten",
+    "get_item",
     # reductions
-    "sum", "mean", "variance", "max", "min", "logsumexp", "norm", "cumsum",
+    "sum",
+    "mean",
+    "variance",
+    "max",
+    "min",
+    "logsumexp",
+    "norm",
+    "cumsum",
     # linear algebra
-    "matmul", "linear", "einsum",
+    "matmul",
+    "linear",
+    "einsum",
     # activations
-    "sigmoid", "relu", "leaky_relu", "softplus", "gelu", "softmax", "log_softmax", "dropout",
+    "sigmoid",
+    "relu",
+    "leaky_relu",
+    "softplus",
+    "gelu",
+    "softmax",
+    "log_softmax",
+    "dropout",
     # losses and metrics
-    "mean_squared_error", "softmax_cross_entropy", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "huber_loss", "accuracy",
+    "mean_squared_error",
+    "softmax_cross_entropy",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "huber_loss",
+    "accuracy",
     # not differentiable: NumPy arrays
-    "argmax", "argmin", "one_hot",
+    "argmax",
+    "argmin",
+    "one_hot",
     # neural networks
-    "conv2d", "max_pool2d", "avg_pool2d", "embedding", "layer_norm", "batch_norm",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "embedding",
+    "layer_norm",
+    "batch_norm",
 ]
 
 # Each name is the compiled function itself: F.exp.__name__ == "exp".

@@ -4,8 +4,10 @@
 >>> import autograd.hooks as H
 >>> opt = O.SGD(lr=0.1, hooks=[H.WeightDecay(1e-4), H.ClipGrad(1.0)])
 """
+
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -14,11 +14,13 @@ names (``"x2f.w"``, ``"lstm.x2f.w"``), sorted by name. Call a layer as ``layer(x
 >>> sorted(fc.state_dict())
 ['b', 'w']
 """
+
 import itertools
 import math
 import re
 import threading
-from typing import Any, Dict, List, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +32,7 @@ __all__ = ["Parameter", "Layer", "Linear", "RNN", "LSTM"]
 
 
 _LEGACY_LINEAR = re.compile(r"(^|\.)linear([0-9]+)(?=\.)")
+
 
 class Parameter(Variable):
     """A Variable that a layer learns: assigning one to a layer's attribute registers it."""
@@ -68,7 +71,9 @@ class Layer:
     parameters and buffers out and in by name.
     """
 
-    _slots: Dict[str, bool]
+    _slots: dict[str, bool]
+    _buffers: dict[str, bool]
+    _lazy: dict[str, Any]
 
     def __init__(self) -> None:
         object.__setattr__(self, "_slots", {})
@@ -78,8 +83,10 @@ class Layer:
     def __setattr__(self, name, value):
         slots = self.__dict__.get("_slots")
         if slots is None:
-            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
-                                 f"before setting attributes")
+            raise AttributeError(
+                f"{type(self).__name__}.__init__ must call super().__init__() "
+                f"before setting attributes"
+            )
         buffers = self._buffers
         if isinstance(value, (Parameter, Layer)):
             slots[name] = True
@@ -88,18 +95,20 @@ class Layer:
             _changed()
         elif name in buffers:
             if value is not None and not isinstance(value, np.ndarray):
-                raise TypeError(f"{type(self).__name__}.{name} is a buffer: assign a NumPy array "
-                                f"(or None), got {type(value).__name__}")
+                raise TypeError(
+                    f"{type(self).__name__}.{name} is a buffer: assign a NumPy array "
+                    f"(or None), got {type(value).__name__}"
+                )
             object.__setattr__(self, name, value)
         elif name in slots:
-            if value is not None:               # None keeps it registered: made later
+            if value is not None:  # None keeps it registered: made later
                 del slots[name]
             object.__setattr__(self, name, value)
             _changed()
         else:
             object.__setattr__(self, name, value)
 
-    def declare(self, name: str, shape: Optional[tuple] = None, dtype: Any = None) -> None:
+    def declare(self, name: str, shape: tuple | None = None, dtype: Any = None) -> None:
         """Register ``name`` as a parameter that is made later (lazily); None until then.
 
         ``shape`` (a tuple whose unknown sizes are strings, e.g. ``("in", 4)``) and
@@ -108,20 +117,23 @@ class Layer:
         """
         self._slots[name] = True
         self._buffers.pop(name, None)
-        self._lazy[name] = (None if shape is None else tuple(shape),
-                            None if dtype is None else np.dtype(dtype))
+        self._lazy[name] = (
+            None if shape is None else tuple(shape),
+            None if dtype is None else np.dtype(dtype),
+        )
         object.__setattr__(self, name, None)
         _changed()
 
-    def register_buffer(self, name: str, array: Optional[np.ndarray]) -> None:
+    def register_buffer(self, name: str, array: np.ndarray | None) -> None:
         """Keep ``array`` (a NumPy array, or None until it is made) as the attribute
         ``name``: not learned, but saved and loaded with the parameters (running
         statistics, for example). ``load_state_dict`` writes into it in place."""
         if not isinstance(name, str) or not name.isidentifier():
             raise TypeError(f"register_buffer: name must be an identifier, got {name!r}")
         if array is not None and not isinstance(array, np.ndarray):
-            raise TypeError(f"register_buffer: {name} must be a NumPy array or None, "
-                            f"got {type(array).__name__}")
+            raise TypeError(
+                f"register_buffer: {name} must be a NumPy array or None, got {type(array).__name__}"
+            )
         if self._slots.pop(name, None) is not None:
             _changed()
         self._buffers[name] = True
@@ -163,18 +175,18 @@ class Layer:
             if isinstance(value, Layer):
                 yield from value._buffer_entries(prefix + attr + ".")
 
-    def params(self) -> Dict[str, Parameter]:
+    def params(self) -> dict[str, Parameter]:
         """Every Parameter made so far, by nested name, sorted by name (a new dict).
         A parameter shared by several layers appears once, under its first name."""
         return dict(self._params())
 
-    def parameters(self) -> List[Parameter]:
+    def parameters(self) -> list[Parameter]:
         """The parameters as a list, in ``params()`` order (a shared one once)."""
         return list(self._params().values())
 
     def _params(self):
         cached = self.__dict__.get("_params_cache")
-        version = _structure[0]          # read before the walk: a change during it rebuilds
+        version = _structure[0]  # read before the walk: a change during it rebuilds
         if cached is not None and cached[0] == version:
             return cached[1]
         found = {name: p for name, _, _, p in self._entries() if p is not None}
@@ -204,7 +216,7 @@ class Layer:
 
     # ------------------------------------------------------------ state: out and in
 
-    def state_dict(self) -> Dict[str, np.ndarray]:
+    def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer, by nested name, sorted by name.
 
         A lazy layer that has not been called yet has no weights to give: that is a
@@ -219,7 +231,8 @@ class Layer:
             raise ValueError(
                 f"{what}: {type(self).__name__} has parameters that are not made yet: "
                 f"{sorted(not_made)}; a lazy layer makes them at its first call, so call it "
-                f"once on an input (or give the input size) before saving its state")
+                f"once on an input (or give the input size) before saving its state"
+            )
         out = {name: p.data.copy() for name, p in self._params().items()}
         seen = {id(p) for p in self._params().values()}
         for name, _, _, array in self._buffer_entries():
@@ -241,16 +254,16 @@ class Layer:
 
     def _load_state(self, state, strict, what, source, where):
         if not isinstance(state, Mapping):
-            raise TypeError(f"{what}: expected a mapping of names to arrays, "
-                            f"got {type(state).__name__}")
+            raise TypeError(
+                f"{what}: expected a mapping of names to arrays, got {type(state).__name__}"
+            )
         arrays = {}
         for name, value in state.items():
             if not isinstance(name, str):
                 raise TypeError(f"{what}: names must be strings, got {name!r}")
             array = value.data if isinstance(value, Variable) else np.asarray(value)
             if array.dtype.kind not in "biuf":
-                raise ValueError(f"{what}: {name} has dtype {array.dtype} in {where}, "
-                                 f"not a number")
+                raise ValueError(f"{what}: {name} has dtype {array.dtype} in {where}, not a number")
             arrays[name] = array
         spec = {name: (a.shape, a.dtype) for name, a in arrays.items()}
         plan = self._check_state(spec, strict, what, source, where)
@@ -286,27 +299,37 @@ class Layer:
             shape, dtype = tuple(spec[name][0]), np.dtype(spec[name][1])
             kind, owner, attr, current = known[name]
             if not dtype.isnative:
-                raise ValueError(f"{what}: {located}{name} has dtype {dtype.str} in {where}, "
-                                 f"not in this machine's byte order")
+                raise ValueError(
+                    f"{what}: {located}{name} has dtype {dtype.str} in {where}, "
+                    f"not in this machine's byte order"
+                )
             if current is not None:
                 if shape != current.shape:
-                    raise ValueError(f"{what}: {located}{name} has shape {_shape_text(shape)} "
-                                     f"in {where}, {_shape_text(current.shape)} in the model")
+                    raise ValueError(
+                        f"{what}: {located}{name} has shape {_shape_text(shape)} "
+                        f"in {where}, {_shape_text(current.shape)} in the model"
+                    )
                 if dtype != current.dtype:
-                    raise ValueError(f"{what}: {located}{name} has dtype {dtype} in {where}, "
-                                     f"{current.dtype} in the model")
+                    raise ValueError(
+                        f"{what}: {located}{name} has dtype {dtype} in {where}, "
+                        f"{current.dtype} in the model"
+                    )
             elif kind == "param":
                 expected_shape, expected_dtype = owner._lazy.get(attr, (None, None))
                 if expected_shape is not None and (
-                        len(shape) != len(expected_shape)
-                        or any(not isinstance(e, str) and e != s
-                               for s, e in zip(shape, expected_shape))):
-                    raise ValueError(f"{what}: {located}{name} has shape {_shape_text(shape)} "
-                                     f"in {where}; the layer expects "
-                                     f"{_shape_text(expected_shape)}")
+                    len(shape) != len(expected_shape)
+                    or any(not isinstance(e, str) and e != s for s, e in zip(shape, expected_shape))
+                ):
+                    raise ValueError(
+                        f"{what}: {located}{name} has shape {_shape_text(shape)} "
+                        f"in {where}; the layer expects "
+                        f"{_shape_text(expected_shape)}"
+                    )
                 if dtype.kind != "f" or (expected_dtype is not None and dtype != expected_dtype):
-                    raise ValueError(f"{what}: {located}{name} has dtype {dtype} in {where}, "
-                                     f"{expected_dtype or 'a float'} in the model")
+                    raise ValueError(
+                        f"{what}: {located}{name} has dtype {dtype} in {where}, "
+                        f"{expected_dtype or 'a float'} in the model"
+                    )
             plan.append((saved_as.get(name, name), kind, owner, attr))
         return plan
 
@@ -318,7 +341,7 @@ class Layer:
                 current = getattr(owner, attr)
                 if kind == "buffer":
                     if current is not None and current.shape == array.shape:
-                        current[...] = array          # in place: whoever holds it sees it
+                        current[...] = array  # in place: whoever holds it sees it
                     else:
                         object.__setattr__(owner, attr, np.array(array, copy=True))
                 elif current is not None:
@@ -330,19 +353,23 @@ class Layer:
 
     def save(self, path: Any, optimizer: Any = None) -> None:
         """Write the state to ``path`` (an ``.npz``), as ``autograd.models.Model.save``."""
-        from autograd.models import Model     # the file format lives with the models
-        Model.save(self, path, optimizer=optimizer)
+        from autograd.models import Model  # the file format lives with the models
+
+        Model.save(self, path, optimizer=optimizer)  # type: ignore[arg-type]  # needs only a Layer's state
 
     def load(self, path: Any, optimizer: Any = None) -> None:
         """Read the state saved by ``save``, as ``autograd.models.Model.load``."""
         from autograd.models import Model
-        Model.load(self, path, optimizer=optimizer)
+
+        Model.load(self, path, optimizer=optimizer)  # type: ignore[arg-type]  # needs only a Layer's state
 
 
 def _rng_check(rng, what):
     if rng is not None and not (hasattr(rng, "standard_normal") and hasattr(rng, "random")):
-        raise TypeError(f"{what}: rng must be a numpy.random.Generator or an ag.random source, "
-                        f"got {type(rng).__name__}")
+        raise TypeError(
+            f"{what}: rng must be a numpy.random.Generator or an ag.random source, "
+            f"got {type(rng).__name__}"
+        )
     return rng
 
 
@@ -368,32 +395,41 @@ class Linear(Layer):
     """``y = x @ w + b``: ``w`` (in, out) drawn as ``randn * 1/sqrt(in)`` at the first
     call (or at once when ``in_size`` is given); ``b`` (1, out) zeros."""
 
-    def __init__(self, out_size: int, in_size: Optional[int] = None, bias: bool = True,
-                 rng: Any = None, dtype: Any = np.float64) -> None:
+    def __init__(
+        self,
+        out_size: int,
+        in_size: int | None = None,
+        bias: bool = True,
+        rng: Any = None,
+        dtype: Any = np.float64,
+    ) -> None:
         super().__init__()
         self.out_size = _positive(out_size, "Linear: out_size")
         self.in_size = None if in_size is None else _positive(in_size, "Linear: in_size")
         self.rng = _rng_check(rng, "Linear")
         self.dtype = _float_dtype(dtype, "Linear")
         self.declare("w", shape=("in", self.out_size), dtype=self.dtype)
-        self.b = Parameter(np.zeros((1, self.out_size), dtype=self.dtype), name="b") if bias else None
+        self.b = (
+            Parameter(np.zeros((1, self.out_size), dtype=self.dtype), name="b") if bias else None
+        )
         if self.in_size is not None:
             self._init_w()
 
     @property
-    def W(self) -> Optional[Parameter]:
+    def W(self) -> Parameter | None:
         """The weight, as API.md spells it; the parameter is named ``w`` (``"linear0.w"``)."""
         return self.w
 
     def _init_w(self):
         source = np.random if self.rng is None else self.rng
         w = np.asarray(source.standard_normal((self.in_size, self.out_size)), dtype=np.float64)
-        self.w = Parameter((w * (1.0 / math.sqrt(self.in_size))).astype(self.dtype, copy=False),
-                           name="w")
+        self.w = Parameter(
+            (w * (1.0 / math.sqrt(self.in_size))).astype(self.dtype, copy=False), name="w"
+        )
 
     def _make_w(self, in_size):
         with _lazy_lock:
-            if self.w is None:           # another thread may have made it meanwhile
+            if self.w is None:  # another thread may have made it meanwhile
                 if in_size == 0:
                     raise ValueError("Linear: the input has no features (shape (N, 0))")
                 self.in_size = in_size
@@ -414,16 +450,19 @@ class Linear(Layer):
         if w is None:
             w = self._make_w(shape[-1])
         if shape[-1] != w.shape[0]:
-            raise ValueError(f"Linear: input of shape {shape} does not fit weights of shape "
-                             f"{w.shape} (expected {w.shape[0]} features)")
+            raise ValueError(
+                f"Linear: input of shape {shape} does not fit weights of shape "
+                f"{w.shape} (expected {w.shape[0]} features)"
+            )
         return F.linear(x, w, self.b)
 
 
 class RNN(Layer):
     """Elman RNN: ``h = tanh(x2h(x) + h2h(h))``, keeping ``h`` between calls."""
 
-    def __init__(self, hidden_size: int, in_size: Optional[int] = None, rng: Any = None,
-                 dtype: Any = np.float64) -> None:
+    def __init__(
+        self, hidden_size: int, in_size: int | None = None, rng: Any = None, dtype: Any = np.float64
+    ) -> None:
         super().__init__()
         hidden_size = _positive(hidden_size, "RNN: hidden_size")
         self.x2h = Linear(hidden_size, in_size=in_size, rng=rng, dtype=dtype)
@@ -447,16 +486,20 @@ class LSTM(Layer):
     """The seed's LSTM: gates from ``x2f, x2i, x2o, x2u`` (with bias) and
     ``h2f, h2i, h2o, h2u`` (without), keeping ``h`` and ``c`` between calls."""
 
-    def __init__(self, hidden_size: int, in_size: Optional[int] = None, rng: Any = None,
-                 dtype: Any = np.float64) -> None:
+    def __init__(
+        self, hidden_size: int, in_size: int | None = None, rng: Any = None, dtype: Any = np.float64
+    ) -> None:
         super().__init__()
         hidden_size = _positive(hidden_size, "LSTM: hidden_size")
         # The seed's order of random draws: h2* at construction, x2* at the first call.
         for gate in "fiou":
             setattr(self, f"x2{gate}", Linear(hidden_size, in_size=in_size, rng=rng, dtype=dtype))
         for gate in "fiou":
-            setattr(self, f"h2{gate}", Linear(hidden_size, in_size=hidden_size, bias=False,
-                                              rng=rng, dtype=dtype))
+            setattr(
+                self,
+                f"h2{gate}",
+                Linear(hidden_size, in_size=hidden_size, bias=False, rng=rng, dtype=dtype),
+            )
         self.h = None
         self.c = None
 
@@ -475,8 +518,10 @@ class LSTM(Layer):
         inputs = [getattr(self, f"x2{gate}") for gate in "fiou"]
         wx = [layer.w if layer.w is not None else layer._make_w(shape[-1]) for layer in inputs]
         if shape[-1] != wx[0].shape[0]:
-            raise ValueError(f"LSTM: input of shape {shape} does not fit weights of shape "
-                             f"{wx[0].shape} (expected {wx[0].shape[0]} features)")
+            raise ValueError(
+                f"LSTM: input of shape {shape} does not fit weights of shape "
+                f"{wx[0].shape} (expected {wx[0].shape[0]} features)"
+            )
         b = [layer.b for layer in inputs]
         if self.h is None:
             h, c = _ops.lstm_cell(x, wx, b)
@@ -489,15 +534,25 @@ class LSTM(Layer):
 
 # ---------------------------------------------------------------------------- neural-network layers
 
-__all__ += ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Embedding", "LayerNorm", "BatchNorm",
-            "Dropout", "Sequential"]
+__all__ += [
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "Flatten",
+    "Embedding",
+    "LayerNorm",
+    "BatchNorm",
+    "Dropout",
+    "Sequential",
+]
 
 
 def _pair_of(value, what, low):
     """An int or an (h, w) pair of ints, each >= low, as a tuple."""
     items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(items) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                  for v in items):
+    if len(items) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items
+    ):
         raise TypeError(f"{what} must be an int or an (h, w) pair of ints, got {value!r}")
     if min(items) < low:
         raise ValueError(f"{what} must be {'positive' if low else 'non-negative'}, got {value!r}")
@@ -530,26 +585,37 @@ class Conv2d(Layer):
     ((2, 4, 8, 8), (4, 3, 3, 3))
     """
 
-    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, pad: Any = 0,
-                 in_channels: Optional[int] = None, bias: bool = True, rng: Any = None,
-                 dtype: Any = np.float64) -> None:
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        pad: Any = 0,
+        in_channels: int | None = None,
+        bias: bool = True,
+        rng: Any = None,
+        dtype: Any = np.float64,
+    ) -> None:
         super().__init__()
         self.out_channels = _positive(out_channels, "Conv2d: out_channels")
         self.kernel_size = _pair_of(kernel_size, "Conv2d: kernel_size", 1)
         self.stride = _pair_of(stride, "Conv2d: stride", 1)
         self.pad = _pair_of(pad, "Conv2d: pad", 0)
-        self._in_channels = None if in_channels is None else _positive(in_channels,
-                                                                       "Conv2d: in_channels")
+        self._in_channels = (
+            None if in_channels is None else _positive(in_channels, "Conv2d: in_channels")
+        )
         self.rng = _rng_check(rng, "Conv2d")
         self.dtype = _float_dtype(dtype, "Conv2d")
         kh, kw = self.kernel_size
         self.declare("w", shape=(self.out_channels, "in_channels", kh, kw), dtype=self.dtype)
-        self.b = Parameter(np.zeros(self.out_channels, dtype=self.dtype), name="b") if bias else None
+        self.b = (
+            Parameter(np.zeros(self.out_channels, dtype=self.dtype), name="b") if bias else None
+        )
         if self._in_channels is not None:
             self._init_w(self._in_channels)
 
     @property
-    def in_channels(self) -> Optional[int]:
+    def in_channels(self) -> int | None:
         """Input channels: given, or learnt at the first call (None before it)."""
         return self.w.shape[1] if self.w is not None else self._in_channels
 
@@ -557,8 +623,9 @@ class Conv2d(Layer):
         kh, kw = self.kernel_size
         fan_in = in_channels * kh * kw
         source = np.random if self.rng is None else self.rng
-        w = np.asarray(source.standard_normal((self.out_channels, in_channels, kh, kw)),
-                       dtype=np.float64) * math.sqrt(2.0 / fan_in)
+        w = np.asarray(
+            source.standard_normal((self.out_channels, in_channels, kh, kw)), dtype=np.float64
+        ) * math.sqrt(2.0 / fan_in)
         self.w = Parameter(w.astype(self.dtype, copy=False), name="w")
 
     def _on_made(self, name):
@@ -574,8 +641,10 @@ class Conv2d(Layer):
                 if self.w is None:
                     self._init_w(shape[1])
         if shape[1] != self.w.shape[1]:
-            raise ValueError(f"Conv2d: the input has {shape[1]} channels, the layer expects "
-                             f"in_channels={self.w.shape[1]}")
+            raise ValueError(
+                f"Conv2d: the input has {shape[1]} channels, the layer expects "
+                f"in_channels={self.w.shape[1]}"
+            )
         return F.conv2d(x, self.w, self.b, self.stride, self.pad)
 
 
@@ -588,7 +657,9 @@ class MaxPool2d(Layer):
         self.stride = self.kernel if stride is None else _pair_of(stride, "MaxPool2d: stride", 1)
         self.pad = _pair_of(pad, "MaxPool2d: pad", 0)
         if 2 * self.pad[0] > self.kernel[0] or 2 * self.pad[1] > self.kernel[1]:
-            raise ValueError(f"MaxPool2d: pad {self.pad} must be at most half the kernel {self.kernel}")
+            raise ValueError(
+                f"MaxPool2d: pad {self.pad} must be at most half the kernel {self.kernel}"
+            )
 
     def forward(self, x):
         return F.max_pool2d(x, self.kernel, self.stride, self.pad)
@@ -603,7 +674,9 @@ class AvgPool2d(Layer):
         self.stride = self.kernel if stride is None else _pair_of(stride, "AvgPool2d: stride", 1)
         self.pad = _pair_of(pad, "AvgPool2d: pad", 0)
         if 2 * self.pad[0] > self.kernel[0] or 2 * self.pad[1] > self.kernel[1]:
-            raise ValueError(f"AvgPool2d: pad {self.pad} must be at most half the kernel {self.kernel}")
+            raise ValueError(
+                f"AvgPool2d: pad {self.pad} must be at most half the kernel {self.kernel}"
+            )
 
     def forward(self, x):
         return F.avg_pool2d(x, self.kernel, self.stride, self.pad)
@@ -615,18 +688,23 @@ class Flatten(Layer):
 
     def __init__(self, start_axis: int = 1) -> None:
         super().__init__()
-        if not isinstance(start_axis, (int, np.integer)) or isinstance(start_axis, bool) \
-                or start_axis < 0:
+        if (
+            not isinstance(start_axis, (int, np.integer))
+            or isinstance(start_axis, bool)
+            or start_axis < 0
+        ):
             raise ValueError(f"Flatten: start_axis must be a non-negative int, got {start_axis!r}")
         self.start_axis = int(start_axis)
 
     def forward(self, x):
         shape = _shape_of(x)
         if len(shape) < self.start_axis:
-            raise ValueError(f"Flatten: the input of shape {shape} has fewer than "
-                             f"start_axis={self.start_axis} dimensions")
-        size = int(np.prod(shape[self.start_axis:], dtype=np.int64))
-        return F.reshape(x, tuple(shape[:self.start_axis]) + (size,))
+            raise ValueError(
+                f"Flatten: the input of shape {shape} has fewer than "
+                f"start_axis={self.start_axis} dimensions"
+            )
+        size = int(np.prod(shape[self.start_axis :], dtype=np.int64))
+        return F.reshape(x, tuple(shape[: self.start_axis]) + (size,))
 
 
 class Embedding(Layer):
@@ -672,9 +750,11 @@ class LayerNorm(Layer):
     def forward(self, x):
         shape = _shape_of(x)
         k = len(self.dim)
-        if tuple(shape[len(shape) - k:]) != self.dim or len(shape) < k:
-            raise ValueError(f"LayerNorm: the input of shape {shape} does not end with the "
-                             f"normalised shape {self.dim}")
+        if tuple(shape[len(shape) - k :]) != self.dim or len(shape) < k:
+            raise ValueError(
+                f"LayerNorm: the input of shape {shape} does not end with the "
+                f"normalised shape {self.dim}"
+            )
         return F.layer_norm(x, self.gamma, self.beta, self.eps)
 
 
@@ -692,8 +772,13 @@ class BatchNorm(Layer):
     [0.2, 0.0]
     """
 
-    def __init__(self, dim: Optional[int] = None, momentum: float = 0.1, eps: float = 1e-5,
-                 dtype: Any = np.float64) -> None:
+    def __init__(
+        self,
+        dim: int | None = None,
+        momentum: float = 0.1,
+        eps: float = 1e-5,
+        dtype: Any = np.float64,
+    ) -> None:
         super().__init__()
         self.momentum = _number(momentum, "BatchNorm: momentum", 0.0, 1.0)
         if not (isinstance(eps, (int, float, np.floating)) and eps > 0):
@@ -728,10 +813,13 @@ class BatchNorm(Layer):
                 if self.gamma is None:
                     self._init(shape[1])
         if shape[1] != self.gamma.shape[0]:
-            raise ValueError(f"BatchNorm: the input has {shape[1]} channels, the layer expects "
-                             f"dim={self.gamma.shape[0]}")
-        return F.batch_norm(x, self.gamma, self.beta, self.running_mean, self.running_var,
-                            self.momentum, self.eps)
+            raise ValueError(
+                f"BatchNorm: the input has {shape[1]} channels, the layer expects "
+                f"dim={self.gamma.shape[0]}"
+            )
+        return F.batch_norm(
+            x, self.gamma, self.beta, self.running_mean, self.running_var, self.momentum, self.eps
+        )
 
 
 class Dropout(Layer):
@@ -757,6 +845,8 @@ class Sequential(Layer):
     >>> net(np.ones((4, 3))).shape, sorted(net.params())
     ((4, 2), ['0.b', '0.w', '2.b', '2.w'])
     """
+
+    _steps: list[Any]
 
     def __init__(self, *layers: Any) -> None:
         super().__init__()

@@ -7,6 +7,7 @@
 >>> m(np.ones((5, 1))).shape
 (5, 1)
 """
+
 import errno
 import os
 import re
@@ -14,7 +15,8 @@ import secrets
 import stat
 import time
 import zipfile
-from typing import Any, Dict, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -71,7 +73,7 @@ def _remove_leftovers(folder: str, name: str) -> None:
             pass  # gone already, or not ours to delete
 
 
-def _write_npz(f: Any, arrays: Dict[str, np.ndarray]) -> None:
+def _write_npz(f: Any, arrays: dict[str, np.ndarray]) -> None:
     """What ``np.savez`` writes, without its keyword arguments: a parameter may be
     called ``file`` or ``allow_pickle``."""
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -80,7 +82,7 @@ def _write_npz(f: Any, arrays: Dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
-def _read_header(member: Any) -> Tuple[Tuple[int, ...], bool, np.dtype]:
+def _read_header(member: Any) -> tuple[tuple[int, ...], bool, np.dtype]:
     version = np.lib.format.read_magic(member)
     if version == (1, 0):
         return np.lib.format.read_array_header_1_0(member)
@@ -102,42 +104,53 @@ class _Archive:
             f.seek(0)
             start = f.read(len(_NPY_MAGIC))
             if start == _NPY_MAGIC:
-                raise ValueError(f"load: {path!r} is a .npy file (one array), not a .npz "
-                                 f"file of parameters") from None
+                raise ValueError(
+                    f"load: {path!r} is a .npy file (one array), not a .npz file of parameters"
+                ) from None
             what = "it is empty" if not start else e
-            raise ValueError(f"load: {path!r} is not a readable .npz file of parameters "
-                             f"({what})") from None
-        self.members: Dict[str, zipfile.ZipInfo] = {}
-        self.headers: Dict[str, Tuple[Tuple[int, ...], bool, np.dtype, int]] = {}
+            raise ValueError(
+                f"load: {path!r} is not a readable .npz file of parameters ({what})"
+            ) from None
+        self.members: dict[str, zipfile.ZipInfo] = {}
+        self.headers: dict[str, tuple[tuple[int, ...], bool, np.dtype, int]] = {}
         for info in self.zip.infolist():
             self._add(info)
 
     def _bad(self, member: str, what: str) -> ValueError:
-        return ValueError(f"load: {self.path!r} is not a readable .npz file of parameters "
-                          f"(member {member!r}: {what})")
+        return ValueError(
+            f"load: {self.path!r} is not a readable .npz file of parameters "
+            f"(member {member!r}: {what})"
+        )
 
     def _add(self, info: zipfile.ZipInfo) -> None:
         member = info.filename
         if not member.endswith(".npy"):
             raise self._bad(member, "not a .npy array")
-        name = member[:-len(".npy")]
+        name = member[: -len(".npy")]
         if name in self.members:
             raise self._bad(member, "appears twice")
         if info.flag_bits & 0x1:
             raise self._bad(member, "encrypted")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise self._bad(member, f"compressed with method {info.compress_type}; only "
-                                    f"stored and deflated members are read")
+            raise self._bad(
+                member,
+                f"compressed with method {info.compress_type}; only "
+                f"stored and deflated members are read",
+            )
         with self.zip.open(info) as f:
             shape, fortran, dtype = _read_header(f)
             offset = f.tell()
         if dtype.hasobject:
-            raise self._bad(member, f"an array of Python objects ({dtype}), which load "
-                                    f"never unpickles")
+            raise self._bad(
+                member, f"an array of Python objects ({dtype}), which load never unpickles"
+            )
         size = offset + dtype.itemsize * int(np.prod(shape, dtype=object))
         if info.file_size != size:
-            raise self._bad(member, f"{info.file_size} bytes, but an array of shape "
-                                    f"{shape} and dtype {dtype} takes {size}")
+            raise self._bad(
+                member,
+                f"{info.file_size} bytes, but an array of shape "
+                f"{shape} and dtype {dtype} takes {size}",
+            )
         self.members[name] = info
         self.headers[name] = (shape, fortran, dtype, offset)
 
@@ -241,22 +254,27 @@ class Model(L.Layer):
             try:
                 archive = _Archive(path, f)
                 headers = archive.headers
-                spec = {name: (h[0], h[2]) for name, h in headers.items()
-                        if not name.startswith("optimizer:")}
-                plan = self._check_state(spec, True, "load", repr(path), "the file",
-                                         f"{path!r}: ")
+                spec = {
+                    name: (h[0], h[2])
+                    for name, h in headers.items()
+                    if not name.startswith("optimizer:")
+                }
+                plan = self._check_state(spec, True, "load", repr(path), "the file", f"{path!r}: ")
                 if optimizer is not None:
                     parts = _check_optimizer_headers(path, headers, spec)
                 arrays = {name: archive.read(name) for name in spec}
                 if optimizer is not None:
-                    state = optimizer._from_arrays({k: archive.read(k) for k in parts},
-                                                   f"load: {path!r}")
+                    state = optimizer._from_arrays(
+                        {k: archive.read(k) for k in parts}, f"load: {path!r}"
+                    )
                     checked = optimizer._validate(state, arrays, f"load: {path!r}")
             except ValueError:
                 raise
             except Exception as e:  # zlib.error, EOFError, zipfile.BadZipFile, ...
-                raise ValueError(f"load: {path!r} is not a readable .npz file of parameters "
-                                 f"({type(e).__name__}: {e})") from None
+                raise ValueError(
+                    f"load: {path!r} is not a readable .npz file of parameters "
+                    f"({type(e).__name__}: {e})"
+                ) from None
         self._assign_state(arrays, plan)
         if optimizer is not None:
             optimizer._install(checked, self._params())
@@ -264,27 +282,32 @@ class Model(L.Layer):
 
 def _optimizer(optimizer: Any, what: str) -> Any:
     if not hasattr(optimizer, "_to_arrays"):
-        raise TypeError(f"{what}: optimizer must be an autograd optimizer, got "
-                        f"{type(optimizer).__name__}")
+        raise TypeError(
+            f"{what}: optimizer must be an autograd optimizer, got {type(optimizer).__name__}"
+        )
     return optimizer
 
 
-def _check_optimizer_headers(path: str, headers: Dict[str, Any], spec: Dict[str, Any]) -> list:
+def _check_optimizer_headers(path: str, headers: dict[str, Any], spec: dict[str, Any]) -> list:
     """The file's optimizer entries, once each array's header fits the parameter it is for."""
     names = [name for name in headers if name.startswith("optimizer:")]
     if not names:
-        raise ValueError(f"load: {path!r} holds no optimizer state (it was saved without "
-                         f"optimizer=)")
+        raise ValueError(
+            f"load: {path!r} holds no optimizer state (it was saved without optimizer=)"
+        )
     for name in names:
         parts = name.split(":")
         if parts[1] == "state" and len(parts) == 4:
             if parts[2] not in spec:
-                raise ValueError(f"load: {path!r}: {name} is for a parameter the file does "
-                                 f"not hold")
+                raise ValueError(
+                    f"load: {path!r}: {name} is for a parameter the file does not hold"
+                )
             shape, dtype = headers[name][0], headers[name][2]
             if (tuple(shape), dtype) != (tuple(spec[parts[2]][0]), spec[parts[2]][1]):
-                raise ValueError(f"load: {path!r}: {name} is {dtype} {tuple(shape)}, the "
-                                 f"parameter {spec[parts[2]][1]} {tuple(spec[parts[2]][0])}")
+                raise ValueError(
+                    f"load: {path!r}: {name} is {dtype} {tuple(shape)}, the "
+                    f"parameter {spec[parts[2]][1]} {tuple(spec[parts[2]][0])}"
+                )
     return names
 
 
@@ -292,12 +315,18 @@ class MLP(Model):
     """Fully connected layers of the given output sizes; ``activation`` between them,
     none after the last."""
 
-    def __init__(self, sizes: Sequence[int], activation: Any = F.sigmoid, rng: Any = None,
-                 dtype: Any = np.float64) -> None:
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: Any = F.sigmoid,
+        rng: Any = None,
+        dtype: Any = np.float64,
+    ) -> None:
         super().__init__()
         if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
-            raise TypeError(f"MLP: sizes must be a list of layer output sizes such as [10, 1], "
-                            f"got {sizes!r}")
+            raise TypeError(
+                f"MLP: sizes must be a list of layer output sizes such as [10, 1], got {sizes!r}"
+            )
         sizes = list(sizes)
         if not sizes:
             raise ValueError("MLP: sizes must name at least one layer")
@@ -333,8 +362,9 @@ class MLP(Model):
 class LSTM(Model):
     """An LSTM layer followed by a Linear output layer, as the seed's ``model.NewLSTM``."""
 
-    def __init__(self, hidden_size: int, out_size: int, rng: Any = None,
-                 dtype: Any = np.float64) -> None:
+    def __init__(
+        self, hidden_size: int, out_size: int, rng: Any = None, dtype: Any = np.float64
+    ) -> None:
         super().__init__()
         L._positive(hidden_size, "LSTM: hidden_size")
         L._positive(out_size, "LSTM: out_size")

@@ -7,7 +7,9 @@
 >>> ag.numerical.gradcheck(F.sin, [x])
 True
 """
-from typing import Any, Callable
+
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +26,7 @@ def _as_variables(xs):
     single = not isinstance(xs, (list, tuple))
     items = [xs] if single else list(xs)
     out = []
-    for i, x in enumerate(items):
+    for x in items:
         if not isinstance(x, Variable):
             x = Variable(x)
         out.append(x)
@@ -71,8 +73,14 @@ def diff(f: Callable[..., Any], xs: Any, h: float = 1e-4) -> Any:
     return grads[0] if single else grads
 
 
-def gradcheck(f: Callable[..., Any], xs: Any, h: float = 1e-4, atol: float = 1e-5,
-              rtol: float = 1e-4, raise_exception: bool = True) -> bool:
+def gradcheck(
+    f: Callable[..., Any],
+    xs: Any,
+    h: float = 1e-4,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    raise_exception: bool = True,
+) -> bool:
     """Compare backward's gradients of ``sum(f(*xs))`` with central differences.
 
     Returns True when every input agrees within ``atol + rtol * |numerical|``;
@@ -94,6 +102,7 @@ def gradcheck(f: Callable[..., Any], xs: Any, h: float = 1e-4, atol: float = 1e-
                 worst = np.unravel_index(np.argmax(err - bound), err.shape) if err.ndim else ()
                 raise GradcheckError(
                     f"gradcheck: input {k} (shape {x.shape}): backward gives {ana[worst]!r}, "
-                    f"central differences give {num[worst]!r} at index {worst}")
+                    f"central differences give {num[worst]!r} at index {worst}"
+                )
             return False
     return True

@@ -20,17 +20,30 @@ reads ``opt.lr``; only the user or a scheduler changes it.
 >>> loss = F.mean_squared_error(m(np.ones((3, 2))), np.zeros((3, 1)))
 >>> m.cleargrads(); loss.backward(); opt.step()
 """
+
 import math
 import weakref
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from autograd._core.kernels import axpy_fast
 from autograd.variable import Variable
 
-__all__ = ["Optimizer", "SGD", "Momentum", "Adam", "AdamW", "RMSprop", "Adagrad",
-           "Scheduler", "StepLR", "CosineLR", "WarmupLR"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Momentum",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "Scheduler",
+    "StepLR",
+    "CosineLR",
+    "WarmupLR",
+]
 
 
 def _number(value, what):
@@ -69,8 +82,10 @@ def _first_is_lr(cls, params, lr, default):
     """``O.SGD(0.1)`` as before parameters came first: a number there is the learning rate."""
     if _is_number(params):
         if lr is not None and lr != default:
-            raise TypeError(f"{cls}: the first argument is the parameters (a model or an iterable "
-                            f"of Variables), got the number {params!r} as well as lr={lr!r}")
+            raise TypeError(
+                f"{cls}: the first argument is the parameters (a model or an iterable "
+                f"of Variables), got the number {params!r} as well as lr={lr!r}"
+            )
         return None, params
     return params, default if lr is None else lr
 
@@ -123,8 +138,8 @@ class Optimizer:
     ``self._slots(param)``) and, for per-update work, ``prepare()``.
     """
 
-    slot_names: Tuple[str, ...] = ()
-    hyper_names: Tuple[str, ...] = ("lr",)
+    slot_names: tuple[str, ...] = ()
+    hyper_names: tuple[str, ...] = ("lr",)
     lr: float
 
     def __init__(self, params: Any = None, hooks: Sequence[Any] = ()) -> None:
@@ -135,12 +150,12 @@ class Optimizer:
             if not callable(h):
                 raise TypeError(f"hooks must be callables taking the parameters, got {h!r}")
         self.hooks = hooks
-        self.iter = 0                   # updates made; Adam's bias correction counts them
-        self.state = _States()          # id(param) -> (weak reference, arrays); dies with it
-        self._pending: Dict[str, list] = {}  # loaded state waiting for its parameter, by name
-        self._model: Any = None         # the model given at construction, or
-        self._fixed: Optional[Dict[str, Variable]] = None  # the Variables given, named "0", "1"...
-        self._last: Any = None          # a weak reference to the model last updated
+        self.iter = 0  # updates made; Adam's bias correction counts them
+        self.state = _States()  # id(param) -> (weak reference, arrays); dies with it
+        self._pending: dict[str, list] = {}  # loaded state waiting for its parameter, by name
+        self._model: Any = None  # the model given at construction, or
+        self._fixed: dict[str, Variable] | None = None  # the Variables given, named "0", "1"...
+        self._last: Any = None  # a weak reference to the model last updated
         if params is not None:
             self._take(params)
 
@@ -159,13 +174,14 @@ class Optimizer:
             self._fixed = named
             return
         elif isinstance(params, (str, bytes)) or not hasattr(params, "__iter__"):
-            raise TypeError(f"{what}: params must be a model, a Variable or an iterable of "
-                            f"Variables, got {type(params).__name__}")
+            raise TypeError(
+                f"{what}: params must be a model, a Variable or an iterable of "
+                f"Variables, got {type(params).__name__}"
+            )
         listed, seen = [], set()
         for p in params:
             if not isinstance(p, Variable):
-                raise TypeError(f"{what}: the parameters must be Variables, got "
-                                f"{type(p).__name__}")
+                raise TypeError(f"{what}: the parameters must be Variables, got {type(p).__name__}")
             if id(p) not in seen:
                 seen.add(id(p))
                 listed.append(p)
@@ -178,8 +194,9 @@ class Optimizer:
     def update(self, model: Any) -> None:
         """Update every parameter of ``model`` that has a gradient."""
         if not hasattr(model, "params"):
-            raise TypeError(f"update: expected a model or layer with params(), got "
-                            f"{type(model).__name__}")
+            raise TypeError(
+                f"update: expected a model or layer with params(), got {type(model).__name__}"
+            )
         last = self._last
         if last is None or last() is not model:
             try:
@@ -193,9 +210,11 @@ class Optimizer:
         named = self._given()
         if named is None:
             name = type(self).__name__
-            raise TypeError(f"{name}.step() has no parameters to update: give them at "
-                            f"construction (O.{name}(model, ...) or O.{name}(model.parameters(), "
-                            f"...)), or call opt.update(model) instead")
+            raise TypeError(
+                f"{name}.step() has no parameters to update: give them at "
+                f"construction (O.{name}(model, ...) or O.{name}(model.parameters(), "
+                f"...)), or call opt.update(model) instead"
+            )
         self._update(named)
 
     def _given(self):
@@ -210,10 +229,12 @@ class Optimizer:
         params = [p for p in named.values() if p.grad is not None and p.requires_grad]
         for hook in self.hooks:
             hook(params)
-        for p in params:                 # every shape checked before anything changes
+        for p in params:  # every shape checked before anything changes
             if p.grad.data.shape != p.data.shape:
-                raise ValueError(f"update: parameter {p.name!r} of shape {p.shape} has a "
-                                 f"gradient of shape {p.grad.shape}")
+                raise ValueError(
+                    f"update: parameter {p.name!r} of shape {p.shape} has a "
+                    f"gradient of shape {p.grad.shape}"
+                )
         self.iter += 1
         self.prepare()
         for p in params:
@@ -230,9 +251,11 @@ class Optimizer:
         if not isinstance(grad, np.ndarray):
             grad = grad.data if isinstance(grad, Variable) else np.asarray(grad)
         if grad.shape != param.data.shape:
-            raise ValueError(f"{type(self).__name__}.update_one: the gradient has shape "
-                             f"{grad.shape}, the parameter {param.name or ''}"
-                             f"{' ' if param.name else ''}has shape {param.data.shape}")
+            raise ValueError(
+                f"{type(self).__name__}.update_one: the gradient has shape "
+                f"{grad.shape}, the parameter {param.name or ''}"
+                f"{' ' if param.name else ''}has shape {param.data.shape}"
+            )
         return grad
 
     def _scratch(self, like, count):
@@ -245,7 +268,7 @@ class Optimizer:
             rows = max(count, 0 if buf is None else buf.shape[0])
             cols = max(like.size, 0 if buf is None else buf.shape[1])
             buf = buffers[like.dtype] = np.empty((rows, cols), like.dtype)
-        return [buf[i, :like.size].reshape(like.shape) for i in range(count)]
+        return [buf[i, : like.size].reshape(like.shape) for i in range(count)]
 
     def _slots(self, param):
         """The optimizer's arrays for ``param`` (zeros at first), forgotten when it dies."""
@@ -266,7 +289,7 @@ class Optimizer:
                 named = model._params() if hasattr(model, "_params") else model.params()
         return named or {}
 
-    def state_dict(self) -> Dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         """The optimizer's settings, update count and per-parameter arrays (copies), by
         parameter name: ``{"type", "iter", "hyper": {...}, "state": {name: {slot: array}}}``.
 
@@ -275,12 +298,15 @@ class Optimizer:
         """
         named = self._named()
         known = {id(p) for p in named.values()}
-        strays = [key for key, entry in self.state.items()
-                  if key not in known and entry[0]() is not None]
+        strays = [
+            key for key, entry in self.state.items() if key not in known and entry[0]() is not None
+        ]
         if strays:
-            raise ValueError(f"state_dict: {type(self).__name__} holds state for {len(strays)} "
-                             f"parameters it cannot name; give it its parameters at construction "
-                             f"or update one model with it")
+            raise ValueError(
+                f"state_dict: {type(self).__name__} holds state for {len(strays)} "
+                f"parameters it cannot name; give it its parameters at construction "
+                f"or update one model with it"
+            )
         return self._state_dict(named)
 
     def _state_dict(self, named):
@@ -292,9 +318,12 @@ class Optimizer:
                 state[name] = {s: a.copy() for s, a in zip(self.slot_names, entry[1])}
         for name, arrays in self._pending.items():
             state.setdefault(name, {s: a.copy() for s, a in zip(self.slot_names, arrays)})
-        return {"type": type(self).__name__, "iter": self.iter,
-                "hyper": {k: getattr(self, k) for k in self.hyper_names},
-                "state": {name: state[name] for name in sorted(state)}}
+        return {
+            "type": type(self).__name__,
+            "iter": self.iter,
+            "hyper": {k: getattr(self, k) for k in self.hyper_names},
+            "state": {name: state[name] for name in sorted(state)},
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what ``state_dict`` gave: settings (``lr`` included), the update count and
@@ -308,21 +337,25 @@ class Optimizer:
         """Check a state dict against ``named`` (name -> anything with a shape and dtype);
         return what ``_install`` needs. Raises TypeError/ValueError; changes nothing."""
         if not isinstance(state, Mapping):
-            raise TypeError(f"{what}: expected the dict state_dict() gives, got "
-                            f"{type(state).__name__}")
+            raise TypeError(
+                f"{what}: expected the dict state_dict() gives, got {type(state).__name__}"
+            )
         missing = sorted({"type", "iter", "hyper", "state"} - set(state))
         if missing:
             raise ValueError(f"{what}: the state lacks {missing}")
         if state["type"] != type(self).__name__:
-            raise ValueError(f"{what}: the state is of a {state['type']}, not a "
-                             f"{type(self).__name__}")
+            raise ValueError(
+                f"{what}: the state is of a {state['type']}, not a {type(self).__name__}"
+            )
         count = state["iter"]
         if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or count < 0:
             raise ValueError(f"{what}: iter must be an int >= 0, got {count!r}")
         hyper = state["hyper"]
         if not isinstance(hyper, Mapping) or set(hyper) != set(self.hyper_names):
-            raise ValueError(f"{what}: the settings must be {sorted(self.hyper_names)}, got "
-                             f"{sorted(hyper) if isinstance(hyper, Mapping) else hyper!r}")
+            raise ValueError(
+                f"{what}: the settings must be {sorted(self.hyper_names)}, got "
+                f"{sorted(hyper) if isinstance(hyper, Mapping) else hyper!r}"
+            )
         checked = {k: self._check_hyper(k, v) for k, v in hyper.items()}
         loaded = {}
         if not isinstance(state["state"], Mapping):
@@ -355,8 +388,10 @@ class Optimizer:
 
     def _to_arrays(self, named):
         state = self._state_dict(named)
-        out = {f"optimizer:type:{state['type']}": np.zeros(0, np.uint8),
-               "optimizer:iter": np.array(state["iter"], np.int64)}
+        out = {
+            f"optimizer:type:{state['type']}": np.zeros(0, np.uint8),
+            "optimizer:iter": np.array(state["iter"], np.int64),
+        }
         for k, v in state["hyper"].items():
             out[f"optimizer:hyper:{k}"] = np.array(v, np.float64)
         for name, slots in state["state"].items():
@@ -394,8 +429,9 @@ class Optimizer:
     def _fits(self, what, name, p, arrays):
         for s, a in zip(self.slot_names, arrays):
             if a.shape != p.shape or a.dtype != p.dtype:
-                raise ValueError(f"{what}: {name}/{s} is {a.dtype} {a.shape}, the parameter "
-                                 f"{p.dtype} {p.shape}")
+                raise ValueError(
+                    f"{what}: {name}/{s} is {a.dtype} {a.shape}, the parameter {p.dtype} {p.shape}"
+                )
 
     def _adopt(self, named):
         found = [(name, named[name]) for name in self._pending if name in named]
@@ -429,8 +465,14 @@ class Momentum(Optimizer):
     slot_names = ("v",)
     hyper_names = ("lr", "momentum")
 
-    def __init__(self, params: Any = None, lr: float = 0.01, *, momentum: float = 0.9,
-                 hooks: Sequence[Any] = ()) -> None:
+    def __init__(
+        self,
+        params: Any = None,
+        lr: float = 0.01,
+        *,
+        momentum: float = 0.9,
+        hooks: Sequence[Any] = (),
+    ) -> None:
         params, lr = _first_is_lr("Momentum", params, lr, 0.01)
         self.lr = _rate(lr, "Momentum: lr")
         self.momentum = _beta(momentum, "Momentum: momentum")
@@ -440,13 +482,13 @@ class Momentum(Optimizer):
         if type(grad) is not np.ndarray or grad.shape != param.data.shape:
             grad = self._check(param, grad)
         data = _inplace(param)
-        v, = self._slots(param)
+        (v,) = self._slots(param)
         v *= self.momentum
         if data.size < _FUSED:
             v -= self.lr * grad
             data += v
         else:
-            axpy_fast(v, grad, -self.lr)         # v -= lr * grad, one pass
+            axpy_fast(v, grad, -self.lr)  # v -= lr * grad, one pass
             axpy_fast(data, v, 1.0)
 
 
@@ -460,16 +502,25 @@ class Adam(Optimizer):
     """
 
     slot_names = ("m", "v")
-    hyper_names = ("lr", "beta1", "beta2")
+    hyper_names: tuple[str, ...] = ("lr", "beta1", "beta2")
 
-    def __init__(self, params: Any = None, lr: Optional[float] = None, *,
-                 alpha: Optional[float] = None, beta1: float = 0.9, beta2: float = 0.999,
-                 hooks: Sequence[Any] = ()) -> None:
+    def __init__(
+        self,
+        params: Any = None,
+        lr: float | None = None,
+        *,
+        alpha: float | None = None,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        hooks: Sequence[Any] = (),
+    ) -> None:
         name = type(self).__name__
         if _is_number(params):
             if lr is not None or alpha is not None:
-                raise TypeError(f"{name}: the first argument is the parameters (a model or an "
-                                f"iterable of Variables), got the number {params!r} as well")
+                raise TypeError(
+                    f"{name}: the first argument is the parameters (a model or an "
+                    f"iterable of Variables), got the number {params!r} as well"
+                )
             params, lr = None, params
         if lr is not None and alpha is not None:
             raise TypeError(f"{name}: give lr or alpha (the same setting), not both")
@@ -490,8 +541,8 @@ class Adam(Optimizer):
         self.lr = value
 
     def prepare(self):
-        fix1 = 1.0 - self.beta1 ** self.iter
-        fix2 = 1.0 - self.beta2 ** self.iter
+        fix1 = 1.0 - self.beta1**self.iter
+        fix2 = 1.0 - self.beta2**self.iter
         self._step_rate = self.lr * math.sqrt(fix2) / fix1
 
     def _moments(self, param, grad):
@@ -503,10 +554,10 @@ class Adam(Optimizer):
             return self._step_rate * m / (np.sqrt(v) + 1e-8)
         t, u = self._scratch(m, 2)
         np.subtract(grad, m, out=t)
-        axpy_fast(m, t, 1 - self.beta1)          # m += (1 - beta1)(g - m)
+        axpy_fast(m, t, 1 - self.beta1)  # m += (1 - beta1)(g - m)
         np.multiply(grad, grad, out=t)
         t -= v
-        axpy_fast(v, t, 1 - self.beta2)          # v += (1 - beta2)(g^2 - v)
+        axpy_fast(v, t, 1 - self.beta2)  # v += (1 - beta2)(g^2 - v)
         np.multiply(m, self._step_rate, out=t)
         np.sqrt(v, out=u)
         u += 1e-8
@@ -527,9 +578,17 @@ class AdamW(Adam):
 
     hyper_names = ("lr", "beta1", "beta2", "weight_decay")
 
-    def __init__(self, params: Any = None, lr: Optional[float] = None, *,
-                 alpha: Optional[float] = None, beta1: float = 0.9, beta2: float = 0.999,
-                 weight_decay: float = 0.01, hooks: Sequence[Any] = ()) -> None:
+    def __init__(
+        self,
+        params: Any = None,
+        lr: float | None = None,
+        *,
+        alpha: float | None = None,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        weight_decay: float = 0.01,
+        hooks: Sequence[Any] = (),
+    ) -> None:
         self.weight_decay = _rate(weight_decay, "AdamW: weight_decay")
         super().__init__(params, lr, alpha=alpha, beta1=beta1, beta2=beta2, hooks=hooks)
 
@@ -548,8 +607,15 @@ class RMSprop(Optimizer):
     slot_names = ("v",)
     hyper_names = ("lr", "alpha", "eps")
 
-    def __init__(self, params: Any = None, lr: float = 0.01, *, alpha: float = 0.99,
-                 eps: float = 1e-8, hooks: Sequence[Any] = ()) -> None:
+    def __init__(
+        self,
+        params: Any = None,
+        lr: float = 0.01,
+        *,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        hooks: Sequence[Any] = (),
+    ) -> None:
         params, lr = _first_is_lr("RMSprop", params, lr, 0.01)
         self.lr = _rate(lr, "RMSprop: lr")
         self.alpha = _beta(alpha, "RMSprop: alpha")
@@ -560,13 +626,13 @@ class RMSprop(Optimizer):
         if type(grad) is not np.ndarray or grad.shape != param.data.shape:
             grad = self._check(param, grad)
         data = _inplace(param)
-        v, = self._slots(param)
+        (v,) = self._slots(param)
         v *= self.alpha
         if data.size < _FUSED:
             v += (1 - self.alpha) * (grad * grad)
             data -= self.lr * (grad / (np.sqrt(v) + self.eps))
             return
-        t, = self._scratch(v, 1)
+        (t,) = self._scratch(v, 1)
         np.multiply(grad, grad, out=t)
         axpy_fast(v, t, 1 - self.alpha)
         np.sqrt(v, out=t)
@@ -581,8 +647,9 @@ class Adagrad(Optimizer):
     slot_names = ("sum",)
     hyper_names = ("lr", "eps")
 
-    def __init__(self, params: Any = None, lr: float = 0.01, *, eps: float = 1e-10,
-                 hooks: Sequence[Any] = ()) -> None:
+    def __init__(
+        self, params: Any = None, lr: float = 0.01, *, eps: float = 1e-10, hooks: Sequence[Any] = ()
+    ) -> None:
         params, lr = _first_is_lr("Adagrad", params, lr, 0.01)
         self.lr = _rate(lr, "Adagrad: lr")
         self.eps = _rate(eps, "Adagrad: eps")
@@ -592,12 +659,12 @@ class Adagrad(Optimizer):
         if type(grad) is not np.ndarray or grad.shape != param.data.shape:
             grad = self._check(param, grad)
         data = _inplace(param)
-        s, = self._slots(param)
+        (s,) = self._slots(param)
         if data.size < _FUSED:
             s += grad * grad
             data -= self.lr * (grad / (np.sqrt(s) + self.eps))
             return
-        t, = self._scratch(s, 1)
+        (t,) = self._scratch(s, 1)
         np.multiply(grad, grad, out=t)
         s += t
         np.sqrt(s, out=t)
@@ -615,9 +682,11 @@ class Scheduler:
     ``lr`` when the schedule was made."""
 
     def __init__(self, optimizer: Any) -> None:
-        if not hasattr(optimizer, "lr") or not _is_number(getattr(optimizer, "lr")):
-            raise TypeError(f"{type(self).__name__}: expected an optimizer with an lr, got "
-                            f"{type(optimizer).__name__}")
+        if not hasattr(optimizer, "lr") or not _is_number(optimizer.lr):
+            raise TypeError(
+                f"{type(self).__name__}: expected an optimizer with an lr, got "
+                f"{type(optimizer).__name__}"
+            )
         self.optimizer = optimizer
         self.base_lr = float(optimizer.lr)
         self.last_step = 0
@@ -640,7 +709,7 @@ class Scheduler:
     def _apply(self):
         self.optimizer.lr = self.lr_at(self.last_step)
 
-    def state_dict(self) -> Dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         """``{"last_step", "base_lr"}``."""
         return {"last_step": self.last_step, "base_lr": self.base_lr}
 
@@ -681,8 +750,10 @@ class CosineLR(Scheduler):
 
     def lr_at(self, t):
         t = min(t, self.total_steps)
-        return self.min_lr + (self.base_lr - self.min_lr) * (
-            1 + math.cos(math.pi * t / self.total_steps)) / 2
+        return (
+            self.min_lr
+            + (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * t / self.total_steps)) / 2
+        )
 
 
 class WarmupLR(Scheduler):
@@ -691,10 +762,11 @@ class WarmupLR(Scheduler):
     one) counted from the end of the warm-up:
     ``O.WarmupLR(opt, 100, then=O.CosineLR(opt, 1000))``."""
 
-    def __init__(self, optimizer: Any, warmup_steps: int, then: Optional[Scheduler] = None) -> None:
+    def __init__(self, optimizer: Any, warmup_steps: int, then: Scheduler | None = None) -> None:
         self.warmup_steps = _positive_int(warmup_steps, "WarmupLR: warmup_steps")
-        if then is not None and (not isinstance(then, Scheduler)
-                                 or then.optimizer is not optimizer):
+        if then is not None and (
+            not isinstance(then, Scheduler) or then.optimizer is not optimizer
+        ):
             raise TypeError("WarmupLR: then must be a schedule of the same optimizer")
         self.then = then
         super().__init__(optimizer)

@@ -20,6 +20,7 @@ sequence of ints (NumPy integers too); anything else is a TypeError, not truncat
 >>> s.random() == t.random()
 True
 """
+
 from autograd._core.pcg import PCGSource
 
 __all__ = ["const", "PCGSource"]

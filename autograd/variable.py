@@ -4,16 +4,27 @@ The storage (data, grad, creator, generation, name) and the backward walk are
 compiled (``autograd._core.graph.Node``); this class adds the Python face:
 operators, shape helpers, constructors and printing as the seed prints.
 """
+
 import math
-from typing import Any, Optional, Tuple
+from typing import Any
 
 import numpy as np
 
 from autograd._core import graph as _graph
 from autograd._core import ops as _ops
 
-__all__ = ["Variable", "variable", "zeros", "ones", "zeros_like", "ones_like",
-           "rand", "randn", "normal", "go_format"]
+__all__ = [
+    "Variable",
+    "variable",
+    "zeros",
+    "ones",
+    "zeros_like",
+    "ones_like",
+    "rand",
+    "randn",
+    "normal",
+    "go_format",
+]
 
 
 class Variable(_graph.Node):
@@ -81,7 +92,7 @@ class Variable(_graph.Node):
     # ------------------------------------------------------------------ shape
 
     @property
-    def shape(self) -> Tuple[int, ...]:
+    def shape(self) -> tuple[int, ...]:
         """The shape, a tuple."""
         return self.data.shape
 
@@ -123,20 +134,26 @@ class Variable(_graph.Node):
                 raise IndexError("at(): the variable is empty")
             return float(data.flat[0])
         if len(index) != data.ndim:
-            raise IndexError(f"at(): got {len(index)} indices for a variable of {data.ndim} "
-                             f"dimensions (shape {data.shape})")
+            raise IndexError(
+                f"at(): got {len(index)} indices for a variable of {data.ndim} "
+                f"dimensions (shape {data.shape})"
+            )
         for i, (k, n) in enumerate(zip(index, data.shape)):
             if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
                 raise TypeError(f"at(): index {i} must be an int, got {k!r}")
             if not -n <= k < n:
-                raise IndexError(f"at{index}: index {k} is out of range for dimension {i} of size {n}")
+                raise IndexError(
+                    f"at{index}: index {k} is out of range for dimension {i} of size {n}"
+                )
         return float(data[index])
 
     def item(self) -> float:
         """The value of a one-element variable as a float."""
         if self.data.size != 1:
-            raise ValueError(f"item(): the variable has {self.data.size} elements, not one "
-                             f"(shape {self.data.shape})")
+            raise ValueError(
+                f"item(): the variable has {self.data.size} elements, not one "
+                f"(shape {self.data.shape})"
+            )
         return float(self.data.flat[0])
 
     def requires_grad_(self, flag: bool = True) -> "Variable":
@@ -152,7 +169,11 @@ class Variable(_graph.Node):
 
     def transpose(self, *axes: Any) -> "Variable":
         """Permute dimensions (reversed when no axes are given); differentiable."""
-        order = axes[0] if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))) else axes
+        order = (
+            axes[0]
+            if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list)))
+            else axes
+        )
         return _ops.transpose(self, order or None)
 
     @property
@@ -229,6 +250,7 @@ _PRINT_LIMIT = 1000
 def _plain(x):
     return x.data if isinstance(x, Variable) else x
 
+
 _graph.register_variable_class(Variable)
 
 
@@ -264,7 +286,8 @@ def go_format(value: Any, float32: bool = False) -> str:
 
 # ---------------------------------------------------------------------- constructors
 
-def variable(*values: float, name: Optional[str] = None) -> Variable:
+
+def variable(*values: float, name: str | None = None) -> Variable:
     """A float64 Variable of shape ``(len(values),)``, as Go's ``variable.New``.
 
     >>> import autograd as ag
@@ -326,8 +349,10 @@ def _draw(rng, method, shape, what):
     source = np.random if rng is None else rng
     draw = getattr(source, method, None)
     if draw is None:
-        raise TypeError(f"{what}: rng must be a numpy.random.Generator or an ag.random source, "
-                        f"got {type(rng).__name__}")
+        raise TypeError(
+            f"{what}: rng must be a numpy.random.Generator or an ag.random source, "
+            f"got {type(rng).__name__}"
+        )
     return np.asarray(draw(shape), dtype=np.float64).reshape(shape)
 
 

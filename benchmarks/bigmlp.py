@@ -5,6 +5,7 @@ floor any library can reach).
 
     python benchmarks/bigmlp.py [--dtype float64|float32] [--steps N] [--rounds R]
 """
+
 import argparse
 
 import harness
@@ -29,12 +30,13 @@ def run_autograd(x, t, init, steps):
     import autograd.functions as F
     import autograd.models as M
     import autograd.optimizers as O
+
     m = M.MLP(SIZES[1:], activation=F.relu, dtype=x.dtype)
     m(x)
     for k, p in m.params().items():
         p.data = init[k].copy()
     o = O.SGD(lr=LR)
-    for _ in range(steps):          # data as arrays: constants, no gradient (as in PyTorch)
+    for _ in range(steps):  # data as arrays: constants, no gradient (as in PyTorch)
         loss = F.softmax_cross_entropy(m(x), t)
         m.cleargrads()
         loss.backward()
@@ -114,7 +116,8 @@ def runners(dtype, steps):
     out = harness.installed(
         lambda: run_autograd(x, t, init, steps),
         pytorch=lambda torch: lambda: run_torch(torch, x, t, init, steps),
-        dezero=lambda dz: lambda: run_dezero(dz, x, t, init, steps))
+        dezero=lambda dz: lambda: run_dezero(dz, x, t, init, steps),
+    )
     out["matmul only"] = lambda: run_matmuls(x, t, init, steps)
     return out
 
@@ -128,8 +131,12 @@ def main(argv=None):
     measured = harness.compare(runners(args.dtype, args.steps), args.rounds)
     loss = harness.agree(measured, 1e-6 if args.dtype == "float64" else 1e-3)
     print(harness.machine())
-    harness.report(f"MLP 784-512-512-10, batch 256, {args.steps} steps, {args.dtype}; "
-                   f"final loss {loss:.6f}", measured, per=args.steps, unit="step")
+    harness.report(
+        f"MLP 784-512-512-10, batch 256, {args.steps} steps, {args.dtype}; final loss {loss:.6f}",
+        measured,
+        per=args.steps,
+        unit="step",
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ memory each library adds over 20 steps, in a fresh process each (Linux only).
 
     python benchmarks/cnn.py [--dtype float32|float64] [--steps N] [--rounds R] [--memory]
 """
+
 import argparse
 import json
 import os
@@ -21,8 +22,6 @@ BATCH, LR = 64, 0.05
 def problem(dtype):
     """A batch of 8x8 images and labels (random: a step's cost does not depend on the
     pixels) and the initial weights the example's model draws."""
-    import autograd.functions as F
-    import autograd.layers as L
     rng = np.random.default_rng(0)
     x = rng.random((BATCH, 1, 8, 8)).astype(dtype)
     t = rng.integers(0, 10, size=BATCH)
@@ -34,21 +33,29 @@ def problem(dtype):
 def make_model(rng, dtype):
     import autograd.functions as F
     import autograd.layers as L
+
     return L.Sequential(
-        L.Conv2d(16, 3, pad=1, rng=rng, dtype=dtype), F.relu, L.MaxPool2d(2),
-        L.Conv2d(32, 3, pad=1, rng=rng, dtype=dtype), F.relu, L.MaxPool2d(2),
-        L.Flatten(), L.Linear(10, rng=rng, dtype=dtype))
+        L.Conv2d(16, 3, pad=1, rng=rng, dtype=dtype),
+        F.relu,
+        L.MaxPool2d(2),
+        L.Conv2d(32, 3, pad=1, rng=rng, dtype=dtype),
+        F.relu,
+        L.MaxPool2d(2),
+        L.Flatten(),
+        L.Linear(10, rng=rng, dtype=dtype),
+    )
 
 
 def run_autograd(x, t, init, steps):
     import autograd.functions as F
     import autograd.optimizers as O
+
     net = make_model(None, x.dtype)
     net(x)
     for k, p in net.params().items():
         p.data = init[k].copy()
     o = O.SGD(lr=LR)
-    for _ in range(steps):          # data as arrays: constants, no gradient (as in PyTorch)
+    for _ in range(steps):  # data as arrays: constants, no gradient (as in PyTorch)
         loss = F.softmax_cross_entropy(net(x), t)
         net.cleargrads()
         loss.backward()
@@ -78,7 +85,8 @@ def runners(dtype, steps):
     x, t, init = problem(np.dtype(dtype))
     return harness.installed(
         lambda: run_autograd(x, t, init, steps),
-        pytorch=lambda torch: lambda: run_torch(torch, x, t, init, steps))
+        pytorch=lambda torch: lambda: run_torch(torch, x, t, init, steps),
+    )
 
 
 def _status_kib(field):
@@ -98,10 +106,10 @@ def memory_child(library, dtype, steps=20):
     else:
         torch = harness.load_torch()
         run = lambda n: run_torch(torch, x, t, init, n)
-    run(1)                          # load code and caches on both sides first
+    run(1)  # load code and caches on both sides first
     before = _status_kib("VmRSS")
     with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")                # resets VmHWM to the current RSS
+        f.write("5")  # resets VmHWM to the current RSS
     run(steps)
     return (_status_kib("VmHWM") - before) / 1024
 
@@ -119,16 +127,22 @@ def memory(dtype):
     for library in ("autograd", "pytorch"):
         if library == "pytorch" and harness.load_torch() is None:
             continue
-        done = subprocess.run([sys.executable, __file__, "--memory-child", library, "--dtype", dtype],
-                              capture_output=True, text=True, check=True, env=MALLOC_ENV)
+        done = subprocess.run(
+            [sys.executable, __file__, "--memory-child", library, "--dtype", dtype],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=MALLOC_ENV,
+        )
         out[library] = json.loads(done.stdout.strip().splitlines()[-1])
     return out
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dtype", choices=["float32", "float64"], nargs="+",
-                        default=["float32", "float64"])
+    parser.add_argument(
+        "--dtype", choices=["float32", "float64"], nargs="+", default=["float32", "float64"]
+    )
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--memory", action="store_true", help="also measure peak memory")
@@ -142,8 +156,12 @@ def main(argv=None):
     for dtype in args.dtype:
         measured = harness.compare(runners(dtype, args.steps), args.rounds)
         expected = harness.agree(measured, 1e-3 if dtype == "float32" else 1e-9)
-        harness.report(f"Digits CNN, batch {BATCH}, {args.steps} steps, {dtype}; final loss "
-                       f"{expected:.6f}", measured, per=args.steps, unit="step")
+        harness.report(
+            f"Digits CNN, batch {BATCH}, {args.steps} steps, {dtype}; final loss {expected:.6f}",
+            measured,
+            per=args.steps,
+            unit="step",
+        )
         out[dtype] = measured
         if args.memory:
             mem = memory(dtype)

@@ -2,6 +2,7 @@
 alternating libraries round by round; the median of the rounds is reported with
 its ratio to autograd's. Libraries that are not installed are skipped with a note.
 """
+
 import os
 import platform
 import statistics
@@ -32,8 +33,9 @@ def load_micrograd():
 
 def load_dezero():
     import numpy as np
+
     if not hasattr(np, "int"):
-        np.int = int           # DeZero 0.0.13 still names np.int
+        np.int = int  # DeZero 0.0.13 still names np.int
     try:
         import dezero
     except ImportError:
@@ -67,8 +69,11 @@ def report(title, measured, per=None, unit="iteration", reference="autograd"):
 
 def machine():
     import numpy as np
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, NumPy {np.__version__}")
+
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, NumPy {np.__version__}"
+    )
 
 
 def installed(autograd, pytorch=None, micrograd=None, dezero=None):
@@ -76,8 +81,11 @@ def installed(autograd, pytorch=None, micrograd=None, dezero=None):
     argument a function of that library's loaded module returning a callable. A library
     that is not installed is skipped with a note, never faked."""
     out = {"autograd": autograd}
-    for name, make, load in (("pytorch", pytorch, load_torch), ("micrograd", micrograd, load_micrograd),
-                             ("dezero", dezero, load_dezero)):
+    for name, make, load in (
+        ("pytorch", pytorch, load_torch),
+        ("micrograd", micrograd, load_micrograd),
+        ("dezero", dezero, load_dezero),
+    ):
         if make is None:
             continue
         lib = load()
@@ -91,6 +99,7 @@ def installed(autograd, pytorch=None, micrograd=None, dezero=None):
 def agree(measured, rtol):
     """autograd's result, after checking every library reached it (exit otherwise)."""
     import numpy as np
+
     expected = measured["autograd"][1]
     for name, (_, result) in measured.items():
         if result is not None and not np.allclose(result, expected, rtol=rtol):

@@ -10,6 +10,7 @@ cyclic collector on, as users run them:
 
     python benchmarks/higher.py [--rounds R]
 """
+
 import argparse
 
 import harness
@@ -25,9 +26,11 @@ HESSIAN_RUNS = {2: 200, 100: 20}
 
 # Each run is a function call, as in a program: its graph goes when the call returns.
 
+
 def tanh_autograd_once(order=ORDER):
     import autograd as ag
     import autograd.functions as F
+
     x = ag.variable(1.0)
     g = F.tanh(x)
     for _ in range(order):
@@ -45,6 +48,7 @@ def tanh_autograd_backward_once(order=ORDER):
     """The seed's way: backward(create_graph=True) and cleargrad()."""
     import autograd as ag
     import autograd.functions as F
+
     x = ag.variable(1.0)
     F.tanh(x).backward(create_graph=True)
     for _ in range(order - 1):
@@ -64,7 +68,7 @@ def tanh_torch_once(torch, order=ORDER):
     x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
     g = torch.tanh(x)
     for _ in range(order):
-        g, = torch.autograd.grad(g, x, create_graph=True)
+        (g,) = torch.autograd.grad(g, x, create_graph=True)
     return g.item()
 
 
@@ -76,6 +80,7 @@ def tanh_torch(torch, order=ORDER, runs=TANH_RUNS):
 
 def tanh_dezero(dz, order=ORDER, runs=TANH_RUNS):
     import dezero.functions as DF
+
     for _ in range(runs):
         x = dz.Variable(np.array(1.0))
         y = DF.tanh(x)
@@ -89,12 +94,14 @@ def tanh_dezero(dz, order=ORDER, runs=TANH_RUNS):
 
 # ------------------------------------------------------------------ Newton's method
 
+
 def newton_autograd(runs=NEWTON_RUNS):
     import autograd as ag
+
     for _ in range(runs):
         x = ag.variable(2.0)
         for _ in range(10):
-            y = x ** 4.0 - 2 * x ** 2.0
+            y = x**4.0 - 2 * x**2.0
             gx = ag.grad(y, x, create_graph=True)
             gx2 = ag.grad(gx, x)
             x.data = x.data - gx.data / gx2.data
@@ -105,9 +112,9 @@ def newton_torch(torch, runs=NEWTON_RUNS):
     for _ in range(runs):
         x = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
         for _ in range(10):
-            y = x ** 4.0 - 2 * x ** 2.0
-            gx, = torch.autograd.grad(y, x, create_graph=True)
-            gx2, = torch.autograd.grad(gx, x)
+            y = x**4.0 - 2 * x**2.0
+            (gx,) = torch.autograd.grad(y, x, create_graph=True)
+            (gx2,) = torch.autograd.grad(gx, x)
             with torch.no_grad():
                 x -= gx / gx2
     return x.item()
@@ -117,7 +124,7 @@ def newton_dezero(dz, runs=NEWTON_RUNS):
     for _ in range(runs):
         x = dz.Variable(np.array(2.0))
         for _ in range(10):
-            y = x ** 4 - 2 * x ** 2
+            y = x**4 - 2 * x**2
             x.cleargrad()
             y.backward(create_graph=True)
             gx = x.grad
@@ -129,11 +136,12 @@ def newton_dezero(dz, runs=NEWTON_RUNS):
 
 # ------------------------------------------------------------------ Hessians
 
+
 def rosenbrock(v, lib):
     """sum(100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2), written once for both libraries."""
     a = v[1:]
     b = v[:-1]
-    return lib.sum(100 * (a - b ** 2.0) ** 2.0 + (1 - b) ** 2.0)
+    return lib.sum(100 * (a - b**2.0) ** 2.0 + (1 - b) ** 2.0)
 
 
 def start(n):
@@ -143,6 +151,7 @@ def start(n):
 def hessian_autograd(n, runs):
     import autograd.functions as F
     from autograd.functional import hessian
+
     x = start(n)
     h = hessian(lambda v: rosenbrock(v, F))
     for _ in range(runs):
@@ -152,6 +161,7 @@ def hessian_autograd(n, runs):
 
 def hessian_torch(torch, n, runs):
     import torch.func
+
     x = torch.tensor(start(n), dtype=torch.float64)
     h = torch.func.hessian(lambda v: rosenbrock(v, torch))
     for _ in range(runs):
@@ -161,22 +171,31 @@ def hessian_torch(torch, n, runs):
 
 # ------------------------------------------------------------------ runners
 
+
 def tanh_runners():
-    runners = harness.installed(tanh_autograd, pytorch=lambda torch: lambda: tanh_torch(torch),
-                                dezero=lambda dz: lambda: tanh_dezero(dz))
+    runners = harness.installed(
+        tanh_autograd,
+        pytorch=lambda torch: lambda: tanh_torch(torch),
+        dezero=lambda dz: lambda: tanh_dezero(dz),
+    )
     runners["autograd (backward)"] = tanh_autograd_backward
     return runners
 
 
 def newton_runners():
-    return harness.installed(newton_autograd, pytorch=lambda torch: lambda: newton_torch(torch),
-                             dezero=lambda dz: lambda: newton_dezero(dz))
+    return harness.installed(
+        newton_autograd,
+        pytorch=lambda torch: lambda: newton_torch(torch),
+        dezero=lambda dz: lambda: newton_dezero(dz),
+    )
 
 
 def hessian_runners(n):
     runs = HESSIAN_RUNS[n]
-    return harness.installed(lambda: hessian_autograd(n, runs),
-                             pytorch=lambda torch: lambda: hessian_torch(torch, n, runs))
+    return harness.installed(
+        lambda: hessian_autograd(n, runs),
+        pytorch=lambda torch: lambda: hessian_torch(torch, n, runs),
+    )
 
 
 def main(argv=None):
@@ -186,17 +205,30 @@ def main(argv=None):
     print(harness.machine())
     m = harness.compare(tanh_runners(), args.rounds)
     value = harness.agree(m, 1e-9)
-    harness.report(f"tanh's {ORDER}th derivative at 1 = {value:.6g}, {TANH_RUNS} runs "
-                   f"(goal: >= 2x PyTorch)", m, per=TANH_RUNS, unit="run")
+    harness.report(
+        f"tanh's {ORDER}th derivative at 1 = {value:.6g}, {TANH_RUNS} runs (goal: >= 2x PyTorch)",
+        m,
+        per=TANH_RUNS,
+        unit="run",
+    )
     m = harness.compare(newton_runners(), args.rounds)
     value = harness.agree(m, 1e-9)
-    harness.report(f"Newton's method, {NEWTON_RUNS} runs of 10 steps; x = {value} "
-                   f"(goal: >= 10x PyTorch)", m, per=NEWTON_RUNS, unit="run")
+    harness.report(
+        f"Newton's method, {NEWTON_RUNS} runs of 10 steps; x = {value} (goal: >= 10x PyTorch)",
+        m,
+        per=NEWTON_RUNS,
+        unit="run",
+    )
     for n, runs in HESSIAN_RUNS.items():
         m = harness.compare(hessian_runners(n), args.rounds)
         harness.agree(m, 1e-9)
-        harness.report(f"Hessian of the {n}-D Rosenbrock function, {runs} runs; "
-                       f"torch.func.hessian for PyTorch (goal: >= 1x)", m, per=runs, unit="run")
+        harness.report(
+            f"Hessian of the {n}-D Rosenbrock function, {runs} runs; "
+            f"torch.func.hessian for PyTorch (goal: >= 1x)",
+            m,
+            per=runs,
+            unit="run",
+        )
 
 
 if __name__ == "__main__":

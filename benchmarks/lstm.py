@@ -4,6 +4,7 @@ PyTorch written op for op (eight Linear gates, not nn.LSTM).
 
     python benchmarks/lstm.py [--epochs N] [--rounds R]
 """
+
 import argparse
 
 import harness
@@ -16,6 +17,7 @@ GATES = [f"x2{g}" for g in "fiou"] + [f"h2{g}" for g in "fiou"]
 def problem():
     import autograd as ag
     import autograd.models as M
+
     s = ag.random.const()
     grid = 2 * np.pi * (np.arange(N) / (N - 1))
     y = np.sin(grid) + s.random(N) * (2 * NOISE) - NOISE
@@ -24,8 +26,8 @@ def problem():
     m(np.zeros((BATCH, 1)))
     m(np.zeros((BATCH, 1)))
     init = {k: v.data.copy() for k, v in m.params().items()}
-    xs = [data[b:b + BATCH].reshape(-1, 1) for b in range(0, len(data) - BATCH + 1, BATCH)]
-    ts = [label[b:b + BATCH].reshape(-1, 1) for b in range(0, len(data) - BATCH + 1, BATCH)]
+    xs = [data[b : b + BATCH].reshape(-1, 1) for b in range(0, len(data) - BATCH + 1, BATCH)]
+    ts = [label[b : b + BATCH].reshape(-1, 1) for b in range(0, len(data) - BATCH + 1, BATCH)]
     return xs, ts, init
 
 
@@ -34,6 +36,7 @@ def run_autograd(xs, ts, init, epochs):
     import autograd.functions as F
     import autograd.models as M
     import autograd.optimizers as O
+
     m = M.LSTM(HIDDEN, 1)
     m(np.zeros((BATCH, 1)))
     m(np.zeros((BATCH, 1)))
@@ -142,7 +145,8 @@ def runners(epochs):
     return harness.installed(
         lambda: run_autograd(xs, ts, init, epochs),
         pytorch=lambda torch: lambda: run_torch(torch, xs, ts, init, epochs),
-        dezero=lambda dz: lambda: run_dezero(dz, xs, ts, init, epochs))
+        dezero=lambda dz: lambda: run_dezero(dz, xs, ts, init, epochs),
+    )
 
 
 def main(argv=None):
@@ -153,8 +157,13 @@ def main(argv=None):
     measured = harness.compare(runners(args.epochs), args.rounds)
     expected = harness.agree(measured, 1e-6)
     print(harness.machine())
-    harness.report(f"Seed LSTM, hidden {HIDDEN}, batch {BATCH}, bptt {BPTT}, {args.epochs} epochs; "
-                   f"final loss {expected:.8f}", measured, per=args.epochs, unit="epoch")
+    harness.report(
+        f"Seed LSTM, hidden {HIDDEN}, batch {BATCH}, bptt {BPTT}, {args.epochs} epochs; "
+        f"final loss {expected:.8f}",
+        measured,
+        per=args.epochs,
+        unit="epoch",
+    )
     return measured
 
 

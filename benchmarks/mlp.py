@@ -3,6 +3,7 @@
 
     python benchmarks/mlp.py [--steps N] [--rounds R]
 """
+
 import argparse
 
 import harness
@@ -15,6 +16,7 @@ def problem():
     import autograd as ag
     import autograd.functions as F
     import autograd.models as M
+
     s = ag.random.const()
     m = M.MLP([10, 1], activation=F.relu, rng=s)
     x = ag.rand((100, 1), rng=s).data
@@ -27,12 +29,13 @@ def run_autograd(x, t, init, steps):
     import autograd.functions as F
     import autograd.models as M
     import autograd.optimizers as O
+
     m = M.MLP([10, 1], activation=F.relu)
     m(x)
     for k, p in m.params().items():
         p.data = init[k].copy()
     o = O.SGD(lr=LR)
-    for _ in range(steps):          # data as arrays: constants, no gradient (as in PyTorch)
+    for _ in range(steps):  # data as arrays: constants, no gradient (as in PyTorch)
         loss = F.mean_squared_error(m(x), t)
         m.cleargrads()
         loss.backward()
@@ -91,7 +94,8 @@ def runners(steps):
     return harness.installed(
         lambda: run_autograd(x, t, init, steps),
         pytorch=lambda torch: lambda: run_torch(torch, x, t, init, steps),
-        dezero=lambda dz: lambda: run_dezero(dz, x, t, init, steps))
+        dezero=lambda dz: lambda: run_dezero(dz, x, t, init, steps),
+    )
 
 
 def main(argv=None):
@@ -102,8 +106,12 @@ def main(argv=None):
     measured = harness.compare(runners(args.steps), args.rounds)
     expected = harness.agree(measured, 1e-9)
     print(harness.machine())
-    harness.report(f"Seed MLP 1-10-1, batch 100, {args.steps} steps; final loss {expected:.8f}",
-                   measured, per=args.steps, unit="step")
+    harness.report(
+        f"Seed MLP 1-10-1, batch 100, {args.steps} steps; final loss {expected:.8f}",
+        measured,
+        per=args.steps,
+        unit="step",
+    )
     return measured
 
 

@@ -3,9 +3,10 @@ written with operators and updating ``x.data`` in place, in every library.
 
     python benchmarks/rosenbrock.py [--iters N] [--rounds R]
 """
+
 import argparse
 
-import harness  # noqa: F401  (sets one BLAS thread before NumPy loads)
+import harness
 import numpy as np
 
 LR = 0.001
@@ -13,12 +14,13 @@ LR = 0.001
 
 def run_autograd(iters):
     import autograd as ag
+
     x0 = ag.variable(0.0)
     x1 = ag.variable(2.0)
     for _ in range(iters):
         x0.cleargrad()
         x1.cleargrad()
-        y = 100 * (x1 - x0 ** 2) ** 2 + (x0 - 1) ** 2
+        y = 100 * (x1 - x0**2) ** 2 + (x0 - 1) ** 2
         y.backward()
         x0.data -= LR * x0.grad.data
         x1.data -= LR * x1.grad.data
@@ -31,7 +33,7 @@ def run_torch(torch, iters):
     for _ in range(iters):
         x0.grad = None
         x1.grad = None
-        y = 100 * (x1 - x0 ** 2) ** 2 + (x0 - 1) ** 2
+        y = 100 * (x1 - x0**2) ** 2 + (x0 - 1) ** 2
         y.backward()
         with torch.no_grad():
             x0 -= LR * x0.grad
@@ -45,7 +47,7 @@ def run_micrograd(Value, iters):
     for _ in range(iters):
         x0.grad = 0.0
         x1.grad = 0.0
-        y = 100 * (x1 - x0 ** 2) ** 2 + (x0 - 1) ** 2
+        y = 100 * (x1 - x0**2) ** 2 + (x0 - 1) ** 2
         y.backward()
         x0.data -= LR * x0.grad
         x1.data -= LR * x1.grad
@@ -58,7 +60,7 @@ def run_dezero(dezero, iters):
     for _ in range(iters):
         x0.cleargrad()
         x1.cleargrad()
-        y = 100 * (x1 - x0 ** 2) ** 2 + (x0 - 1) ** 2
+        y = 100 * (x1 - x0**2) ** 2 + (x0 - 1) ** 2
         y.backward()
         x0.data -= LR * x0.grad.data
         x1.data -= LR * x1.grad.data
@@ -70,7 +72,8 @@ def runners(iters):
         lambda: run_autograd(iters),
         pytorch=lambda torch: lambda: run_torch(torch, iters),
         micrograd=lambda Value: lambda: run_micrograd(Value, iters),
-        dezero=lambda dz: lambda: run_dezero(dz, iters))
+        dezero=lambda dz: lambda: run_dezero(dz, iters),
+    )
 
 
 def main(argv=None):
@@ -81,8 +84,12 @@ def main(argv=None):
     measured = harness.compare(runners(args.iters), args.rounds)
     expected = harness.agree(measured, 1e-9)
     print(harness.machine())
-    harness.report(f"Rosenbrock, {args.iters} steps (seed 002); all end at "
-                   f"({expected[0]:.10f}, {expected[1]:.10f})", measured, per=args.iters)
+    harness.report(
+        f"Rosenbrock, {args.iters} steps (seed 002); all end at "
+        f"({expected[0]:.10f}, {expected[1]:.10f})",
+        measured,
+        per=args.iters,
+    )
     return measured
 
 

@@ -12,6 +12,7 @@ seconds. With ``--checkpoint`` the model and the optimizer's state are saved aft
 epoch; ``--resume`` continues from that file exactly as if the run had not stopped. ``--plot`` draws misclassified test digits with their
 predictions (needs matplotlib).
 """
+
 import argparse
 import json
 import os
@@ -23,7 +24,7 @@ import time
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import numpy as np  # noqa: E402  (after the thread settings, which NumPy reads at import)
+import numpy as np
 
 import autograd as ag
 import autograd.functions as F
@@ -39,9 +40,14 @@ class DigitsCNN(M.Model):
     def __init__(self, rng=None, dtype=np.float32):
         super().__init__()
         self.features = L.Sequential(
-            L.Conv2d(16, 3, pad=1, rng=rng, dtype=dtype), F.relu, L.MaxPool2d(2),
-            L.Conv2d(32, 3, pad=1, rng=rng, dtype=dtype), F.relu, L.MaxPool2d(2),
-            L.Flatten())
+            L.Conv2d(16, 3, pad=1, rng=rng, dtype=dtype),
+            F.relu,
+            L.MaxPool2d(2),
+            L.Conv2d(32, 3, pad=1, rng=rng, dtype=dtype),
+            F.relu,
+            L.MaxPool2d(2),
+            L.Flatten(),
+        )
         self.head = L.Linear(10, rng=rng, dtype=dtype)
 
     def forward(self, x):
@@ -51,6 +57,7 @@ class DigitsCNN(M.Model):
 def load_digits(seed, dtype):
     """Images (N, 1, 8, 8) scaled to [0, 1] and labels, split 80/20 by a seeded shuffle."""
     from sklearn.datasets import load_digits as sklearn_digits
+
     digits = sklearn_digits()
     x = (digits.images / 16.0).astype(dtype).reshape(-1, 1, 8, 8)
     t = digits.target.astype(np.intp)
@@ -62,8 +69,9 @@ def load_digits(seed, dtype):
 
 def predict(model, x, batch_size=512):
     with ag.no_grad(), ag.test_mode():
-        return np.concatenate([model(x[i:i + batch_size]).data.argmax(axis=1)
-                               for i in range(0, len(x), batch_size)])
+        return np.concatenate(
+            [model(x[i : i + batch_size]).data.argmax(axis=1) for i in range(0, len(x), batch_size)]
+        )
 
 
 def save_checkpoint(model, opt, path, epoch):
@@ -85,7 +93,7 @@ def train(args, out=sys.stdout):
     dtype = np.dtype(args.dtype)
     x_train, t_train, x_test, t_test = load_digits(args.seed, dtype)
     model = DigitsCNN(rng=np.random.default_rng(args.seed), dtype=dtype)
-    model(x_train[:1])                          # make the lazy parameters
+    model(x_train[:1])  # make the lazy parameters
     opt = O.Adam(model, lr=args.lr)
     start_epoch = 0
     if args.resume:
@@ -97,10 +105,10 @@ def train(args, out=sys.stdout):
     start = time.perf_counter()
     n = len(x_train)
     for epoch in range(start_epoch, args.epochs):
-        order = np.random.default_rng([args.seed, epoch]).permutation(n)   # resumable shuffles
+        order = np.random.default_rng([args.seed, epoch]).permutation(n)  # resumable shuffles
         total, count = 0.0, 0
         for i in range(0, n, args.batch_size):
-            batch = order[i:i + args.batch_size]
+            batch = order[i : i + args.batch_size]
             loss = F.softmax_cross_entropy(model(x_train[batch]), t_train[batch])
             model.cleargrads()
             loss.backward()
@@ -109,13 +117,20 @@ def train(args, out=sys.stdout):
             count += len(batch)
         train_acc = (predict(model, x_train) == t_train).mean()
         test_acc = (predict(model, x_test) == t_test).mean()
-        print(f"epoch {epoch + 1:3d}  loss {total / count:.4f}  train {train_acc:.4f}  "
-              f"test {test_acc:.4f}  {time.perf_counter() - start:6.2f}s", file=out, flush=True)
+        print(
+            f"epoch {epoch + 1:3d}  loss {total / count:.4f}  train {train_acc:.4f}  "
+            f"test {test_acc:.4f}  {time.perf_counter() - start:6.2f}s",
+            file=out,
+            flush=True,
+        )
         if args.checkpoint:
             save_checkpoint(model, opt, args.checkpoint, epoch + 1)
     pred = predict(model, x_test)
-    print(f"test accuracy {(pred == t_test).mean():.4f} ({int((pred == t_test).sum())} of "
-          f"{len(t_test)})", file=out)
+    print(
+        f"test accuracy {(pred == t_test).mean():.4f} ({int((pred == t_test).sum())} of "
+        f"{len(t_test)})",
+        file=out,
+    )
     if args.plot:
         plot_mistakes(x_test, t_test, pred, args.plot)
         print(f"misclassified digits drawn to {args.plot}", file=out)
@@ -125,6 +140,7 @@ def train(args, out=sys.stdout):
 def plot_mistakes(x, t, pred, path, most=10):
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -166,8 +182,11 @@ def main(argv=None):
     try:
         import sklearn  # noqa: F401
     except ImportError:
-        print("digits_cnn: this example needs scikit-learn for its data set "
-              "(pip install scikit-learn); skipped", file=sys.stderr)
+        print(
+            "digits_cnn: this example needs scikit-learn for its data set "
+            "(pip install scikit-learn); skipped",
+            file=sys.stderr,
+        )
         return 0
     train(args)
     return 0

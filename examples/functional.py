@@ -4,6 +4,7 @@ each step x <- x - H(x)^-1 grad f(x) with the Hessian from ``hessian`` and the
 gradient from ``grad``. Newton's method reaches the minimum (1, 1) in a handful of
 steps, where gradient descent (examples/gradient_descent.py) needs thousands.
 """
+
 import numpy as np
 
 import autograd as ag
@@ -12,7 +13,7 @@ from autograd.functional import grad, hessian
 
 def rosenbrock(v):
     x, y = v[0], v[1]
-    return 100 * (y - x ** 2.0) ** 2.0 + (1 - x) ** 2.0
+    return 100 * (y - x**2.0) ** 2.0 + (1 - x) ** 2.0
 
 
 def main():

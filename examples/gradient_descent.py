@@ -1,17 +1,18 @@
 """Seed 002, gradient descent: the Rosenbrock trajectory, the Matyas gradient,
 and why cleargrad matters. Prints what the seed page prints."""
+
 import autograd as ag
 
 
 def rosenbrock(x0, x1):
     # 100 * (x1 - x0^2)^2 + (x0 - 1)^2
-    y0 = (x1 - x0 ** 2.0) ** 2.0
+    y0 = (x1 - x0**2.0) ** 2.0
     y1 = (x0 - 1.0) ** 2.0
     return 100 * y0 + y1
 
 
 def matyas(x, y):
-    z0 = 0.26 * (x ** 2.0 + y ** 2.0)
+    z0 = 0.26 * (x**2.0 + y**2.0)
     z1 = 0.48 * (x * y)
     return z0 - z1
 
@@ -29,7 +30,7 @@ def main():
     for i in range(iters + 1):
         if i % 1000 == 0:
             print(x0, x1)
-        x0.cleargrad()      # reset gradients before each iteration
+        x0.cleargrad()  # reset gradients before each iteration
         x1.cleargrad()
         y = rosenbrock(x0, x1)
         y.backward()
@@ -46,16 +47,16 @@ def main():
     x = ag.variable(3.0)
     y = x + x
     y.backward()
-    print(x.grad)       # 2: correct
+    print(x.grad)  # 2: correct
 
     y = (x + x) + x
     y.backward()
-    print(x.grad)       # 5: 2 + 3, the old gradient was kept
+    print(x.grad)  # 5: 2 + 3, the old gradient was kept
 
     x.cleargrad()
     y = (x + x) + x
     y.backward()
-    print(x.grad)       # 3: correct
+    print(x.grad)  # 3: correct
 
 
 if __name__ == "__main__":

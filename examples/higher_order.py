@@ -1,13 +1,14 @@
 """Seed 004, higher-order gradients: the derivatives of sin, Newton's method by
 double backpropagation, and first and second order mixed. Prints what the seed
 page prints."""
+
 import autograd as ag
 import autograd.functions as F
 
 
 def f(x):
     # y = x^4 - 2x^2
-    return x ** 4.0 - 2 * x ** 2.0
+    return x**4.0 - 2 * x**2.0
 
 
 def main():
@@ -37,10 +38,10 @@ def main():
 
     # z = (dy/dx)^3 + y with y = x^2: dz/dx = 24x^2 + 2x = 100 at x = 2
     x = ag.variable(2.0)
-    y = x ** 2.0
+    y = x**2.0
     y.backward(create_graph=True)
     gx = x.grad
-    z = gx ** 3.0 + y
+    z = gx**3.0 + y
     x.cleargrad()
     z.backward()
     print(x.grad)

@@ -1,5 +1,6 @@
 """Seed 003, deep learning: an MLP (1-10-1, ReLU) trained with SGD on random data
 drawn from the seed's ``rand.Const()``; prints the loss every 10 steps, as the seed."""
+
 import autograd as ag
 import autograd.functions as F
 import autograd.models as M

@@ -1,12 +1,13 @@
 """Seed 001, the quickstart: a forward pass, backward, the Matyas function, and
 the higher derivatives of sin. Prints what the seed page prints."""
+
 import autograd as ag
 import autograd.functions as F
 
 
 def matyas(x, y):
     # 0.26(x^2 + y^2) - 0.48xy
-    z0 = 0.26 * (x ** 2.0 + y ** 2.0)
+    z0 = 0.26 * (x**2.0 + y**2.0)
     z1 = 0.48 * (x * y)
     return z0 - z1
 

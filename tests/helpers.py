@@ -5,6 +5,7 @@ central differences of the *plain* first-order gradient, so an error in either
 backward (the array one or the differentiable one) fails it; and the create_graph
 gradient's value must equal the plain one.
 """
+
 import numpy as np
 
 import autograd as ag
@@ -47,6 +48,7 @@ def check_second(f, arrays, rng, atol=1e-5, rtol=1e-4):
                 if gi is not None:
                     total = total + F.sum(gi * ri)
             return total
+
         return g
 
     # the create_graph gradient has the plain gradient's value
@@ -64,5 +66,6 @@ def check_second(f, arrays, rng, atol=1e-5, rtol=1e-4):
     projected(True)(*xs).backward()
     for k, (x, num) in enumerate(zip(xs, numeric)):
         ana = np.zeros_like(x.data) if x.grad is None else x.grad.data
-        np.testing.assert_allclose(ana, num, atol=atol, rtol=rtol,
-                                   err_msg=f"second derivative, input {k}")
+        np.testing.assert_allclose(
+            ana, num, atol=atol, rtol=rtol, err_msg=f"second derivative, input {k}"
+        )

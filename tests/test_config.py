@@ -1,4 +1,5 @@
 """Modes: nesting, restoring, per thread."""
+
 import threading
 
 import autograd as ag

@@ -1,4 +1,5 @@
 """Every Python block in the README and docs/ runs (each page in one namespace)."""
+
 import pathlib
 import re
 

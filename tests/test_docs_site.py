@@ -5,6 +5,7 @@ Skipped where mkdocs (the ``docs`` extra) or the repository's ``mkdocs.yml`` is 
 (an installed wheel is tested without them); the browser part is skipped without
 Chromium (Debian's package: ``apt-get install chromium``).
 """
+
 import importlib
 import importlib.util
 import os
@@ -38,8 +39,10 @@ REFERENCE = {
 
 pytestmark = [
     pytest.mark.skipif(not (ROOT / "mkdocs.yml").exists(), reason="no mkdocs.yml (not a checkout)"),
-    pytest.mark.skipif(importlib.util.find_spec("mkdocs") is None,
-                       reason='mkdocs is not installed (pip install -e ".[docs]")'),
+    pytest.mark.skipif(
+        importlib.util.find_spec("mkdocs") is None,
+        reason='mkdocs is not installed (pip install -e ".[docs]")',
+    ),
 ]
 
 
@@ -54,10 +57,19 @@ def chromium():
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ,
+        NO_MKDOCS_2_WARNING="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     return out
 
@@ -69,8 +81,11 @@ def existing_modules():
 def public_names(module):
     names = getattr(module, "__all__", None)
     if names is None:
-        names = [n for n, v in vars(module).items()
-                 if not n.startswith("_") and getattr(v, "__module__", None) == module.__name__]
+        names = [
+            n
+            for n, v in vars(module).items()
+            if not n.startswith("_") and getattr(v, "__module__", None) == module.__name__
+        ]
     return list(names)
 
 
@@ -109,19 +124,44 @@ def test_compiled_functions_show_signature_and_docstring(site):
     assert "method descriptor" not in text
 
 
-@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (apt-get install chromium)")
-@pytest.mark.parametrize("page, expected", [
-    ("index.html", ["autograd", "Getting started", "API reference"]),
-    ("reference/functions/index.html", ["autograd.functions", "conv2d", "softmax_cross_entropy",
-                                        "ArrayLike", "with broadcasting"]),
-])
+@pytest.mark.skipif(
+    chromium() is None, reason="Chromium is not installed (apt-get install chromium)"
+)
+@pytest.mark.parametrize(
+    "page, expected",
+    [
+        ("index.html", ["autograd", "Getting started", "API reference"]),
+        (
+            "reference/functions/index.html",
+            [
+                "autograd.functions",
+                "conv2d",
+                "softmax_cross_entropy",
+                "ArrayLike",
+                "with broadcasting",
+            ],
+        ),
+    ],
+)
 def test_browser_renders(site, tmp_path, page, expected):
     url = (site / page).as_uri()
-    browser = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-               "--no-first-run", "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}"]
+    browser = [
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
     png = tmp_path / "page.png"
-    shot = subprocess.run(browser + ["--window-size=1280,1600", f"--screenshot={png}", url],
-                          capture_output=True, text=True, timeout=120)
+    shot = subprocess.run(
+        browser + ["--window-size=1280,1600", f"--screenshot={png}", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot.stderr[-2000:]
     assert png.stat().st_size > 20_000, "the screenshot is (nearly) blank"
     dom = subprocess.run(browser + ["--dump-dom", url], capture_output=True, text=True, timeout=120)

@@ -1,4 +1,5 @@
 """Every public name has a docstring; the examples in the compiled functions' docstrings run."""
+
 import doctest
 import inspect
 

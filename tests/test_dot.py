@@ -1,4 +1,5 @@
 """ag.dot: the seed's DOT text, complete higher-order graphs, rendering, the CLI."""
+
 import re
 import shutil
 import subprocess
@@ -86,7 +87,8 @@ def test_higher_order_graph_has_every_node_and_edge():
 
 def test_graph_of_a_leaf_and_bad_input():
     assert dot.mask_ids(dot.graph(ag.variable(1.0, name="a"))) == (
-        'digraph g {\n"0x**********" [label="a", color=orange, style=filled]\n}')
+        'digraph g {\n"0x**********" [label="a", color=orange, style=filled]\n}'
+    )
     with pytest.raises(TypeError, match="expected a Variable"):
         dot.graph(3.0)
 
@@ -110,12 +112,16 @@ def test_render_bad_suffix(tmp_path):
 def test_render_formats(tmp_path, suffix, magic):
     out = dot.render(F.tanh(ag.variable(0.5, name="x")), tmp_path / f"g{suffix}")
     data = open(out, "rb").read()
-    assert data.lstrip()[:len(magic)] == magic
+    assert data.lstrip()[: len(magic)] == magic
 
 
 def test_cli_prints_dot():
-    out = subprocess.run([sys.executable, "-m", "autograd.dot", "--func", "sin", "--order", "1"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "autograd.dot", "--func", "sin", "--order", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stderr == ""
     text = dot.mask_ids(out.stdout)
     assert text.startswith('digraph g {\n"0x**********" [label="gx1"')
@@ -124,12 +130,27 @@ def test_cli_prints_dot():
 
 def test_cli_writes_a_file_and_rejects_bad_arguments(tmp_path):
     target = tmp_path / "t.dot"
-    subprocess.run([sys.executable, "-m", "autograd.dot", "--func", "tanh", "--order", "2",
-                    "--verbose", "-o", str(target)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograd.dot",
+            "--func",
+            "tanh",
+            "--order",
+            "2",
+            "--verbose",
+            "-o",
+            str(target),
+        ],
+        check=True,
+    )
     assert "gx2(" in target.read_text()
-    bad = subprocess.run([sys.executable, "-m", "autograd.dot", "--order", "0"],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "autograd.dot", "--order", "0"], capture_output=True, text=True
+    )
     assert bad.returncode != 0 and "order must be at least 1" in bad.stderr
-    bad = subprocess.run([sys.executable, "-m", "autograd.dot", "--func", "sqrt"],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "autograd.dot", "--func", "sqrt"], capture_output=True, text=True
+    )
     assert bad.returncode != 0 and "invalid choice" in bad.stderr

@@ -1,5 +1,6 @@
 """autograd.functional: grad, value_and_grad, jacobian, hessian, vjp, jvp, hvp, against
 analytic results and against torch.func (skipped without torch)."""
+
 import doctest
 
 import numpy as np
@@ -20,6 +21,7 @@ def close(a, b, rtol=1e-10, atol=1e-12):
 
 # ------------------------------------------------------------------ analytic
 
+
 def test_grad_of_sin_and_its_nestings():
     x = np.linspace(-3, 3, 13)
     for v in x:
@@ -29,10 +31,10 @@ def test_grad_of_sin_and_its_nestings():
 
 
 def test_grad_of_a_number_argument_is_a_variable_of_its_shape():
-    g = grad(lambda x: x ** 3.0)(2.0)
+    g = grad(lambda x: x**3.0)(2.0)
     assert isinstance(g, ag.Variable) and g.shape == ()
     close(g, 12.0)
-    close(grad(lambda x: x ** 3.0)(2), 12.0)        # an int is a number too
+    close(grad(lambda x: x**3.0)(2), 12.0)  # an int is a number too
 
 
 def test_grad_argnum_tuple_and_value_and_grad():
@@ -80,7 +82,7 @@ def test_hessian_analytic():
     H = hessian(lambda x: F.sum(x * F.matmul(A, x)))(x)
     close(H, A + A.T)
     X = rng.normal(size=(2, 2))
-    H = hessian(lambda X: F.sum(X ** 3.0))(X)
+    H = hessian(lambda X: F.sum(X**3.0))(X)
     assert H.shape == (2, 2, 2, 2)
     close(H.data.reshape(4, 4), np.diag(6 * X.ravel()))
 
@@ -107,12 +109,12 @@ def test_jacobian_of_grad_is_the_hessian():
     W = rng.normal(size=(5, 5))
 
     def f(x):
-        return F.sum(F.tanh(F.matmul(W, x)) * F.sin(x)) + F.sum(x ** 4.0)
+        return F.sum(F.tanh(F.matmul(W, x)) * F.sin(x)) + F.sum(x**4.0)
 
     x = rng.normal(size=5)
     H = hessian(f)(x)
     close(jacobian(grad(f))(x), H)
-    close(H, H.data.T)                       # symmetric
+    close(H, H.data.T)  # symmetric
 
 
 def test_vjp_jvp_hvp_analytic():
@@ -123,16 +125,16 @@ def test_vjp_jvp_hvp_analytic():
     v = rng.normal(size=4)
     out, fn = vjp(lambda x: F.matmul(A, x), x)
     close(out, A @ x)
-    gx, = fn(u)
+    (gx,) = fn(u)
     close(gx, u @ A)
-    close(fn(2 * u)[0], 2 * u @ A)           # vjp_fn can be called again
+    close(fn(2 * u)[0], 2 * u @ A)  # vjp_fn can be called again
     out, t = jvp(lambda x: F.matmul(A, x), (x,), (v,))
     close(out, A @ x)
     close(t, A @ v)
-    out, t = jvp(lambda x: F.sin(x), x, v)   # single argument and tangent
+    out, t = jvp(lambda x: F.sin(x), x, v)  # single argument and tangent
     close(t, np.cos(x) * v)
     B = rng.normal(size=(4, 4))
-    f = lambda x: F.sum(x * F.matmul(B, x)) + F.sum(F.exp(x))   # noqa: E731
+    f = lambda x: F.sum(x * F.matmul(B, x)) + F.sum(F.exp(x))
     close(hvp(f, x, v), (B + B.T) @ v + np.exp(x) * v)
 
 
@@ -150,7 +152,7 @@ def test_transforms_leave_grads_untouched():
     x = ag.Variable(np.array([0.3, 0.8]))
     marker = ag.Variable(np.array([9.0, 9.0]))
     x.grad = marker
-    f = lambda x: F.sum(F.tanh(x) ** 3.0)     # noqa: E731
+    f = lambda x: F.sum(F.tanh(x) ** 3.0)
     grad(f)(x)
     hessian(f)(x)
     jacobian(F.sin)(x)
@@ -162,7 +164,7 @@ def test_transforms_leave_grads_untouched():
 
 def test_transforms_of_variables_stay_differentiable():
     x = ag.Variable(np.array([0.3, 0.8]))
-    g = grad(lambda x: F.sum(x ** 3.0))(x)          # 3x^2, differentiable in x
+    g = grad(lambda x: F.sum(x**3.0))(x)  # 3x^2, differentiable in x
     close(ag.grad(F.sum(g), x), 6 * x.data)
 
 
@@ -170,7 +172,7 @@ def test_closures_over_an_outer_argument_nest():
     # d/dx [d/dy (x*y) at y=1] = 1
     close(grad(lambda x: grad(lambda y: x * y)(1.0))(2.0), 1.0)
     # d/dx [d/dy (x^2 y^2) at y=3] = d/dx [2 x^2 * 3] = 12 x
-    close(grad(lambda x: grad(lambda y: x ** 2.0 * y ** 2.0)(3.0))(2.0), 24.0)
+    close(grad(lambda x: grad(lambda y: x**2.0 * y**2.0)(3.0))(2.0), 24.0)
 
 
 def test_one_forward_pass_for_jacobian_and_hessian():
@@ -192,14 +194,14 @@ def test_transforms_work_under_no_grad():
     # as torch.func.grad: an enclosing no_grad() does not stop the transform
     with ag.no_grad():
         g = grad(lambda x: x * x)(3.0)
-        H = hessian(lambda x: F.sum(x ** 3.0))(np.array([1.0, 2.0]))
+        H = hessian(lambda x: F.sum(x**3.0))(np.array([1.0, 2.0]))
     close(g, 6.0)
     close(H, np.diag([6.0, 12.0]))
     assert not g.requires_grad
 
 
 def test_bad_input_is_a_clear_error():
-    f = lambda x: F.sum(x * x)                # noqa: E731
+    f = lambda x: F.sum(x * x)
     with pytest.raises(ValueError, match="one element"):
         grad(lambda x: x * 2.0)(np.ones(3))
     with pytest.raises(ValueError, match="one element"):
@@ -244,9 +246,9 @@ def test_reachable_from_the_package():
 # ------------------------------------------------------------------ against torch.func
 
 try:
-    import torch  # noqa: F811
+    import torch
     import torch.func as TF
-except ImportError:                          # pragma: no cover
+except ImportError:  # pragma: no cover
     torch = None
 
 needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
@@ -266,7 +268,7 @@ def _program(rng, n_in, n_out):
             return ns.sin(h) * h
         if k == 2:
             return ns.exp(h * 0.3)
-        return h ** 3.0
+        return h**3.0
 
     def ours(x):
         h = act(F, acts[0], F.matmul(F.reshape(x, (1, n_in)), W1))
@@ -318,31 +320,40 @@ def test_jacobian_and_hessian_shapes_against_torch(shape):
     x = rng.normal(size=shape)
 
     def ours(x):
-        return F.sin(x) * F.sum(x ** 2.0)
+        return F.sin(x) * F.sum(x**2.0)
 
     def theirs(x):
-        return torch.sin(x) * torch.sum(x ** 2.0)
+        return torch.sin(x) * torch.sum(x**2.0)
 
     close(jacobian(ours)(x), TF.jacrev(theirs)(torch.tensor(x)).numpy())
-    close(hessian(lambda x: F.sum(ours(x)))(x),
-          TF.hessian(lambda x: torch.sum(theirs(x)))(torch.tensor(x)).numpy())
+    close(
+        hessian(lambda x: F.sum(ours(x)))(x),
+        TF.hessian(lambda x: torch.sum(theirs(x)))(torch.tensor(x)).numpy(),
+    )
 
 
 # ------------------------------------------------------------------ the example
+
 
 def test_newton_example_prints_expected_and_agrees_with_numpy():
     import pathlib
     import subprocess
     import sys
+
     root = pathlib.Path(__file__).resolve().parent.parent
-    out = subprocess.run([sys.executable, str(root / "examples" / "functional.py")],
-                         capture_output=True, text=True, check=True, timeout=120).stdout
+    out = subprocess.run(
+        [sys.executable, str(root / "examples" / "functional.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
     assert out == (root / "tests" / "expected" / "functional.txt").read_text()
     # the same iteration written by hand with the analytic gradient and Hessian
     v = np.array([-1.2, 1.0])
     steps = [line for line in out.splitlines() if line.startswith("step")]
     for line in steps:
-        printed = line[line.index("([") + 2:line.index("])")].split()
+        printed = line[line.index("([") + 2 : line.index("])")].split()
         np.testing.assert_allclose([float(p) for p in printed], v, rtol=1e-9, atol=1e-12)
         x, y = v
         g = np.array([-400 * x * (y - x * x) - 2 * (1 - x), 200 * (y - x * x)])

@@ -1,11 +1,12 @@
 """Every differentiable function: forward against NumPy, first and second
 derivatives against central differences (float64, broadcasting shapes), float32."""
+
 import numpy as np
 import pytest
+from helpers import check_first, check_second
 
 import autograd as ag
 import autograd.functions as F
-from helpers import check_first, check_second
 
 
 def sigmoid_np(x):
@@ -13,7 +14,7 @@ def sigmoid_np(x):
 
 
 def gelu_np(x):
-    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
 
 
 def softmax_np(x, axis=-1):
@@ -23,7 +24,7 @@ def softmax_np(x, axis=-1):
 
 def split_parts(x):
     a, b = F.split(x, [1, 2], axis=1)
-    return F.concat([a * 2.0, b ** 2.0], axis=1)
+    return F.concat([a * 2.0, b**2.0], axis=1)
 
 
 def split_np(x):
@@ -50,7 +51,7 @@ def bce_np(p, t=TARGETS):
 
 def huber_np(y, t, delta):
     d = np.abs(y - t)
-    return np.where(d <= delta, 0.5 * d ** 2, delta * (d - 0.5 * delta)).mean()
+    return np.where(d <= delta, 0.5 * d**2, delta * (d - 0.5 * delta)).mean()
 
 
 def pos(*shape):
@@ -65,11 +66,11 @@ CASES = {
     "mul": (F.mul, np.multiply, [(2, 3), (2, 1)]),
     "div": (F.div, np.divide, [(2, 3), pos(3)]),
     "neg": (F.neg, np.negative, [(2, 3)]),
-    "pow_int": (lambda x: F.pow(x, 3), lambda x: x ** 3, [(2, 3)]),
-    "pow_frac": (lambda x: F.pow(x, 2.5), lambda x: x ** 2.5, [pos(2, 3)]),
-    "pow_negative": (lambda x: F.pow(x, -1.5), lambda x: x ** -1.5, [pos(3)]),
+    "pow_int": (lambda x: F.pow(x, 3), lambda x: x**3, [(2, 3)]),
+    "pow_frac": (lambda x: F.pow(x, 2.5), lambda x: x**2.5, [pos(2, 3)]),
+    "pow_negative": (lambda x: F.pow(x, -1.5), lambda x: x**-1.5, [pos(3)]),
     "pow_var": (F.pow, np.power, [pos(2, 3), (3,)]),
-    "rpow": (lambda x: 2.0 ** x, lambda x: 2.0 ** x, [(2, 3)]),
+    "rpow": (lambda x: 2.0**x, lambda x: 2.0**x, [(2, 3)]),
     "square": (F.square, np.square, [(2, 3)]),
     "exp": (F.exp, np.exp, [(2, 3)]),
     "log": (F.log, np.log, [pos(2, 3)]),
@@ -82,22 +83,37 @@ CASES = {
     "mul_const": (lambda x: 3.0 * x, lambda x: 3.0 * x, [(2, 3)]),
     "div_const": (lambda x: x / 4.0, lambda x: x / 4.0, [(2, 3)]),
     "rdiv_const": (lambda x: 2.0 / x, lambda x: 2.0 / x, [pos(2, 3)]),
-    "array_operand": (lambda x: np.arange(3.0) * x - np.ones(3) / (x + 3.0),
-                      lambda x: np.arange(3.0) * x - np.ones(3) / (x + 3.0), [(2, 3)]),
+    "array_operand": (
+        lambda x: np.arange(3.0) * x - np.ones(3) / (x + 3.0),
+        lambda x: np.arange(3.0) * x - np.ones(3) / (x + 3.0),
+        [(2, 3)],
+    ),
     "reshape": (lambda x: F.reshape(x, (3, 2)), lambda x: x.reshape(3, 2), [(2, 3)]),
     "transpose": (lambda x: F.transpose(x, (1, 0, 2)), lambda x: x.transpose(1, 0, 2), [(2, 3, 4)]),
     "transpose_default": (F.transpose, np.transpose, [(2, 3)]),
-    "broadcast_to": (lambda x: F.broadcast_to(x, (2, 3)), lambda x: np.broadcast_to(x, (2, 3)), [(3,)]),
+    "broadcast_to": (
+        lambda x: F.broadcast_to(x, (2, 3)),
+        lambda x: np.broadcast_to(x, (2, 3)),
+        [(3,)],
+    ),
     "sum_to": (lambda x: F.sum_to(x, (1, 3)), lambda x: x.sum(0, keepdims=True), [(2, 3)]),
     "squeeze": (lambda x: F.squeeze(x, 1), lambda x: x.squeeze(1), [(2, 1, 3)]),
     "unsqueeze": (lambda x: F.unsqueeze(x, 0), lambda x: x[None], [(2, 3)]),
-    "concat": (lambda a, b: F.concat([a, b], axis=0), lambda a, b: np.concatenate([a, b]), [(2, 3), (1, 3)]),
+    "concat": (
+        lambda a, b: F.concat([a, b], axis=0),
+        lambda a, b: np.concatenate([a, b]),
+        [(2, 3), (1, 3)],
+    ),
     "split": (split_parts, split_np, [(2, 3)]),
     "get_item_slice": (lambda x: x[1:, ::2], lambda x: x[1:, ::2], [(3, 4)]),
     "get_item_repeat": (lambda x: F.get_item(x, [0, 0, 2]), lambda x: x[[0, 0, 2]], [(3, 2)]),
     "get_item_int": (lambda x: x[1], lambda x: x[1], [(3, 2)]),
     "sum_all": (F.sum, np.sum, [(2, 3)]),
-    "sum_axis": (lambda x: F.sum(x, axis=1, keepdims=True), lambda x: x.sum(1, keepdims=True), [(2, 3)]),
+    "sum_axis": (
+        lambda x: F.sum(x, axis=1, keepdims=True),
+        lambda x: x.sum(1, keepdims=True),
+        [(2, 3)],
+    ),
     "sum_axes": (lambda x: F.sum(x, axis=(0, 2)), lambda x: x.sum((0, 2)), [(2, 3, 4)]),
     "mean": (lambda x: F.mean(x, axis=0), lambda x: x.mean(0), [(2, 3)]),
     "variance": (lambda x: F.variance(x, axis=1), lambda x: x.var(1), [(2, 3)]),
@@ -113,15 +129,22 @@ CASES = {
     "linear_nobias": (F.linear, lambda x, w: x @ w, [(4, 3), (3, 2)]),
     "linear_batched": (F.linear, lambda x, w, b: x @ w + b, [(2, 4, 3), (3, 2), (2,)]),
     "clip": (lambda x: F.clip(x, -0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5), [(3, 4)]),
-    "mask_fill": (lambda x: F.mask_fill(x, np.array([True, False, True]), -1.0),
-                  lambda x: np.where([True, False, True], -1.0, x), [(2, 3)]),
+    "mask_fill": (
+        lambda x: F.mask_fill(x, np.array([True, False, True]), -1.0),
+        lambda x: np.where([True, False, True], -1.0, x),
+        [(2, 3)],
+    ),
     "sigmoid": (F.sigmoid, sigmoid_np, [(2, 3)]),
     "relu": (F.relu, lambda x: np.maximum(x, 0), [(2, 3)]),
     "gelu": (F.gelu, gelu_np, [(2, 3)]),
     "softmax": (F.softmax, softmax_np, [(2, 3)]),
     "softmax_axis0": (lambda x: F.softmax(x, axis=0), lambda x: softmax_np(x, 0), [(2, 3)]),
     "log_softmax": (F.log_softmax, lambda x: np.log(softmax_np(x)), [(2, 3)]),
-    "mean_squared_error": (F.mean_squared_error, lambda y, t: ((y - t) ** 2).mean(), [(4, 1), (4, 1)]),
+    "mean_squared_error": (
+        F.mean_squared_error,
+        lambda y, t: ((y - t) ** 2).mean(),
+        [(4, 1), (4, 1)],
+    ),
     "softmax_cross_entropy": (lambda x: F.softmax_cross_entropy(x, LABELS), sce_np, [(4, 3)]),
     # the functions beyond the seed
     "abs": (F.abs, np.abs, [(2, 3)]),
@@ -129,34 +152,72 @@ CASES = {
     "maximum": (F.maximum, np.maximum, [(2, 3), (3,)]),
     "minimum": (F.minimum, np.minimum, [(2, 1), (1, 3)]),
     "maximum_number": (lambda x: F.maximum(x, 0.25), lambda x: np.maximum(x, 0.25), [(2, 3)]),
-    "where": (lambda a, b: F.where(WHERE, a, b), lambda a, b: np.where(WHERE, a, b), [(2, 3), (3,)]),
+    "where": (
+        lambda a, b: F.where(WHERE, a, b),
+        lambda a, b: np.where(WHERE, a, b),
+        [(2, 3), (3,)],
+    ),
     "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda x: np.where(x > 0, x, 0.2 * x), [(2, 3)]),
     "softplus": (F.softplus, lambda x: np.log1p(np.exp(x)), [(2, 3)]),
     "log1p": (F.log1p, np.log1p, [pos(2, 3)]),
-    "stack": (lambda a, b: F.stack([a, b], axis=1), lambda a, b: np.stack([a, b], axis=1), [(2, 3), (2, 3)]),
+    "stack": (
+        lambda a, b: F.stack([a, b], axis=1),
+        lambda a, b: np.stack([a, b], axis=1),
+        [(2, 3), (2, 3)],
+    ),
     "flatten": (F.flatten, lambda x: x.reshape(2, -1), [(2, 3, 2)]),
     "logsumexp": (F.logsumexp, lambda x: np.log(np.exp(x).sum()), [(2, 3)]),
-    "logsumexp_axis": (lambda x: F.logsumexp(x, axis=1, keepdims=True),
-                       lambda x: np.log(np.exp(x).sum(1, keepdims=True)), [(2, 3)]),
+    "logsumexp_axis": (
+        lambda x: F.logsumexp(x, axis=1, keepdims=True),
+        lambda x: np.log(np.exp(x).sum(1, keepdims=True)),
+        [(2, 3)],
+    ),
     "norm": (F.norm, np.linalg.norm, [(2, 3)]),
     "norm_axis": (lambda x: F.norm(x, axis=0), lambda x: np.linalg.norm(x, axis=0), [(2, 3)]),
     "cumsum": (lambda x: F.cumsum(x, 1), lambda x: np.cumsum(x, 1), [(2, 3)]),
-    "einsum_matmul": (lambda a, b: F.einsum("ij,jk->ik", a, b), lambda a, b: a @ b, [(2, 3), (3, 4)]),
+    "einsum_matmul": (
+        lambda a, b: F.einsum("ij,jk->ik", a, b),
+        lambda a, b: a @ b,
+        [(2, 3), (3, 4)],
+    ),
     "einsum_implicit": (lambda a, b: F.einsum("ij,jk", a, b), lambda a, b: a @ b, [(2, 3), (3, 2)]),
     "einsum_trace": (lambda a: F.einsum("ii", a), np.trace, [(3, 3)]),
     "einsum_diag": (lambda a: F.einsum("ii->i", a), np.diag, [(3, 3)]),
-    "einsum_ellipsis": (lambda a, b: F.einsum("...ij,...jk->...ik", a, b), np.matmul, [(2, 2, 3), (3, 2)]),
-    "einsum_outer_sum": (lambda a, b: F.einsum("i,jk->i", a, b),
-                         lambda a, b: a * b.sum(), [(3,), (2, 2)]),
-    "einsum_three": (lambda a, b, c: F.einsum("ij,jk,k->i", a, b, c),
-                     lambda a, b, c: a @ b @ c, [(2, 3), (3, 2), (2,)]),
-    "binary_cross_entropy": (lambda x: F.binary_cross_entropy(F.sigmoid(x), TARGETS),
-                             lambda x: bce_np(sigmoid_np(x)), [(2, 3)]),
-    "binary_cross_entropy_with_logits": (lambda x: F.binary_cross_entropy_with_logits(x, TARGETS),
-                                         lambda x: bce_np(sigmoid_np(x)), [(2, 3)]),
-    "huber_loss": (lambda y: F.huber_loss(y, HUBER_T, 0.7), lambda y: huber_np(y, HUBER_T, 0.7), [(2, 3)]),
-    "dropout": (lambda x: F.dropout(x, 0.4, rng=np.random.default_rng(7)),
-                lambda x: x * (np.random.default_rng(7).random(x.shape) > 0.4) / 0.6, [(3, 4)]),
+    "einsum_ellipsis": (
+        lambda a, b: F.einsum("...ij,...jk->...ik", a, b),
+        np.matmul,
+        [(2, 2, 3), (3, 2)],
+    ),
+    "einsum_outer_sum": (
+        lambda a, b: F.einsum("i,jk->i", a, b),
+        lambda a, b: a * b.sum(),
+        [(3,), (2, 2)],
+    ),
+    "einsum_three": (
+        lambda a, b, c: F.einsum("ij,jk,k->i", a, b, c),
+        lambda a, b, c: a @ b @ c,
+        [(2, 3), (3, 2), (2,)],
+    ),
+    "binary_cross_entropy": (
+        lambda x: F.binary_cross_entropy(F.sigmoid(x), TARGETS),
+        lambda x: bce_np(sigmoid_np(x)),
+        [(2, 3)],
+    ),
+    "binary_cross_entropy_with_logits": (
+        lambda x: F.binary_cross_entropy_with_logits(x, TARGETS),
+        lambda x: bce_np(sigmoid_np(x)),
+        [(2, 3)],
+    ),
+    "huber_loss": (
+        lambda y: F.huber_loss(y, HUBER_T, 0.7),
+        lambda y: huber_np(y, HUBER_T, 0.7),
+        [(2, 3)],
+    ),
+    "dropout": (
+        lambda x: F.dropout(x, 0.4, rng=np.random.default_rng(7)),
+        lambda x: x * (np.random.default_rng(7).random(x.shape) > 0.4) / 0.6,
+        [(3, 4)],
+    ),
 }
 
 
@@ -206,8 +267,9 @@ def test_float32_kept(name):
     xs = [ag.Variable(a) for a in arrays]
     y = f(*xs)
     assert y.dtype == np.float32, y.dtype
-    np.testing.assert_allclose(y.data, ref(*[a.astype(np.float64) for a in arrays]),
-                               rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(
+        y.data, ref(*[a.astype(np.float64) for a in arrays]), rtol=2e-5, atol=2e-6
+    )
     F.sum(y).backward()
     x64 = [ag.Variable(a.astype(np.float64)) for a in arrays]
     F.sum(f(*x64)).backward()
@@ -224,7 +286,7 @@ def test_non_contiguous_and_read_only_inputs(name):
     for a in make_inputs(shapes, rng):
         if a.ndim == 2:
             a = np.asfortranarray(a)
-        big = np.repeat(a[..., None], 2, axis=-1)[..., 0]   # a strided view
+        big = np.repeat(a[..., None], 2, axis=-1)[..., 0]  # a strided view
         big.flags.writeable = False
         arrays.append(big)
     xs = [ag.Variable(a) for a in arrays]
@@ -237,8 +299,23 @@ def test_non_contiguous_and_read_only_inputs(name):
 def test_scalar_fast_path_matches_array_path():
     """One-element float64 operands take a C-double path; it must agree with NumPy's."""
     rng = np.random.default_rng(5)
-    for name in ["add", "sub", "mul", "div", "exp", "log", "sin", "cos", "tanh", "sigmoid",
-                 "pow_int", "pow_frac", "add_const", "rdiv_const", "rpow"]:
+    for name in [
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "exp",
+        "log",
+        "sin",
+        "cos",
+        "tanh",
+        "sigmoid",
+        "pow_int",
+        "pow_frac",
+        "add_const",
+        "rdiv_const",
+        "rpow",
+    ]:
         f, ref, shapes = CASES[name]
         arrays = [a.reshape(-1)[:1] for a in make_inputs(shapes, rng)]
         y = f(*[ag.Variable(a) for a in arrays])
@@ -247,6 +324,7 @@ def test_scalar_fast_path_matches_array_path():
 
 def test_stable_extremes_without_warnings():
     import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         x = ag.Variable(np.array([-1000.0, 0.0, 1000.0]))

@@ -12,6 +12,7 @@ Known differences that the compiled core is being changed for are marked
 ``xfail(strict=False, reason="issue 15 cause N: ...")``, so that each documents itself and
 starts passing when the core is fixed.
 """
+
 import math
 
 import numpy as np
@@ -25,8 +26,8 @@ import autograd.models as M
 import autograd.optimizers as O
 from autograd.variable import go_format
 
-
 # ----------------------------------------------------------------------------- helpers
+
 
 def go_output(block):
     """The text of a Go ``// Output:`` block: each line's ``// `` (or a bare ``//``) removed."""
@@ -72,10 +73,12 @@ CASES = []
 
 def example(go_name, go_file, output, xfail=None):
     """Register a translated Go example: ``go_name`` in ``go_file``, with Go's output block."""
+
     def register(body):
         marks = [pytest.mark.xfail(strict=False, reason=xfail)] if xfail else []
         CASES.append(pytest.param(body, go_output(output), id=f"{go_file}:{go_name}", marks=marks))
         return body
+
     return register
 
 
@@ -109,9 +112,14 @@ def param(*values):
 
 # ------------------------------------------------------------ autograd_test.go (float64)
 
-@example("Example", "autograd_test.go", """
+
+@example(
+    "Example",
+    "autograd_test.go",
+    """
     // variable(3.297442541400256)
-""")
+""",
+)
 def _():
     x = ag.variable(0.5)
     y = F.square(F.exp(F.square(x)))
@@ -119,18 +127,26 @@ def _():
     println(x.grad)
 
 
-@example("Example_numericalDiff", "autograd_test.go", """
+@example(
+    "Example_numericalDiff",
+    "autograd_test.go",
+    """
     // 3.2974
-""")
+""",
+)
 def _():
     v = ag.variable(0.5)
     f = lambda x: F.square(F.exp(F.square(x)))
     print("%.4f" % ag.numerical.diff(f, v).flat[0])
 
 
-@example("Example_func", "autograd_test.go", """
+@example(
+    "Example_func",
+    "autograd_test.go",
+    """
     // variable(3.297442541400256)
-""")
+""",
+)
 def _():
     x = ag.variable(0.5)
     a = F.square(x)
@@ -140,10 +156,14 @@ def _():
     println(x.grad)
 
 
-@example("Example_add", "autograd_test.go", """
+@example(
+    "Example_add",
+    "autograd_test.go",
+    """
     // variable(13)
     // variable(4) variable(6)
-""")
+""",
+)
 def _():
     x = ag.variable(2.0)
     y = ag.variable(3.0)
@@ -153,10 +173,14 @@ def _():
     println(x.grad, y.grad)
 
 
-@example("Example_reuse", "autograd_test.go", """
+@example(
+    "Example_reuse",
+    "autograd_test.go",
+    """
     // variable(9)
     // variable(3)
-""")
+""",
+)
 def _():
     x = ag.variable(3.0)
     y = F.add(F.add(x, x), x)
@@ -165,10 +189,14 @@ def _():
     println(x.grad)
 
 
-@example("Example_inplace", "autograd_test.go", """
+@example(
+    "Example_inplace",
+    "autograd_test.go",
+    """
     // variable(6)
     // variable(2)
-""")
+""",
+)
 def _():
     x = ag.variable(3.0)
     y = F.add(x, x)
@@ -177,10 +205,14 @@ def _():
     println(x.grad)
 
 
-@example("Example_cleargrad", "autograd_test.go", """
+@example(
+    "Example_cleargrad",
+    "autograd_test.go",
+    """
     // variable(2)
     // variable(3)
-""")
+""",
+)
 def _():
     x = ag.variable(3.0)
     y = F.add(x, x)
@@ -192,10 +224,14 @@ def _():
     println(x.grad)
 
 
-@example("Example_generation", "autograd_test.go", """
+@example(
+    "Example_generation",
+    "autograd_test.go",
+    """
     // variable(32)
     // variable(64)
-""")
+""",
+)
 def _():
     x = ag.variable(2.0)
     a = F.square(x)
@@ -205,10 +241,14 @@ def _():
     println(x.grad)
 
 
-@example("Example_sphere", "autograd_test.go", """
+@example(
+    "Example_sphere",
+    "autograd_test.go",
+    """
     // variable(2)
     // variable(2)
-""")
+""",
+)
 def _():
     x = ag.variable(1.0)
     y = ag.variable(1.0)
@@ -218,10 +258,14 @@ def _():
     println(y.grad)
 
 
-@example("Example_matyas", "autograd_test.go", """
+@example(
+    "Example_matyas",
+    "autograd_test.go",
+    """
     // variable(0.040000000000000036)
     // variable(0.040000000000000036)
-""")
+""",
+)
 def _():
     def matyas(x, y):
         z0 = 0.26 * F.add(F.pow(x, 2.0), F.pow(y, 2.0))
@@ -241,10 +285,14 @@ def _rosenbrock(x0, x1):
     return F.add(y0, y1)
 
 
-@example("Example_rosenbrock", "autograd_test.go", """
+@example(
+    "Example_rosenbrock",
+    "autograd_test.go",
+    """
     // variable(-2)
     // variable(400)
-""")
+""",
+)
 def _():
     x0 = ag.variable(0.0)
     x1 = ag.variable(2.0)
@@ -253,7 +301,10 @@ def _():
     println(x1.grad)
 
 
-@example("Example_gradientDescent", "autograd_test.go", """
+@example(
+    "Example_gradientDescent",
+    "autograd_test.go",
+    """
     // variable(0) variable(2)
     // variable(0.6837118569138317) variable(0.4659526837427042)
     // variable(0.8263177857050957) variable(0.6820311873361097)
@@ -265,9 +316,10 @@ def _():
     // variable(0.9876355102559093) variable(0.9753740541653942)
     // variable(0.9917613994572028) variable(0.9835575421346807)
     // variable(0.9944984367782456) variable(0.9890050527419593)
-""")
+""",
+)
 def _():
-    def rosenbrock(x0, x1):     # this example's order: 100 * y0 is added last
+    def rosenbrock(x0, x1):  # this example's order: 100 * y0 is added last
         y0 = F.pow(F.sub(x1, F.pow(x0, 2.0)), 2.0)
         y1 = F.pow(-1.0 + x0, 2.0)
         return F.add(100 * y0, y1)
@@ -335,9 +387,13 @@ def _():
         x.data = x.data - gx.data / gx2.data
 
 
-@example("Example_double", "autograd_test.go", """
+@example(
+    "Example_double",
+    "autograd_test.go",
+    """
     // variable(100)
-""")
+""",
+)
 def _():
     x = ag.variable(2.0)
     y = F.pow(x, 2.0)
@@ -349,11 +405,15 @@ def _():
     println(x.grad)
 
 
-@example("Example_linearRegression", "autograd_test.go", """
+@example(
+    "Example_linearRegression",
+    "autograd_test.go",
+    """
     // 2.1859
     // 5.3549
     // 0.0738
-""")
+""",
+)
 def _():
     s = ag.random.const()
     xrand = s.random((100, 1))
@@ -376,7 +436,10 @@ def _():
     print("%.4f" % loss.at())
 
 
-@example("Example_mlp", "autograd_test.go", """
+@example(
+    "Example_mlp",
+    "autograd_test.go",
+    """
     // 0.17547970
     // 0.07741569
     // 0.07284688
@@ -387,7 +450,8 @@ def _():
     // 0.06945531
     // 0.06942337
     // 0.06940859
-""")
+""",
+)
 def _():
     s = ag.random.const()
     m = M.MLP([10, 1], rng=s, activation=F.relu)
@@ -406,88 +470,133 @@ def _():
 
 # ----------------------------------------------------------- variable/variable_test.go
 
-@example("ExampleVariable", "variable/variable_test.go", """
+
+@example(
+    "ExampleVariable",
+    "variable/variable_test.go",
+    """
     // variable[4]([1 2 3 4])
-""")
+""",
+)
 def _():
     println(ag.variable(1, 2, 3, 4))
 
 
-@example("ExampleVariable_Name", "variable/variable_test.go", """
+@example(
+    "ExampleVariable_Name",
+    "variable/variable_test.go",
+    """
     // v[4]([1 2 3 4])
-""")
+""",
+)
 def _():
     v = ag.variable(1, 2, 3, 4)
     v.name = "v"
     println(v)
 
 
-@example("ExampleVariable_String", "variable/variable_test.go", """
+@example(
+    "ExampleVariable_String",
+    "variable/variable_test.go",
+    """
     // variable[2 3]([1 2 3 4 5 6])
-""")
+""",
+)
 def _():
     println(new(1, 2, 3, 4, 5, 6).reshape(2, 3))
 
 
-@example("ExampleZeroLike", "variable/variable_test.go", """
+@example(
+    "ExampleZeroLike",
+    "variable/variable_test.go",
+    """
     // variable[4]([0 0 0 0])
-""")
+""",
+)
 def _():
     println(ag.zeros_like(ag.variable(1, 2, 3, 4)))
 
 
-@example("ExampleOneLike", "variable/variable_test.go", """
+@example(
+    "ExampleOneLike",
+    "variable/variable_test.go",
+    """
     // variable[4]([1 1 1 1])
-""")
+""",
+)
 def _():
     println(ag.ones_like(ag.variable(1, 2, 3, 4)))
 
 
-@example("ExampleZeros", "variable/variable_test.go", """
+@example(
+    "ExampleZeros",
+    "variable/variable_test.go",
+    """
     // variable[2 3]([0 0 0 0 0 0])
-""")
+""",
+)
 def _():
     println(ag.zeros(2, 3))
 
 
-@example("ExampleRand", "variable/variable_test.go", """
+@example(
+    "ExampleRand",
+    "variable/variable_test.go",
+    """
     // [0.9999275824802834 0.8856419373528862 0.38147752771154886]
     // [0.4812673234167829 0.44417259544314847 0.5210016660132573]
-""")
+""",
+)
 def _():
     v = ag.rand((2, 3), rng=ag.random.const())
     for row in rows(v):
         println(row)
 
 
-@example("ExampleRandn", "variable/variable_test.go", """
+@example(
+    "ExampleRandn",
+    "variable/variable_test.go",
+    """
     // [0.5665360716030388 -0.6123972949371448 0.5898947122637695]
     // [-0.3678242340302933 1.0919575041640825 -0.4438344619606553]
-""")
+""",
+)
 def _():
     v = ag.randn((2, 3), rng=ag.random.const())
     for row in rows(v):
         println(row)
 
 
-@example("ExampleVariable_NumDims", "variable/variable_test.go", """
+@example(
+    "ExampleVariable_NumDims",
+    "variable/variable_test.go",
+    """
     // 2
-""")
+""",
+)
 def _():
     println(new(1, 2, 3, 4, 5, 6).reshape(2, 3).ndim)
 
 
-@example("ExampleVariable_Size", "variable/variable_test.go", """
+@example(
+    "ExampleVariable_Size",
+    "variable/variable_test.go",
+    """
     // 6
-""")
+""",
+)
 def _():
     println(new(1, 2, 3, 4, 5, 6).reshape(2, 3).size)
 
 
-@example("ExampleVariable_Backward", "variable/variable_test.go", """
+@example(
+    "ExampleVariable_Backward",
+    "variable/variable_test.go",
+    """
     // variable(1)
     // variable(1)
-""")
+""",
+)
 def _():
     x = ag.variable(1.0)
     x.backward()
@@ -499,7 +608,11 @@ def _():
 
 # ------------------------------------------------------------- variable/config_test.go
 
-@example("ExampleNograd", "variable/config_test.go", """
+
+@example(
+    "ExampleNograd",
+    "variable/config_test.go",
+    """
     // backprop: true
     // gx:  variable(6)
     //
@@ -508,8 +621,10 @@ def _():
     //
     // backprop: true
     // gx:  variable(6)
-""", xfail="API.md, gradients as values: backward() on a result computed under no_grad() is a "
-           "RuntimeError that says why (Go: a silent no-op leaving gx nil)")
+""",
+    xfail="API.md, gradients as values: backward() on a result computed under no_grad() is a "
+    "RuntimeError that says why (Go: a silent no-op leaving gx nil)",
+)
 def _():
     def f():
         x = ag.variable(3)
@@ -527,11 +642,15 @@ def _():
     f()
 
 
-@example("ExampleTestMode", "variable/config_test.go", """
+@example(
+    "ExampleTestMode",
+    "variable/config_test.go",
+    """
     // train: true
     // train: false
     // train: true
-""")
+""",
+)
 def _():
     println("train:", ag.config.train)
     with ag.test_mode():
@@ -541,10 +660,15 @@ def _():
 
 # ---------------------------------------------------------- arithmetic (variable/*_test.go)
 
-@example("ExampleAdd", "variable/add_test.go", """
+
+@example(
+    "ExampleAdd",
+    "variable/add_test.go",
+    """
     // variable[2]([1 1])
     // variable[2]([1 1])
-""")
+""",
+)
 def _():
     a = ag.variable(2, 3)
     b = ag.variable(3, 4)
@@ -553,10 +677,14 @@ def _():
     println(b.grad)
 
 
-@example("ExampleAddC", "variable/add_test.go", """
+@example(
+    "ExampleAddC",
+    "variable/add_test.go",
+    """
     // variable(13)
     // variable(1)
-""")
+""",
+)
 def _():
     x = ag.variable(3)
     y = 10.0 + x
@@ -565,11 +693,15 @@ def _():
     println(x.grad)
 
 
-@example("ExampleAdd_broadcast", "variable/add_test.go", """
+@example(
+    "ExampleAdd_broadcast",
+    "variable/add_test.go",
+    """
     // variable[3]([11 12 13])
     // variable[3]([1 1 1])
     // variable(3)
-""")
+""",
+)
 def _():
     a = ag.variable(1, 2, 3)
     b = ag.variable(10)
@@ -580,13 +712,17 @@ def _():
     println(b.grad)
 
 
-@example("ExampleAdd_double", "variable/add_test.go", """
+@example(
+    "ExampleAdd_double",
+    "variable/add_test.go",
+    """
     // variable[3]([11 12 13])
     // variable[3]([1 1 1])
     // variable(3)
     // <nil>
     // <nil>
-""")
+""",
+)
 def _():
     a = ag.variable(1, 2, 3)
     b = ag.variable(10)
@@ -604,11 +740,15 @@ def _():
     println(b.grad)
 
 
-@example("ExampleSub", "variable/sub_test.go", """
+@example(
+    "ExampleSub",
+    "variable/sub_test.go",
+    """
     // variable(1)
     // variable(1)
     // variable(-1)
-""")
+""",
+)
 def _():
     a = ag.variable(3.0)
     b = ag.variable(2.0)
@@ -619,23 +759,31 @@ def _():
     println(b.grad)
 
 
-@example("ExampleSubC", "variable/sub_test.go", """
+@example(
+    "ExampleSubC",
+    "variable/sub_test.go",
+    """
     // variable(7)
     // variable(-1)
-""")
+""",
+)
 def _():
     x = ag.variable(3.0)
-    y = 10.0 - x                # Go's SubC(c, x) is c - x
+    y = 10.0 - x  # Go's SubC(c, x) is c - x
     y.backward()
     println(y)
     println(x.grad)
 
 
-@example("ExampleSub_broadcast", "variable/sub_test.go", """
+@example(
+    "ExampleSub_broadcast",
+    "variable/sub_test.go",
+    """
     // variable[5]([0 1 2 3 4])
     // variable[5]([1 1 1 1 1])
     // variable(-5)
-""")
+""",
+)
 def _():
     a = ag.variable(1, 2, 3, 4, 5)
     b = ag.variable(1)
@@ -646,13 +794,17 @@ def _():
     println(b.grad)
 
 
-@example("ExampleSub_double", "variable/sub_test.go", """
+@example(
+    "ExampleSub_double",
+    "variable/sub_test.go",
+    """
     // variable(1)
     // variable(1)
     // variable(-1)
     // <nil>
     // <nil>
-""")
+""",
+)
 def _():
     a = ag.variable(3.0)
     b = ag.variable(2.0)
@@ -670,11 +822,15 @@ def _():
     println(b.grad)
 
 
-@example("ExampleMul", "variable/mul_test.go", """
+@example(
+    "ExampleMul",
+    "variable/mul_test.go",
+    """
     // variable(7)
     // variable(2)
     // variable(3)
-""")
+""",
+)
 def _():
     a = ag.variable(3.0)
     b = ag.variable(2.0)
@@ -686,11 +842,15 @@ def _():
     println(b.grad)
 
 
-@example("ExampleMul_broadcast", "variable/mul_test.go", """
+@example(
+    "ExampleMul_broadcast",
+    "variable/mul_test.go",
+    """
     // variable[5]([6 6 6 6 6])
     // variable[5]([3 3 3 3 3])
     // variable(10)
-""")
+""",
+)
 def _():
     a = ag.variable(2, 2, 2, 2, 2)
     b = ag.variable(3.0)
@@ -701,13 +861,17 @@ def _():
     println(b.grad)
 
 
-@example("ExampleMul_double", "variable/mul_test.go", """
+@example(
+    "ExampleMul_double",
+    "variable/mul_test.go",
+    """
     // variable(6)
     // variable(2)
     // variable(3)
     // variable(1)
     // variable(1)
-""")
+""",
+)
 def _():
     a = ag.variable(3.0)
     b = ag.variable(2.0)
@@ -725,11 +889,15 @@ def _():
     println(b.grad)
 
 
-@example("ExampleDiv", "variable/div_test.go", """
+@example(
+    "ExampleDiv",
+    "variable/div_test.go",
+    """
     // variable(5)
     // variable(0.5)
     // variable(-2.5)
-""")
+""",
+)
 def _():
     a = ag.variable(10)
     b = ag.variable(2)
@@ -740,22 +908,30 @@ def _():
     println(b.grad)
 
 
-@example("ExampleDivC", "variable/div_test.go", """
+@example(
+    "ExampleDivC",
+    "variable/div_test.go",
+    """
     // variable(5)
     // variable(-2.5)
-""")
+""",
+)
 def _():
     b = ag.variable(2)
-    y = 10.0 / b                # Go's DivC(c, x) is c / x
+    y = 10.0 / b  # Go's DivC(c, x) is c / x
     y.backward()
     println(y)
     println(b.grad)
 
 
-@example("ExampleDiv_broadcast", "variable/div_test.go", """
+@example(
+    "ExampleDiv_broadcast",
+    "variable/div_test.go",
+    """
     // variable[5]([0.5 1 1.5 2 2.5])
     // variable[5]([0.5 0.5 0.5 0.5 0.5]) variable(-3.75)
-""")
+""",
+)
 def _():
     a = ag.variable(1, 2, 3, 4, 5)
     b = ag.variable(2)
@@ -765,13 +941,17 @@ def _():
     println(a.grad, b.grad)
 
 
-@example("ExampleDiv_double", "variable/div_test.go", """
+@example(
+    "ExampleDiv_double",
+    "variable/div_test.go",
+    """
     // variable(5)
     // variable(0.5)
     // variable(-2.5)
     // variable(-0.25)
     // variable(2.25)
-""")
+""",
+)
 def _():
     a = ag.variable(10)
     b = ag.variable(2)
@@ -789,36 +969,48 @@ def _():
     println(b.grad)
 
 
-@example("ExampleLog", "variable/log_test.go", """
+@example(
+    "ExampleLog",
+    "variable/log_test.go",
+    """
     // variable[5]([1 0.5 0.3333333333333333 0.25 0.2])
-""")
+""",
+)
 def _():
     v = ag.variable(1, 2, 3, 4, 5)
     F.log(v).backward()
     println(v.grad)
 
 
-@example("ExampleLogT", "variable/log_test.go", """
+@example(
+    "ExampleLogT",
+    "variable/log_test.go",
+    """
     // variable[5]([1 2 3 4 5])
     // [variable[5]([0 0.6931471805599453 1.0986122886681096 1.3862943611198906 1.6094379124341003])]
     // [variable[5]([1 0.5 0.3333333333333333 0.25 0.2])]
-""")
+""",
+)
 def _():
     x = ag.variable(1, 2, 3, 4, 5)
     println(x)
-    y = F.log(x)                # LogT.Forward and LogT.Backward(ones): the value and its grad
+    y = F.log(x)  # LogT.Forward and LogT.Backward(ones): the value and its grad
     println([y])
     y.backward()
     println([x.grad])
 
 
-@example("ExampleLog_double", "variable/log_test.go", """
+@example(
+    "ExampleLog_double",
+    "variable/log_test.go",
+    """
     // variable(0.6931471805599453)
     // variable(0.5)
     // variable(-0.25)
     // variable(0.25)
     // variable(-0.375)
-""")
+""",
+)
 def _():
     x = ag.variable(2)
     y = F.log(x)
@@ -834,10 +1026,15 @@ def _():
 
 # ------------------------------------------------------------- shapes and reductions
 
-@example("ExampleTranspose", "variable/transpose_test.go", """
+
+@example(
+    "ExampleTranspose",
+    "variable/transpose_test.go",
+    """
     // variable[3 2]([1 4 2 5 3 6])
     // variable[2 3]([1 1 1 1 1 1])
-""")
+""",
+)
 def _():
     x = new(1, 2, 3, 4, 5, 6).reshape(2, 3)
     y = F.transpose(x, (-1, -2))
@@ -846,11 +1043,15 @@ def _():
     println(x.grad)
 
 
-@example("ExampleSqueeze", "variable/squeeze_test.go", """
+@example(
+    "ExampleSqueeze",
+    "variable/squeeze_test.go",
+    """
     // variable[3 1 3]([1 2 3 4 5 6 7 8 9])
     // variable[3 3]([1 2 3 4 5 6 7 8 9])
     // variable[3 1 3]([1 1 1 1 1 1 1 1 1])
-""")
+""",
+)
 def _():
     x = new(1, 2, 3, 4, 5, 6, 7, 8, 9).reshape(3, 1, 3)
     y = F.squeeze(x, 1)
@@ -860,9 +1061,13 @@ def _():
     println(x.grad)
 
 
-@example("ExampleSqueeze_double", "variable/squeeze_test.go", """
+@example(
+    "ExampleSqueeze_double",
+    "variable/squeeze_test.go",
+    """
     // <nil>
-""")
+""",
+)
 def _():
     x = new(1, 2, 3, 4, 5, 6, 7, 8, 9).reshape(3, 1, 3)
     y = F.squeeze(x, 1)
@@ -873,11 +1078,15 @@ def _():
     println(x.grad)
 
 
-@example("ExampleUnsqueeze", "variable/unsqueeze_test.go", """
+@example(
+    "ExampleUnsqueeze",
+    "variable/unsqueeze_test.go",
+    """
     // variable[3 3]([1 2 3 4 5 6 7 8 9])
     // variable[3 1 3]([1 2 3 4 5 6 7 8 9])
     // variable[3 3]([1 1 1 1 1 1 1 1 1])
-""")
+""",
+)
 def _():
     x = new(1, 2, 3, 4, 5, 6, 7, 8, 9).reshape(3, 3)
     y = F.unsqueeze(x, 1)
@@ -887,11 +1096,15 @@ def _():
     println(x.grad)
 
 
-@example("ExampleConcat", "variable/concat_test.go", """
+@example(
+    "ExampleConcat",
+    "variable/concat_test.go",
+    """
     // variable[2 5]([1 2 3 7 8 4 5 6 9 10])
     // variable[2 3]([1 1 1 1 1 1])
     // variable[2 2]([1 1 1 1])
-""")
+""",
+)
 def _():
     x = new(1, 2, 3, 4, 5, 6).reshape(2, 3)
     y = new(7, 8, 9, 10).reshape(2, 2)
@@ -902,11 +1115,15 @@ def _():
     println(y.grad)
 
 
-@example("ExampleConcat_axis0", "variable/concat_test.go", """
+@example(
+    "ExampleConcat_axis0",
+    "variable/concat_test.go",
+    """
     // variable[3 3]([1 2 3 4 5 6 7 8 9])
     // variable[2 3]([1 1 1 1 1 1])
     // variable[1 3]([1 1 1])
-""")
+""",
+)
 def _():
     x = new(1, 2, 3, 4, 5, 6).reshape(2, 3)
     y = new(7, 8, 9).reshape(1, 3)
@@ -921,11 +1138,15 @@ def _split_x():
     return new(1, 2, 3, 4, 5, 6, 7, 8, 9).reshape(3, 3)
 
 
-@example("ExampleSplit", "variable/split_test.go", """
+@example(
+    "ExampleSplit",
+    "variable/split_test.go",
+    """
     // variable[1 3]([1 2 3])
     // variable[2 3]([4 5 6 7 8 9])
     // variable[3 3]([1 1 1 0 0 0 0 0 0])
-""")
+""",
+)
 def _():
     x = _split_x()
     y = F.split(x, [1, 2], axis=0)
@@ -935,11 +1156,15 @@ def _():
     println(x.grad)
 
 
-@example("ExampleSplit_y1", "variable/split_test.go", """
+@example(
+    "ExampleSplit_y1",
+    "variable/split_test.go",
+    """
     // variable[1 3]([1 2 3])
     // variable[2 3]([4 5 6 7 8 9])
     // variable[3 3]([0 0 0 1 1 1 1 1 1])
-""")
+""",
+)
 def _():
     x = _split_x()
     y = F.split(x, [1, 2], axis=0)
@@ -949,11 +1174,15 @@ def _():
     println(x.grad)
 
 
-@example("ExampleSplit_y01", "variable/split_test.go", """
+@example(
+    "ExampleSplit_y01",
+    "variable/split_test.go",
+    """
     // variable[1 3]([1 2 3])
     // variable[2 3]([4 5 6 7 8 9])
     // variable[3 3]([1 1 1 1 1 1 1 1 1])
-""")
+""",
+)
 def _():
     x = _split_x()
     y = F.split(x, [1, 2], axis=0)
@@ -964,11 +1193,15 @@ def _():
     println(x.grad)
 
 
-@example("ExampleSplit_axis1", "variable/split_test.go", """
+@example(
+    "ExampleSplit_axis1",
+    "variable/split_test.go",
+    """
     // variable[3 1]([1 4 7])
     // variable[3 2]([2 3 5 6 8 9])
     // variable[3 3]([1 0 0 1 0 0 1 0 0])
-""")
+""",
+)
 def _():
     x = _split_x()
     y = F.split(x, [1, 2], axis=1)
@@ -978,12 +1211,16 @@ def _():
     println(x.grad)
 
 
-@example("ExampleSplit_double", "variable/split_test.go", """
+@example(
+    "ExampleSplit_double",
+    "variable/split_test.go",
+    """
     // variable[1 3]([1 2 3])
     // variable[2 3]([4 5 6 7 8 9])
     // variable[3 3]([1 1 1 0 0 0 0 0 0])
     // variable[3 3]([1 1 1 1 1 1 1 1 1])
-""")
+""",
+)
 def _():
     x = _split_x()
     y = F.split(x, [1, 2], axis=0)
@@ -997,10 +1234,14 @@ def _():
     println(gx.grad)
 
 
-@example("ExampleGetItem", "variable/get_item_test.go", """
+@example(
+    "ExampleGetItem",
+    "variable/get_item_test.go",
+    """
     // variable[1 3]([4 5 6])
     // variable[2 3]([0 0 0 1 1 1])
-""")
+""",
+)
 def _():
     a = new(1, 2, 3, 4, 5, 6).reshape(2, 3)
     y = F.get_item(a, [1])
@@ -1009,10 +1250,14 @@ def _():
     println(a.grad)
 
 
-@example("ExampleGetItem_indices", "variable/get_item_test.go", """
+@example(
+    "ExampleGetItem_indices",
+    "variable/get_item_test.go",
+    """
     // variable[3 3]([1 2 3 1 2 3 4 5 6])
     // variable[2 3]([2 2 2 1 1 1])
-""")
+""",
+)
 def _():
     a = new(1, 2, 3, 4, 5, 6).reshape(2, 3)
     y = F.get_item(a, [0, 0, 1])
@@ -1025,10 +1270,14 @@ def _x23():
     return new(1, 2, 3, 4, 5, 6).reshape(2, 3)
 
 
-@example("ExampleSum_axis01", "variable/sum_test.go", """
+@example(
+    "ExampleSum_axis01",
+    "variable/sum_test.go",
+    """
     // variable(21)
     // variable[2 3]([1 1 1 1 1 1])
-""")
+""",
+)
 def _():
     x = _x23()
     y = F.sum(x, axis=(0, 1))
@@ -1037,10 +1286,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleSum_axis0", "variable/sum_test.go", """
+@example(
+    "ExampleSum_axis0",
+    "variable/sum_test.go",
+    """
     // variable[3]([5 7 9])
     // variable[2 3]([1 1 1 1 1 1])
-""")
+""",
+)
 def _():
     x = _x23()
     y = F.sum(x, axis=0)
@@ -1049,10 +1302,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleSum_axis1", "variable/sum_test.go", """
+@example(
+    "ExampleSum_axis1",
+    "variable/sum_test.go",
+    """
     // variable[2]([6 15])
     // variable[2 3]([1 1 1 1 1 1])
-""")
+""",
+)
 def _():
     x = _x23()
     y = F.sum(x, axis=1)
@@ -1061,10 +1318,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleMean", "variable/mean_test.go", """
+@example(
+    "ExampleMean",
+    "variable/mean_test.go",
+    """
     // variable[3]([2.5 3.5 4.5])
     // variable[2 3]([0.5 0.5 0.5 0.5 0.5 0.5])
-""")
+""",
+)
 def _():
     x = _x23()
     y = F.mean(x, axis=0)
@@ -1073,10 +1334,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleMean_axis01", "variable/mean_test.go", """
+@example(
+    "ExampleMean_axis01",
+    "variable/mean_test.go",
+    """
     // variable(3.5)
     // variable[2 3]([0.1666 0.1666 0.1666 0.1666 0.1666 0.1666])
-""")
+""",
+)
 def _():
     x = _x23()
     y = F.mean(x, axis=(0, 1))
@@ -1085,10 +1350,14 @@ def _():
     println(F.clip(x.grad, 0, 0.1666))
 
 
-@example("ExampleMean_double", "variable/mean_test.go", """
+@example(
+    "ExampleMean_double",
+    "variable/mean_test.go",
+    """
     // variable(3.5)
     // <nil>
-""")
+""",
+)
 def _():
     x = _x23()
     y = F.mean(x, axis=(0, 1))
@@ -1100,10 +1369,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleVariance_axis0", "variable/variance_test.go", """
+@example(
+    "ExampleVariance_axis0",
+    "variable/variance_test.go",
+    """
     // variable[3]([2.25 2.25 2.25])
     // variable[2 3]([-1.5 -1.5 -1.5 1.5 1.5 1.5])
-""")
+""",
+)
 def _():
     x = _x23()
     y = F.variance(x, axis=0)
@@ -1112,10 +1385,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleVariance_axis1", "variable/variance_test.go", """
+@example(
+    "ExampleVariance_axis1",
+    "variable/variance_test.go",
+    """
     // variable[2]([6 6])
     // variable[2 3]([-2 0 2 -2 0 2])
-""")
+""",
+)
 def _():
     x = new(-3, 0, 3, -3, 0, 3).reshape(2, 3)
     y = F.variance(x, axis=1)
@@ -1124,11 +1401,15 @@ def _():
     println(x.grad)
 
 
-@example("ExampleVariance_double", "variable/variance_test.go", """
+@example(
+    "ExampleVariance_double",
+    "variable/variance_test.go",
+    """
     // variable[2]([6 6])
     // variable[2 3]([-2 0 2 -2 0 2])
     // variable[2 3]([0 0 0 0 0 0])
-""")
+""",
+)
 def _():
     x = new(-3, 0, 3, -3, 0, 3).reshape(2, 3)
     y = F.variance(x, axis=1)
@@ -1141,10 +1422,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleMax", "variable/max_test.go", """
+@example(
+    "ExampleMax",
+    "variable/max_test.go",
+    """
     // variable(10)
     // variable[2 3]([0 0 0 0 1 0])
-""")
+""",
+)
 def _():
     x = new(1, 2, 3, 4, 10, 6).reshape(2, 3)
     y = F.max(x)
@@ -1157,10 +1442,14 @@ def _xmin():
     return new(1, 2, 3, 4, -5, 6).reshape(2, 3)
 
 
-@example("ExampleMin", "variable/min_test.go", """
+@example(
+    "ExampleMin",
+    "variable/min_test.go",
+    """
     // variable(-5)
     // variable[2 3]([0 0 0 0 1 0])
-""")
+""",
+)
 def _():
     x = _xmin()
     y = F.min(x)
@@ -1169,10 +1458,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleMin_axis0", "variable/min_test.go", """
+@example(
+    "ExampleMin_axis0",
+    "variable/min_test.go",
+    """
     // variable[3]([1 -5 3])
     // variable[2 3]([1 0 1 0 1 0])
-""")
+""",
+)
 def _():
     x = _xmin()
     y = F.min(x, axis=0)
@@ -1181,10 +1474,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleMin_axis1", "variable/min_test.go", """
+@example(
+    "ExampleMin_axis1",
+    "variable/min_test.go",
+    """
     // variable[2]([1 -5])
     // variable[2 3]([1 0 0 0 1 0])
-""")
+""",
+)
 def _():
     x = _xmin()
     y = F.min(x, axis=1)
@@ -1193,10 +1490,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleMin_axis21n", "variable/min_test.go", """
+@example(
+    "ExampleMin_axis21n",
+    "variable/min_test.go",
+    """
     // variable(-5)
     // variable[2 3]([0 0 0 0 1 0])
-""")
+""",
+)
 def _():
     x = _xmin()
     y = F.min(x, axis=(-2, -1))
@@ -1205,10 +1506,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleMatMul", "variable/matmul_test.go", """
+@example(
+    "ExampleMatMul",
+    "variable/matmul_test.go",
+    """
     // variable[2 3]([10 26 42 10 26 42])
     // variable[3 4]([5 5 5 5 7 7 7 7 9 9 9 9])
-""")
+""",
+)
 def _():
     x = _x23()
     w = new(*range(1, 13)).reshape(3, 4)
@@ -1217,10 +1522,14 @@ def _():
     println(w.grad)
 
 
-@example("ExampleClip", "variable/clip_test.go", """
+@example(
+    "ExampleClip",
+    "variable/clip_test.go",
+    """
     // variable[8]([0 0 0 1 2 4 5 5])
     // variable[8]([0 0 1 1 1 1 0 0])
-""")
+""",
+)
 def _():
     x = ag.variable(-2, -1, 0, 1, 2, 4, 6, 8)
     y = F.clip(x, 0, 5)
@@ -1231,31 +1540,44 @@ def _():
 
 # ---------------------------------------------------------------- function/*_test.go
 
-@example("ExampleSigmoid", "function/sigmoid_test.go", """
+
+@example(
+    "ExampleSigmoid",
+    "function/sigmoid_test.go",
+    """
     // variable(0.01798620996209155)
     // variable(0.11920292202211757)
     // variable(0.5)
     // variable(0.8807970779778824)
     // variable(0.9820137900379085)
-""")
+""",
+)
 def _():
     for v in (-4, -2, 0.0, 2, 4):
         println(F.sigmoid(ag.variable(v)))
 
 
-@example("ExampleSigmoid_backward", "function/sigmoid_test.go", """
+@example(
+    "ExampleSigmoid_backward",
+    "function/sigmoid_test.go",
+    """
     // variable[5]([0.017662706213291107 0.10499358540350653 0.25 0.10499358540350653 0.017662706213291107])
-""")
+""",
+)
 def _():
     x = ag.variable(-4, 2, 0, 2, 4)
     F.sigmoid(x).backward()
     println(x.grad)
 
 
-@example("ExampleSigmoid_double", "function/sigmoid_test.go", """
+@example(
+    "ExampleSigmoid_double",
+    "function/sigmoid_test.go",
+    """
     // variable[5]([0.017662706213291107 0.10499358540350653 0.25 0.10499358540350653 0.017662706213291107])
     // variable[5]([0.01702733592838912 -0.07996250105615307 0 -0.07996250105615307 -0.01702733592838912])
-""")
+""",
+)
 def _():
     x = ag.variable(-4, 2, 0, 2, 4)
     F.sigmoid(x).backward(create_graph=True)
@@ -1266,10 +1588,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleReLU", "function/relu_test.go", """
+@example(
+    "ExampleReLU",
+    "function/relu_test.go",
+    """
     // variable[2 3]([1 0 3 0 5 0])
     // variable[2 3]([1 0 1 0 1 0])
-""")
+""",
+)
 def _():
     x = new(1, -2, 3, -4, 5, -6).reshape(2, 3)
     y = F.relu(x)
@@ -1278,11 +1604,15 @@ def _():
     println(x.grad)
 
 
-@example("ExampleReLU_double", "function/relu_test.go", """
+@example(
+    "ExampleReLU_double",
+    "function/relu_test.go",
+    """
     // variable[2 3]([1 0 3 0 5 0])
     // variable[2 3]([1 0 1 0 1 0])
     // <nil>
-""")
+""",
+)
 def _():
     x = new(1, -2, 3, -4, 5, -6).reshape(2, 3)
     y = F.relu(x)
@@ -1295,11 +1625,16 @@ def _():
     println(x.grad)
 
 
-@example("ExampleGELU", "function/gelu_test.go", """
+@example(
+    "ExampleGELU",
+    "function/gelu_test.go",
+    """
     // variable[1 5]([-0 -0.0036373920817729943 0 2.996362607918227 10])
     // variable[1 5]([0 -0.011584166630969648 0.5 1.0115841666309695 1])
-""", xfail="other difference: gelu's gradient at x = -3 differs in the last 3 digits "
-           "(the same tanh-approximation derivative, grouped differently)")
+""",
+    xfail="other difference: gelu's gradient at x = -3 differs in the last 3 digits "
+    "(the same tanh-approximation derivative, grouped differently)",
+)
 def _():
     x = new(-10, -3, 0, 3, 10).reshape(1, 5)
     y = F.gelu(x)
@@ -1308,10 +1643,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleSoftmax", "function/softmax_test.go", """
+@example(
+    "ExampleSoftmax",
+    "function/softmax_test.go",
+    """
     // variable[2 3]([0.09003057317038046 0.24472847105479764 0.6652409557748218 0.017668422014048047 0.017668422014048047 0.9646631559719038])
     // variable[2 3]([1.3877787807814457e-17 2.7755575615628914e-17 1.1102230246251565e-16 3.469446951953614e-18 3.469446951953614e-18 1.1102230246251565e-16])
-""")
+""",
+)
 def _():
     x = new(1, 2, 3, 4, 4, 8).reshape(2, 3)
     y = F.softmax(x, axis=1)
@@ -1320,10 +1659,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleSoftmax_axis0", "function/softmax_test.go", """
+@example(
+    "ExampleSoftmax_axis0",
+    "function/softmax_test.go",
+    """
     // variable[2 3]([0.04742587317756679 0.11920292202211755 0.006692850924284856 0.9525741268224334 0.8807970779778823 0.9933071490757153])
     // variable[2 3]([-1.3877787807814457e-17 1.3877787807814457e-17 -1.734723475976807e-18 -2.220446049250313e-16 1.1102230246251565e-16 -2.220446049250313e-16])
-""")
+""",
+)
 def _():
     x = new(1, 2, 3, 4, 4, 8).reshape(2, 3)
     y = F.softmax(x, axis=0)
@@ -1332,15 +1675,39 @@ def _():
     println(x.grad)
 
 
-_SCE_X = (0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0,
-          0.1, 0.05, 0.1, 0.0, 0.05, 0.1, 0.0, 0.6, 0.0, 0.0)
+_SCE_X = (
+    0.1,
+    0.05,
+    0.6,
+    0.0,
+    0.05,
+    0.1,
+    0.0,
+    0.1,
+    0.0,
+    0.0,
+    0.1,
+    0.05,
+    0.1,
+    0.0,
+    0.05,
+    0.1,
+    0.0,
+    0.6,
+    0.0,
+    0.0,
+)
 
 
-@example("ExampleSoftmaxCrossEntropy", "function/softmax_cross_entropy_test.go", """
+@example(
+    "ExampleSoftmaxCrossEntropy",
+    "function/softmax_cross_entropy_test.go",
+    """
     // variable(2.069494302297095)
     // [0.04916165 0.04676401 -0.41894615 0.04448330 0.04676401 0.04916165 0.04448330 0.04916165 0.04448330 0.04448330]
     // [0.04916165 0.04676401 -0.45083835 0.04448330 0.04676401 0.04916165 0.04448330 0.08105385 0.04448330 0.04448330]
-""")
+""",
+)
 def _():
     x = new(*_SCE_X).reshape(2, 10)
     y = F.softmax_cross_entropy(x, [2, 2])
@@ -1350,10 +1717,14 @@ def _():
         printf_row("%.8f", row)
 
 
-@example("ExampleSoftmaxCrossEntropy_double", "function/softmax_cross_entropy_test.go", """
+@example(
+    "ExampleSoftmaxCrossEntropy_double",
+    "function/softmax_cross_entropy_test.go",
+    """
     // variable(2.069494302297095)
     // variable[2 10]([0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0])
-""")
+""",
+)
 def _():
     x = new(*_SCE_X).reshape(2, 10)
     y = F.softmax_cross_entropy(x, [2, 2])
@@ -1365,10 +1736,14 @@ def _():
     println(x.grad)
 
 
-@example("ExampleCrossEntropy_ignore", "function/cross_entropy_test.go", """
+@example(
+    "ExampleCrossEntropy_ignore",
+    "function/cross_entropy_test.go",
+    """
     // variable(0.4076059644443806)
     // variable[2 3]([0.09003057317038046 0.24472847105479764 -0.3347590442251782 0 0 0])
-""")
+""",
+)
 def _():
     x = new(1.0, 2.0, 3.0, 4.0, 5.0, 6.0).reshape(2, 3)
     y = F.softmax_cross_entropy(x, [2, -100])
@@ -1383,11 +1758,15 @@ def _linear_xw():
     return x, w
 
 
-@example("ExampleLinear", "function/linear_test.go", """
+@example(
+    "ExampleLinear",
+    "function/linear_test.go",
+    """
     // variable[2 4]([38 44 50 56 83 98 113 128])
     // variable[2 3]([10 26 42 10 26 42])
     // variable[3 4]([5 5 5 5 7 7 7 7 9 9 9 9])
-""")
+""",
+)
 def _():
     x, w = _linear_xw()
     y = F.linear(x, w)
@@ -1397,12 +1776,16 @@ def _():
     println(w.grad)
 
 
-@example("ExampleLinear_bias", "function/linear_test.go", """
+@example(
+    "ExampleLinear_bias",
+    "function/linear_test.go",
+    """
     // variable[2 4]([39 45 51 57 84 99 114 129])
     // variable[2 3]([10 26 42 10 26 42])
     // variable[3 4]([5 5 5 5 7 7 7 7 9 9 9 9])
     // variable(8)
-""")
+""",
+)
 def _():
     x, w = _linear_xw()
     b = ag.variable(1.0)
@@ -1414,11 +1797,15 @@ def _():
     println(b.grad)
 
 
-@example("ExampleLinear_batch", "function/linear_test.go", """
+@example(
+    "ExampleLinear_batch",
+    "function/linear_test.go",
+    """
     // variable[2 2 4]([38 44 50 56 83 98 113 128 128 152 176 200 173 206 239 272])
     // variable[2 2 3]([10 26 42 10 26 42 10 26 42 10 26 42])
     // variable[1 3 4]([22 22 22 22 26 26 26 26 30 30 30 30])
-""")
+""",
+)
 def _():
     x = new(*range(1, 13)).reshape(2, 2, 3)
     w = new(*range(1, 13)).reshape(1, 3, 4)
@@ -1429,11 +1816,15 @@ def _():
     println(w.grad)
 
 
-@example("ExampleLinear_batchx", "function/linear_test.go", """
+@example(
+    "ExampleLinear_batchx",
+    "function/linear_test.go",
+    """
     // variable[2 2 4]([38 44 50 56 83 98 113 128 110 116 122 128 263 278 293 308])
     // variable[2 3]([68 100 132 68 100 132])
     // variable[2 3 4]([5 5 5 5 7 7 7 7 9 9 9 9 5 5 5 5 7 7 7 7 9 9 9 9])
-""")
+""",
+)
 def _():
     x = _x23()
     w = new(*range(1, 25)).reshape(2, 3, 4)
@@ -1450,10 +1841,14 @@ def _mask_fill():
     return x, F.mask_fill(x, mask == 0, -math.inf)
 
 
-@example("ExampleMaskFill", "function/mask_fill_test.go", """
+@example(
+    "ExampleMaskFill",
+    "function/mask_fill_test.go",
+    """
     // variable[3 3]([1 -Inf -Inf 4 5 -Inf 7 8 9])
     // variable[3 3]([1 0 0 1 1 0 1 1 1])
-""")
+""",
+)
 def _():
     x, y = _mask_fill()
     y.backward()
@@ -1461,11 +1856,15 @@ def _():
     println(x.grad)
 
 
-@example("ExampleMaskFill_double", "function/mask_fill_test.go", """
+@example(
+    "ExampleMaskFill_double",
+    "function/mask_fill_test.go",
+    """
     // variable[3 3]([1 -Inf -Inf 4 5 -Inf 7 8 9])
     // variable[3 3]([1 0 0 1 1 0 1 1 1])
     // <nil>
-""")
+""",
+)
 def _():
     x, y = _mask_fill()
     y.backward(create_graph=True)
@@ -1489,7 +1888,7 @@ _LINEAR_PARAMS = """
 @example("ExampleLinear", "layer/linear_test.go", _LINEAR_PARAMS)
 def _():
     l = L.Linear(5, rng=ag.random.const())
-    y = l(new(1, 2, 3).reshape(1, 3))   # Linear takes (N, in) here
+    y = l(new(1, 2, 3).reshape(1, 3))  # Linear takes (N, in) here
     println(y)
     for k, v in l.params().items():
         println(k, v)
@@ -1504,9 +1903,13 @@ def _():
         println(k, v)
 
 
-@example("ExampleLinear_nobias", "layer/linear_test.go", """
+@example(
+    "ExampleLinear_nobias",
+    "layer/linear_test.go",
+    """
     // w
-""")
+""",
+)
 def _():
     l = L.Linear(5, bias=False)
     l(new(1, 2, 3).reshape(1, 3))
@@ -1514,12 +1917,16 @@ def _():
         println(v.name)
 
 
-@example("ExampleLinear_backward", "layer/linear_test.go", """
+@example(
+    "ExampleLinear_backward",
+    "layer/linear_test.go",
+    """
     // b variable[1 5]([1 1 1 1 1])
     // w variable[3 5]([1 1 1 1 1 2 2 2 2 2 3 3 3 3 3])
     // b variable[1 5]([2 2 2 2 2])
     // w variable[3 5]([2 2 2 2 2 4 4 4 4 4 6 6 6 6 6])
-""")
+""",
+)
 def _():
     l = L.Linear(5, rng=np.random.default_rng(0))
     l(new(1, 2, 3).reshape(1, 3)).backward()
@@ -1532,14 +1939,20 @@ def _():
 
 # -------------------------------------------------------------------- model/mlp_test.go
 
-@example("ExampleMLP_backward", "model/mlp_test.go", """
+
+@example(
+    "ExampleMLP_backward",
+    "model/mlp_test.go",
+    """
     // 0.b variable[1 5]([0 0 -0.11785627150007956 -0.17275376822987032 -0.1452836777854009])
     // 0.w variable[2 5]([[0 0 -0.11785627150007956 -0.17275376822987032 -0.1452836777854009] [0 0 -0.23571254300015912 -0.34550753645974064 -0.2905673555708018]])
     // 1.b variable(1)
     // 1.w variable[5 1]([[0] [0] [1.62887541989766] [0.7662326556923662] [1.9766127473463149]])
-""", xfail="issue 15 cause 4: parameter names (this Go version: 0.b; later linear[0].b; here "
-           "linear0.b); also this Go version prints 2-D values nested, and here the masked bias "
-           "gradient prints -0 where Go prints 0")
+""",
+    xfail="issue 15 cause 4: parameter names (this Go version: 0.b; later linear[0].b; here "
+    "linear0.b); also this Go version prints 2-D values nested, and here the masked bias "
+    "gradient prints -0 where Go prints 0",
+)
 def _():
     m = M.MLP([5, 1], rng=ag.random.const(), activation=F.relu)
     m(new(1, 2).reshape(1, 2)).backward()
@@ -1547,12 +1960,16 @@ def _():
         println(k, v.grad)
 
 
-@example("ExampleMLP_cleargrads", "model/mlp_test.go", """
+@example(
+    "ExampleMLP_cleargrads",
+    "model/mlp_test.go",
+    """
     // linear[0].b <nil>
     // linear[0].w <nil>
     // linear[1].b <nil>
     // linear[1].w <nil>
-""")
+""",
+)
 def _():
     m = M.MLP([5, 1], rng=ag.random.const(), activation=F.relu)
     m(new(1, 2).reshape(1, 2)).backward()
@@ -1561,12 +1978,16 @@ def _():
         println(k, v.grad)
 
 
-@example("ExampleMLP_Params", "model/mlp_test.go", """
+@example(
+    "ExampleMLP_Params",
+    "model/mlp_test.go",
+    """
     // linear[0].b [1 5]
     // linear[0].w [2 5]
     // linear[1].b [1 1]
     // linear[1].w [5 1]
-""")
+""",
+)
 def _():
     m = M.MLP([5, 1])
     m(new(1, 2).reshape(1, 2))
@@ -1574,14 +1995,18 @@ def _():
         println(k, v.shape)
 
 
-@example("ExampleMLP_batch", "model/mlp_test.go", """
+@example(
+    "ExampleMLP_batch",
+    "model/mlp_test.go",
+    """
     // [2 2 1]
     // [2 2 2]
     // linear[0].b [1 5]
     // linear[0].w [2 5]
     // linear[1].b [1 1]
     // linear[1].w [5 1]
-""")
+""",
+)
 def _():
     m = M.MLP([5, 1], rng=ag.random.const(), activation=F.relu)
     x = new(*range(1, 9)).reshape(2, 2, 2)
@@ -1596,9 +2021,14 @@ def _():
 
 # ------------------------------------------------------------------ optimizer/*_test.go
 
-@example("ExampleSGD", "optimizer/sgd_test.go", """
+
+@example(
+    "ExampleSGD",
+    "optimizer/sgd_test.go",
+    """
     // variable(0.9)
-""")
+""",
+)
 def _():
     p = param(1.0)
     p.grad = ag.variable(1.0)
@@ -1606,19 +2036,27 @@ def _():
     println(p)
 
 
-@example("ExampleSGD_nograd", "optimizer/sgd_test.go", """
+@example(
+    "ExampleSGD_nograd",
+    "optimizer/sgd_test.go",
+    """
     // variable(1)
-""")
+""",
+)
 def _():
     p = param(1.0)
     O.SGD(lr=0.1).update(TestModel(p))
     println(p)
 
 
-@example("ExampleMomentum", "optimizer/momentum_test.go", """
+@example(
+    "ExampleMomentum",
+    "optimizer/momentum_test.go",
+    """
     // variable(0.999)
     // variable(0.9971)
-""")
+""",
+)
 def _():
     p = param(1.0)
     p.grad = ag.variable(1.0)
@@ -1629,19 +2067,27 @@ def _():
         println(p)
 
 
-@example("ExampleMomentum_nograd", "optimizer/momentum_test.go", """
+@example(
+    "ExampleMomentum_nograd",
+    "optimizer/momentum_test.go",
+    """
     // variable(1)
-""")
+""",
+)
 def _():
     p = param(1.0)
     O.Momentum(lr=0.001, momentum=0.9).update(TestModel(p))
     println(p)
 
 
-@example("ExampleAdamW", "optimizer/adamw_test.go", """
+@example(
+    "ExampleAdamW",
+    "optimizer/adamw_test.go",
+    """
     // variable(0.9989684091623926)
     // variable(0.9979449255202475)
-""")
+""",
+)
 def _():
     p = param(1.0)
     p.grad = ag.variable(1.0)
@@ -1652,9 +2098,13 @@ def _():
         println(p)
 
 
-@example("ExampleAdamW_nograd", "optimizer/adamw_test.go", """
+@example(
+    "ExampleAdamW_nograd",
+    "optimizer/adamw_test.go",
+    """
     // variable(1)
-""")
+""",
+)
 def _():
     p = param(1.0)
     O.AdamW(alpha=0.001, beta1=0.9, beta2=0.999, weight_decay=0.1).update(TestModel(p))
@@ -1663,9 +2113,14 @@ def _():
 
 # ----------------------------------------------------------------------- hook/*_test.go
 
-@example("ExampleWeightDecay", "hook/weight_decay_test.go", """
+
+@example(
+    "ExampleWeightDecay",
+    "hook/weight_decay_test.go",
+    """
     // variable(1.1)
-""")
+""",
+)
 def _():
     p = param(1.0)
     p.grad = ag.variable(1.0)
@@ -1673,18 +2128,26 @@ def _():
     println(p.grad)
 
 
-@example("ExampleWeightDecay_nograd", "hook/weight_decay_test.go", """
+@example(
+    "ExampleWeightDecay_nograd",
+    "hook/weight_decay_test.go",
+    """
     // <nil>
-""")
+""",
+)
 def _():
     p = param(1.0)
-    H.WeightDecay(0.1)([q for q in (p,) if q.grad is not None])   # as an optimizer calls hooks
+    H.WeightDecay(0.1)([q for q in (p,) if q.grad is not None])  # as an optimizer calls hooks
     println(p.grad)
 
 
-@example("ExampleClipGrad", "hook/clip_grad_test.go", """
+@example(
+    "ExampleClipGrad",
+    "hook/clip_grad_test.go",
+    """
     // variable[4]([0.18257415250172812 0.36514830500345624 0.5477224575051843 0.7302966100069125])
-""")
+""",
+)
 def _():
     p = param(1.0)
     p.grad = ag.variable(1, 2, 3, 4)
@@ -1692,9 +2155,13 @@ def _():
     println(p.grad)
 
 
-@example("ExampleClipGrad_noclip", "hook/clip_grad_test.go", """
+@example(
+    "ExampleClipGrad_noclip",
+    "hook/clip_grad_test.go",
+    """
     // variable[4]([0.1 0.2 0.3 0.4])
-""")
+""",
+)
 def _():
     p = param(1.0)
     p.grad = ag.variable(0.1, 0.2, 0.3, 0.4)
@@ -1702,15 +2169,19 @@ def _():
     println(p.grad)
 
 
-@example("ExampleClipGrad_nograd", "hook/clip_grad_test.go", """
+@example(
+    "ExampleClipGrad_nograd",
+    "hook/clip_grad_test.go",
+    """
     // <nil>
     // variable[4]([0.01825738525023306 0.03651477050046612 0.05477215575069918 0.07302954100093224])
-""")
+""",
+)
 def _():
     p0 = param(1.0)
     p1 = param(2.0)
     p1.grad = ag.variable(0.1, 0.2, 0.3, 0.4)
-    H.ClipGrad(0.1)([q for q in (p0, p1) if q.grad is not None])   # as an optimizer calls hooks
+    H.ClipGrad(0.1)([q for q in (p0, p1) if q.grad is not None])  # as an optimizer calls hooks
     println(p0.grad)
     println(p1.grad)
 
@@ -1718,16 +2189,21 @@ def _():
 # ---------------------------------- float32 era (itsubaki/autograd's latest text), in float32
 # The later Go library computes in float32; these run the same example on float32 data.
 
+
 def f32(*values):
     return ag.Variable(np.array(values, dtype=np.float32))
 
 
-@example("Example_tanh", "variable/tanh_test.go (float32)", """
+@example(
+    "Example_tanh",
+    "variable/tanh_test.go (float32)",
+    """
     // variable(0.41997433)
     // variable(-0.6397)
     // variable(0.6216267)
     // variable(0.6650909)
-""")
+""",
+)
 def _():
     x = f32(1.0)
     y = F.tanh(x)
@@ -1740,11 +2216,15 @@ def _():
         println(x.grad)
 
 
-@example("ExampleLogT", "variable/log_test.go (float32)", """
+@example(
+    "ExampleLogT",
+    "variable/log_test.go (float32)",
+    """
     // variable[5]([1 2 3 4 5])
     // [variable[5]([0 0.6931472 1.0986123 1.3862944 1.609438])]
     // [variable[5]([1 0.5 0.33333334 0.25 0.2])]
-""")
+""",
+)
 def _():
     x = f32(1, 2, 3, 4, 5)
     println(x)
@@ -1754,13 +2234,17 @@ def _():
     println([x.grad])
 
 
-@example("ExampleLog_double", "variable/log_test.go (float32)", """
+@example(
+    "ExampleLog_double",
+    "variable/log_test.go (float32)",
+    """
     // variable(0.6931472)
     // variable(0.5)
     // variable(-0.25)
     // variable(0.25)
     // variable(-0.375)
-""")
+""",
+)
 def _():
     x = f32(2)
     y = F.log(x)
@@ -1777,22 +2261,32 @@ def _():
 _F32_EXP = "other difference: NumPy's float32 exp is not correctly rounded (Go rounds math.Exp)"
 
 
-@example("ExampleExp", "variable/exp_test.go (float32)", """
+@example(
+    "ExampleExp",
+    "variable/exp_test.go (float32)",
+    """
     // variable[5]([2.7182817 7.389056 20.085537 54.59815 148.41316])
-""", xfail=_F32_EXP)
+""",
+    xfail=_F32_EXP,
+)
 def _():
     v = f32(1, 2, 3, 4, 5)
     F.exp(v).backward()
     println(v.grad)
 
 
-@example("ExampleExp_double", "variable/exp_test.go (float32)", """
+@example(
+    "ExampleExp_double",
+    "variable/exp_test.go (float32)",
+    """
     // variable(7.389056)
     // variable(7.389056)
     // variable(7.389056)
     // variable(7.389056)
     // variable(7.389056)
-""", xfail=_F32_EXP)
+""",
+    xfail=_F32_EXP,
+)
 def _():
     x = f32(2.0)
     y = F.exp(x)
@@ -1806,12 +2300,17 @@ def _():
         println(x.grad)
 
 
-@example("ExampleAccuracy", "function/accuracy_test.go (float32)", """
+@example(
+    "ExampleAccuracy",
+    "function/accuracy_test.go (float32)",
+    """
     // variable(0.6666667)
-""")
+""",
+)
 def _():
-    y = ag.Variable(np.array([0.2, 0.8, 0.0, 0.1, 0.9, 0.0, 0.8, 0.1, 0.1],
-                             dtype=np.float32).reshape(3, 3))
+    y = ag.Variable(
+        np.array([0.2, 0.8, 0.0, 0.1, 0.9, 0.0, 0.8, 0.1, 0.1], dtype=np.float32).reshape(3, 3)
+    )
     println(F.accuracy(y, [1, 2, 0]))
 
 
@@ -1843,11 +2342,16 @@ def _():
 # ``variable`` package renamed): the float64 text of examples whose itsubaki float64 version is
 # not in the stored index. Counted apart in docs/go-parity.md.
 
-@example("ExampleSquare", "qntx/spark tensor/square_test.go", """
+
+@example(
+    "ExampleSquare",
+    "qntx/spark tensor/square_test.go",
+    """
     // variable(3)
     // variable(9)
     // variable(6)
-""")
+""",
+)
 def _():
     x = ag.variable(3.0)
     y = F.square(x)
@@ -1857,13 +2361,17 @@ def _():
     println(x.grad)
 
 
-@example("ExampleSquare_double", "qntx/spark tensor/square_test.go", """
+@example(
+    "ExampleSquare_double",
+    "qntx/spark tensor/square_test.go",
+    """
     // variable(3)
     // variable(9)
     // variable(6)
     // variable(2)
     // variable(0)
-""")
+""",
+)
 def _():
     x = ag.variable(3.0)
     y = F.square(x)
@@ -1878,21 +2386,28 @@ def _():
         println(x.grad)
 
 
-@example("ExampleSin", "qntx/spark tensor/sin_test.go", """
+@example(
+    "ExampleSin",
+    "qntx/spark tensor/sin_test.go",
+    """
     // variable(0.7071067811865475)
     // variable(0.7071067811865476)
     // 0.7071067811865476
-""")
+""",
+)
 def _():
     x = ag.variable(math.pi / 4)
     y = F.sin(x)
     y.backward()
     println(y)
     println(x.grad)
-    println(math.sqrt(0.5))     # Go: 1.0 / math.Sqrt2, a constant computed exactly
+    println(math.sqrt(0.5))  # Go: 1.0 / math.Sqrt2, a constant computed exactly
 
 
-@example("ExampleSin_double", "qntx/spark tensor/sin_test.go", """
+@example(
+    "ExampleSin_double",
+    "qntx/spark tensor/sin_test.go",
+    """
     // variable(0.8414709848078965)
     // variable(0.5403023058681398)
     // variable(-0.8414709848078965)
@@ -1905,7 +2420,8 @@ def _():
     // variable(0.5403023058681398)
     // variable(-0.8414709848078965)
     // variable(-0.5403023058681398)
-""")
+""",
+)
 def _():
     x = ag.variable(1.0)
     y = F.sin(x)
@@ -1919,21 +2435,28 @@ def _():
         println(x.grad)
 
 
-@example("ExampleCos", "qntx/spark tensor/cos_test.go", """
+@example(
+    "ExampleCos",
+    "qntx/spark tensor/cos_test.go",
+    """
     // variable(0.7071067811865476)
     // variable(-0.7071067811865475)
     // 0.7071067811865476
-""")
+""",
+)
 def _():
     x = ag.variable(math.pi / 4)
     y = F.cos(x)
     y.backward()
     println(y)
     println(x.grad)
-    println(math.sqrt(0.5))     # Go: 1.0 / math.Sqrt2, a constant computed exactly
+    println(math.sqrt(0.5))  # Go: 1.0 / math.Sqrt2, a constant computed exactly
 
 
-@example("ExampleCos_double", "qntx/spark tensor/cos_test.go", """
+@example(
+    "ExampleCos_double",
+    "qntx/spark tensor/cos_test.go",
+    """
     // variable(0.5403023058681398)
     // variable(-0.8414709848078965)
     // variable(-0.5403023058681398)
@@ -1946,7 +2469,8 @@ def _():
     // variable(-0.8414709848078965)
     // variable(-0.5403023058681398)
     // variable(0.8414709848078965)
-""")
+""",
+)
 def _():
     x = ag.variable(1.0)
     y = F.cos(x)
@@ -1961,6 +2485,7 @@ def _():
 
 
 # --------------------------------------------------------------------------------- run
+
 
 @pytest.mark.parametrize("body, expected", CASES)
 def test_go_example(body, expected, capsys):

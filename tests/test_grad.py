@@ -1,4 +1,5 @@
 """ag.grad (gradients as values), requires_grad and detach."""
+
 import gc
 import tracemalloc
 
@@ -24,9 +25,10 @@ class Boom(ag.Function):
 
 # ------------------------------------------------------------------ ag.grad
 
+
 def test_grad_of_a_scalar_function():
     x = ag.variable(3.0)
-    g = ag.grad(x ** 3.0, x)
+    g = ag.grad(x**3.0, x)
     assert isinstance(g, ag.Variable)
     np.testing.assert_allclose(g.data, [27.0])
     assert x.grad is None
@@ -37,7 +39,7 @@ def test_grad_leaves_every_grad_untouched():
     a = ag.Variable(rng.normal(size=(3, 4)))
     b = ag.Variable(rng.normal(size=(4,)))
     h = F.tanh(a * b)
-    y = F.sum(h ** 2.0)
+    y = F.sum(h**2.0)
     marker = ag.Variable(np.full((3, 4), 7.0))
     a.grad = marker
     for create_graph in (False, True):
@@ -45,8 +47,8 @@ def test_grad_leaves_every_grad_untouched():
         assert a.grad is marker and b.grad is None and h.grad is None and y.grad is None
         t = np.tanh(a.data * b.data)
         np.testing.assert_allclose(gh.data, 2 * t)
-        np.testing.assert_allclose(ga.data, 2 * t * (1 - t ** 2) * b.data)
-        np.testing.assert_allclose(gb.data, (2 * t * (1 - t ** 2) * a.data).sum(axis=0))
+        np.testing.assert_allclose(ga.data, 2 * t * (1 - t**2) * b.data)
+        np.testing.assert_allclose(gb.data, (2 * t * (1 - t**2) * a.data).sum(axis=0))
 
 
 def test_grad_equals_backward():
@@ -97,14 +99,14 @@ def test_grad_with_respect_to_an_intermediate_walks_no_further():
     x = ag.Variable(np.array([0.5, -1.0]))
     h = Boom()(x) * 2.0
     y = F.sum(F.exp(h))
-    gh = ag.grad(y, h)                       # Boom's backward would raise
+    gh = ag.grad(y, h)  # Boom's backward would raise
     np.testing.assert_allclose(gh.data, np.exp(h.data))
 
 
 def test_grad_walks_only_branches_that_lead_to_an_input():
     x = ag.variable(1.5)
     c = ag.variable(2.0)
-    y = x * 3.0 + Boom()(c) * 5.0            # the c branch leads to no input
+    y = x * 3.0 + Boom()(c) * 5.0  # the c branch leads to no input
     np.testing.assert_allclose(ag.grad(y, x).data, [3.0])
 
 
@@ -114,7 +116,7 @@ def test_grad_of_an_intermediate_and_what_lies_behind_it():
     u = F.sum(F.sin(t) + t * x)
     gt, gx = ag.grad(u, [t, x])
     np.testing.assert_allclose(gt.data, np.cos(t.data) + x.data)
-    np.testing.assert_allclose(gx.data, (np.cos(t.data) + x.data) * (1 - t.data ** 2) + t.data)
+    np.testing.assert_allclose(gx.data, (np.cos(t.data) + x.data) * (1 - t.data**2) + t.data)
 
 
 def test_grad_of_an_output_with_respect_to_itself_is_the_seed():
@@ -136,10 +138,10 @@ def test_grad_of_several_outputs_with_grad_outputs():
 def test_grad_outputs_as_variable_is_differentiable_with_create_graph():
     x = ag.Variable(np.array([1.0, 2.0]))
     v = ag.Variable(np.array([0.5, -1.0]))
-    y = x ** 3.0
-    g = ag.grad(y, x, grad_outputs=v, create_graph=True)     # v * 3x^2
+    y = x**3.0
+    g = ag.grad(y, x, grad_outputs=v, create_graph=True)  # v * 3x^2
     gv = ag.grad(F.sum(g), v)
-    np.testing.assert_allclose(gv.data, 3 * x.data ** 2)
+    np.testing.assert_allclose(gv.data, 3 * x.data**2)
 
 
 def test_unused_input_is_a_value_error_naming_it_or_zeros():
@@ -171,7 +173,7 @@ def test_bad_arguments():
 def test_a_failed_grad_leaves_the_graph_usable():
     x = ag.variable(2.0)
     y = x * 3.0
-    x.data = np.array([5.0])                 # stale: the walk refuses
+    x.data = np.array([5.0])  # stale: the walk refuses
     with pytest.raises(RuntimeError, match="assigned"):
         ag.grad(y, x)
     x2 = ag.variable(2.0)
@@ -190,7 +192,7 @@ def test_grad_nested_in_a_backward_sharing_nodes():
             return v * v
 
         def backward(self, gy):
-            v, = self.inputs
+            (v,) = self.inputs
             if v.creator is not None or v.requires_grad:
                 inner = v * 3.0
                 if inner.requires_grad:
@@ -200,7 +202,7 @@ def test_grad_nested_in_a_backward_sharing_nodes():
     for create_graph in (False, True):
         seen.clear()
         h = x * 1.0
-        y = Inner()(h) * h                   # h**3
+        y = Inner()(h) * h  # h**3
         g = ag.grad(y, x, create_graph=create_graph)
         np.testing.assert_allclose(g.data, [12.0])
         assert seen == ([3.0] if create_graph else [])
@@ -208,6 +210,7 @@ def test_grad_nested_in_a_backward_sharing_nodes():
 
 
 # ------------------------------------------------------------------ memory
+
 
 def _tanh_sixth_backward(x):
     F.tanh(x).sum().backward(create_graph=True)
@@ -246,6 +249,7 @@ def test_higher_order_graphs_are_freed_without_the_collector(run):
 
 # ------------------------------------------------------------------ requires_grad, detach
 
+
 def test_requires_grad_defaults_and_constructor():
     assert ag.Variable(1.0).requires_grad
     assert not ag.Variable(1.0, requires_grad=False).requires_grad
@@ -268,11 +272,11 @@ def test_operations_on_non_requiring_inputs_record_no_graph():
 def test_backward_never_gives_a_gradient_to_a_non_requiring_variable():
     a = ag.Variable(np.array([2.0]), requires_grad=False)
     x = ag.Variable(np.array([3.0]))
-    y = x * a + a ** 2.0
+    y = x * a + a**2.0
     y.backward()
     assert a.grad is None
     np.testing.assert_allclose(x.grad.data, [2.0])
-    a.backward()                     # a user leaf that requires no gradient: nothing happens
+    a.backward()  # a user leaf that requires no gradient: nothing happens
     assert a.grad is None
 
 
@@ -323,7 +327,7 @@ def test_frozen_layer_gets_no_gradient_and_optimizer_skips_it():
     rng = np.random.default_rng(0)
     layer = L.Linear(3, in_size=4)
     x = rng.normal(size=(5, 4))
-    F.sum(layer(x)).backward()              # gradients left over from before freezing
+    F.sum(layer(x)).backward()  # gradients left over from before freezing
     assert layer.requires_grad_(False) is layer
     assert all(not p.requires_grad for p in layer.params().values())
     before = [p.data.copy() for p in layer.params().values()]
@@ -385,7 +389,7 @@ def test_create_graph_walks_leave_the_collector_as_they_found_it():
         try:
             F.tanh(x).backward(create_graph=True)
             ag.grad(F.tanh(x), x, create_graph=True)
-            AF.hessian(lambda v: F.sum(v ** 3.0))(np.ones(2))
+            AF.hessian(lambda v: F.sum(v**3.0))(np.ones(2))
             assert gc.isenabled() == enabled
         finally:
             gc.enable()
@@ -406,13 +410,14 @@ def test_grad_through_a_function_of_several_outputs():
     gx = ag.grad(y, x)
     y.backward()
     np.testing.assert_allclose(gx.data, x.grad.data)
-    ga, gx2 = ag.grad(F.sum(a * a), [a, x])        # b's share is zero
+    ga, gx2 = ag.grad(F.sum(a * a), [a, x])  # b's share is zero
     np.testing.assert_allclose(ga.data, 2 * a.data)
     np.testing.assert_allclose(gx2.data, np.vstack([2 * a.data, np.zeros((2, 2))]))
 
 
 def test_grad_in_threads():
     import threading
+
     results = []
 
     def work():

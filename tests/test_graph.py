@@ -1,5 +1,6 @@
 """The graph: generations, the backward walk, accumulation, retain_grad,
 create_graph, unchain, deep chains, and freeing by reference counting alone."""
+
 import gc
 import weakref
 
@@ -21,7 +22,7 @@ def test_generation_and_creator():
 
 def test_diamond_graph_visits_each_function_once():
     x = ag.variable(2.0)
-    a = x ** 2.0
+    a = x**2.0
     y = a + a * 3.0 + F.exp(a)
     y.backward()
     np.testing.assert_allclose(x.grad.data, (1 + 3 + np.exp(4.0)) * 4.0)
@@ -59,7 +60,7 @@ def test_backward_on_leaf_and_non_scalar():
     np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
     x = ag.Variable(np.arange(6.0).reshape(2, 3))
     y = x * x
-    y.backward()                    # seeded with ones, as the seed does
+    y.backward()  # seeded with ones, as the seed does
     np.testing.assert_array_equal(x.grad.data, 2 * x.data)
 
 
@@ -94,7 +95,7 @@ def test_third_derivative_of_tanh():
 
 def test_unchain():
     x = ag.variable(1.0)
-    y = x ** 2.0
+    y = x**2.0
     y.unchain()
     assert y.creator is None
     y.backward()
@@ -123,7 +124,7 @@ def test_chain_of_200000_operations():
         y = y + 1e-6
     y.backward()
     assert repr(x.grad) == "variable(1)"
-    del y                          # deep deallocation must not overflow the C stack
+    del y  # deep deallocation must not overflow the C stack
     gc.collect()
 
 
@@ -164,6 +165,7 @@ def test_dropped_graph_is_freed_without_the_garbage_collector():
 
 def test_training_loop_memory_stays_flat():
     import tracemalloc
+
     gc.disable()
     try:
         w = ag.Variable(np.random.default_rng(0).normal(size=(20, 20)))
@@ -194,7 +196,7 @@ def test_user_function_multiple_outputs_and_double_backward():
             return np.sin(x), np.cos(x)
 
         def backward(self, gs, gc_):
-            x, = self.inputs
+            (x,) = self.inputs
             return gs * F.cos(x) - gc_ * F.sin(x)
 
     x = ag.variable(0.7)
@@ -203,7 +205,7 @@ def test_user_function_multiple_outputs_and_double_backward():
     np.testing.assert_allclose(x.grad.data, np.cos(1.4))
     x2 = ag.variable(0.7)
     s, _ = SinCos()(x2)
-    s.backward()                          # the unused output contributes zero
+    s.backward()  # the unused output contributes zero
     np.testing.assert_allclose(x2.grad.data, np.cos(0.7))
 
 

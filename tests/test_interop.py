@@ -1,5 +1,6 @@
 """Variable conveniences and NumPy's protocols: NumPy functions on Variables run the
 differentiable function of the same name; the others are refused with a useful name."""
+
 import numpy as np
 import pytest
 
@@ -17,7 +18,7 @@ def test_conveniences():
     np.testing.assert_array_equal(v <= ag.Variable(np.ones((2, 2))), [[True, True], [False, True]])
     assert (v < 1.0).dtype == np.bool_ and (v >= 0.5).sum() == 3
     w = ag.Variable(v.data)
-    assert v == v and v != w and len({v, w}) == 2          # identity, hashable
+    assert v == v and v != w and len({v, w}) == 2  # identity, hashable
     assert v.max().item() == 3.0 and v.min(axis=0).shape == (2,)
     assert int(v.argmax()) == 2 and v.argmax(axis=1).tolist() == [0, 0]
     assert v.flatten().shape == (4,) and v.unsqueeze(0).shape == (1, 2, 2)
@@ -40,28 +41,34 @@ def test_astype_is_differentiable_both_ways():
     assert z.grad.dtype == np.float32
 
 
-@pytest.mark.parametrize("call, expected", [
-    (lambda v: np.exp(v), lambda a: np.exp(a)),
-    (lambda v: np.add(np.ones(3), v), lambda a: 1 + a),
-    (lambda v: np.ones(3) * v, lambda a: a),
-    (lambda v: np.arange(3.0) - v, lambda a: np.arange(3.0) - a),
-    (lambda v: np.maximum(v, 0.5), lambda a: np.maximum(a, 0.5)),
-    (lambda v: np.sqrt(v), np.sqrt),
-    (lambda v: np.abs(v), np.abs),
-    (lambda v: np.sum(v, axis=0), lambda a: a.sum(axis=0)),
-    (lambda v: np.mean(v), np.mean),
-    (lambda v: np.max(v), np.max),
-    (lambda v: np.reshape(v, (3, 1)), lambda a: a.reshape(3, 1)),
-    (lambda v: np.transpose(np.reshape(v, (3, 1))), lambda a: a.reshape(3, 1).T),
-    (lambda v: np.concatenate([v, np.ones(2)]), lambda a: np.concatenate([a, np.ones(2)])),
-    (lambda v: np.stack([v, v]), lambda a: np.stack([a, a])),
-    (lambda v: np.where(np.array([True, False, True]), v, 0.0), lambda a: np.where([1, 0, 1], a, 0)),
-    (lambda v: np.einsum("i,i->", v, v), lambda a: a @ a),
-    (lambda v: np.linalg.norm(v), np.linalg.norm),
-    (lambda v: np.cumsum(v), np.cumsum),
-    (lambda v: np.clip(v, 0.6, 1.5), lambda a: np.clip(a, 0.6, 1.5)),
-    (lambda v: np.ones((2, 3)) @ v, lambda a: np.ones((2, 3)) @ a),
-])
+@pytest.mark.parametrize(
+    "call, expected",
+    [
+        (lambda v: np.exp(v), lambda a: np.exp(a)),
+        (lambda v: np.add(np.ones(3), v), lambda a: 1 + a),
+        (lambda v: np.ones(3) * v, lambda a: a),
+        (lambda v: np.arange(3.0) - v, lambda a: np.arange(3.0) - a),
+        (lambda v: np.maximum(v, 0.5), lambda a: np.maximum(a, 0.5)),
+        (lambda v: np.sqrt(v), np.sqrt),
+        (lambda v: np.abs(v), np.abs),
+        (lambda v: np.sum(v, axis=0), lambda a: a.sum(axis=0)),
+        (lambda v: np.mean(v), np.mean),
+        (lambda v: np.max(v), np.max),
+        (lambda v: np.reshape(v, (3, 1)), lambda a: a.reshape(3, 1)),
+        (lambda v: np.transpose(np.reshape(v, (3, 1))), lambda a: a.reshape(3, 1).T),
+        (lambda v: np.concatenate([v, np.ones(2)]), lambda a: np.concatenate([a, np.ones(2)])),
+        (lambda v: np.stack([v, v]), lambda a: np.stack([a, a])),
+        (
+            lambda v: np.where(np.array([True, False, True]), v, 0.0),
+            lambda a: np.where([1, 0, 1], a, 0),
+        ),
+        (lambda v: np.einsum("i,i->", v, v), lambda a: a @ a),
+        (lambda v: np.linalg.norm(v), np.linalg.norm),
+        (lambda v: np.cumsum(v), np.cumsum),
+        (lambda v: np.clip(v, 0.6, 1.5), lambda a: np.clip(a, 0.6, 1.5)),
+        (lambda v: np.ones((2, 3)) @ v, lambda a: np.ones((2, 3)) @ a),
+    ],
+)
 def test_numpy_functions_are_differentiable(call, expected):
     a = np.array([0.5, 1.0, 2.0])
     v = ag.Variable(a.copy())

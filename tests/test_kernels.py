@@ -1,4 +1,5 @@
 """The compiled kernels, through their Python-visible wrappers."""
+
 import numpy as np
 import pytest
 
@@ -20,7 +21,7 @@ def test_sum_to_undoes_broadcasting():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_axpy_in_place_any_input_layout(dtype):
     y = np.arange(6, dtype=dtype).reshape(2, 3)
-    x = np.asfortranarray(np.ones((2, 3)))           # other dtype and layout
+    x = np.asfortranarray(np.ones((2, 3)))  # other dtype and layout
     x.flags.writeable = False
     expected = y + 0.5 * x
     before = id(y)
@@ -36,4 +37,4 @@ def test_axpy_in_place_any_input_layout(dtype):
 def test_pow_array_is_gos_pow():
     x = np.array([1.4545454545454546, 2.0, 0.5])
     np.testing.assert_array_equal(pow_array(x, 4.0), (x * x) * (x * x))
-    np.testing.assert_allclose(pow_array(x.astype(np.float32), 3.0), x ** 3, rtol=1e-6)
+    np.testing.assert_allclose(pow_array(x.astype(np.float32), 3.0), x**3, rtol=1e-6)

@@ -1,4 +1,5 @@
 """Models: the seed MLP example's losses, save/load, the LSTM program, memory."""
+
 import gc
 import pathlib
 import subprocess
@@ -17,22 +18,42 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def test_mlp_example_prints_the_seed_losses():
-    out = subprocess.run([sys.executable, str(ROOT / "examples" / "mlp.py")],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "mlp.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.splitlines() == [
-        "0.17547970", "0.07741569", "0.07284688", "0.07090371", "0.07005858",
-        "0.06968885", "0.06952675", "0.06945531", "0.06942337", "0.06940859"]
+        "0.17547970",
+        "0.07741569",
+        "0.07284688",
+        "0.07090371",
+        "0.07005858",
+        "0.06968885",
+        "0.06952675",
+        "0.06945531",
+        "0.06942337",
+        "0.06940859",
+    ]
 
 
 def test_mlp_structure():
     m = M.MLP([5, 3, 2], activation=F.tanh, rng=np.random.default_rng(0))
     y = m(np.ones((4, 7)))
     assert y.shape == (4, 2)
-    assert list(m.params()) == ["linear[0].b", "linear[0].w", "linear[1].b", "linear[1].w",
-                                "linear[2].b", "linear[2].w"]
+    assert list(m.params()) == [
+        "linear[0].b",
+        "linear[0].w",
+        "linear[1].b",
+        "linear[1].w",
+        "linear[2].b",
+        "linear[2].w",
+    ]
     x = np.ones((4, 7))
-    h = np.tanh(np.tanh(x @ m.linear0.w.data + m.linear0.b.data) @ m.linear1.w.data
-                + m.linear1.b.data)
+    h = np.tanh(
+        np.tanh(x @ m.linear0.w.data + m.linear0.b.data) @ m.linear1.w.data + m.linear1.b.data
+    )
     np.testing.assert_allclose(y.data, h @ m.linear2.w.data + m.linear2.b.data)
     with pytest.raises(ValueError, match="at least one layer"):
         M.MLP([])
@@ -49,7 +70,7 @@ def test_save_load_round_trip(tmp_path):
     path = tmp_path / "m.npz"
     m.save(path)
     fresh = M.MLP([4, 1], rng=ag.random.const(9))
-    fresh.load(path)                      # lazy weights are created from the file
+    fresh.load(path)  # lazy weights are created from the file
     x = np.random.default_rng(0).normal(size=(5, 3))
     np.testing.assert_array_equal(fresh(x).data, m(x).data)
     assert not any(p.name.startswith(".tmp") for p in tmp_path.iterdir())
@@ -121,6 +142,7 @@ def test_lstm_training_memory_is_flat():
     x = np.sin(np.linspace(0, 6, 8)).reshape(-1, 1)
     gc.disable()
     try:
+
         def run(steps):
             m.reset_state()
             loss = ag.variable(0.0)
@@ -144,8 +166,13 @@ def test_lstm_training_memory_is_flat():
 
 
 def test_lstm_program_learns_the_cosine():
-    out = subprocess.run([sys.executable, str(ROOT / "examples" / "lstm.py"), "--epochs", "30"],
-                         capture_output=True, text=True, check=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "lstm.py"), "--epochs", "30"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
     rows = [tuple(map(float, line.split(","))) for line in out.stdout.splitlines()]
     assert len(rows) == 999
     assert all(len(line.split(",")[0].split(".")[1]) == 6 for line in out.stdout.splitlines()[:3])
@@ -156,10 +183,25 @@ def test_lstm_program_learns_the_cosine():
 
 
 def test_lstm_program_plot_needs_matplotlib_or_draws(tmp_path):
-    out = subprocess.run([sys.executable, str(ROOT / "examples" / "lstm.py"), "--epochs", "1",
-                          "-N", "100", "--hidden-size", "4", "--bptt-length", "3",
-                          "--plot", str(tmp_path / "p.png")],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "lstm.py"),
+            "--epochs",
+            "1",
+            "-N",
+            "100",
+            "--hidden-size",
+            "4",
+            "--bptt-length",
+            "3",
+            "--plot",
+            str(tmp_path / "p.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     try:
         import matplotlib  # noqa: F401  (only whether it imports)
     except ImportError:

@@ -1,6 +1,7 @@
 """Neural functions (conv2d, pooling, embedding, layer and batch norm), their kernels
 and layers: forward, first and second derivatives against PyTorch at float64 (skipped
 without torch) and against central differences always; float32; bad arguments."""
+
 import importlib.util
 import os
 import pathlib
@@ -9,18 +10,19 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import check_first, check_second
 
 import autograd as ag
 import autograd.functions as F
 import autograd.layers as L
 from autograd._core import nn_kernels as K
-from helpers import check_first, check_second
 
 try:
     import torch
     import torch.nn.functional as TF
+
     torch.set_num_threads(1)
-except ImportError:          # the PyTorch comparisons are skipped
+except ImportError:  # the PyTorch comparisons are skipped
     torch = None
 
 needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
@@ -52,35 +54,67 @@ def tbn_test(x, g, b):
 
 # name: (ours, PyTorch's (or None), input shapes, second order against PyTorch)
 CASES = {
-    "conv2d": (lambda x, w, b: F.conv2d(x, w, b),
-               lambda x, w, b: TF.conv2d(x, w, b), [(2, 3, 6, 5), (4, 3, 3, 2), (4,)]),
-    "conv2d_stride_pad": (lambda x, w, b: F.conv2d(x, w, b, stride=2, pad=1),
-                          lambda x, w, b: TF.conv2d(x, w, b, stride=2, padding=1),
-                          [(2, 2, 7, 7), (3, 2, 3, 3), (3,)]),
-    "conv2d_pairs_nobias": (lambda x, w: F.conv2d(x, w, stride=(1, 2), pad=(2, 0)),
-                            lambda x, w: TF.conv2d(x, w, stride=(1, 2), padding=(2, 0)),
-                            [(1, 2, 5, 6), (2, 2, 3, 2)]),
-    "conv2d_uncovered_rows": (lambda x, w: F.conv2d(x, w, stride=3),
-                              lambda x, w: TF.conv2d(x, w, stride=3), [(1, 1, 8, 7), (2, 1, 2, 2)]),
-    "max_pool2d": (lambda x: F.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2),
-                   [distinct(2, 3, 6, 6)]),
-    "max_pool2d_overlap_pad": (lambda x: F.max_pool2d(x, 3, stride=2, pad=1),
-                               lambda x: TF.max_pool2d(x, 3, stride=2, padding=1),
-                               [distinct(2, 2, 7, 7)]),
+    "conv2d": (
+        lambda x, w, b: F.conv2d(x, w, b),
+        lambda x, w, b: TF.conv2d(x, w, b),
+        [(2, 3, 6, 5), (4, 3, 3, 2), (4,)],
+    ),
+    "conv2d_stride_pad": (
+        lambda x, w, b: F.conv2d(x, w, b, stride=2, pad=1),
+        lambda x, w, b: TF.conv2d(x, w, b, stride=2, padding=1),
+        [(2, 2, 7, 7), (3, 2, 3, 3), (3,)],
+    ),
+    "conv2d_pairs_nobias": (
+        lambda x, w: F.conv2d(x, w, stride=(1, 2), pad=(2, 0)),
+        lambda x, w: TF.conv2d(x, w, stride=(1, 2), padding=(2, 0)),
+        [(1, 2, 5, 6), (2, 2, 3, 2)],
+    ),
+    "conv2d_uncovered_rows": (
+        lambda x, w: F.conv2d(x, w, stride=3),
+        lambda x, w: TF.conv2d(x, w, stride=3),
+        [(1, 1, 8, 7), (2, 1, 2, 2)],
+    ),
+    "max_pool2d": (
+        lambda x: F.max_pool2d(x, 2),
+        lambda x: TF.max_pool2d(x, 2),
+        [distinct(2, 3, 6, 6)],
+    ),
+    "max_pool2d_overlap_pad": (
+        lambda x: F.max_pool2d(x, 3, stride=2, pad=1),
+        lambda x: TF.max_pool2d(x, 3, stride=2, padding=1),
+        [distinct(2, 2, 7, 7)],
+    ),
     "avg_pool2d": (lambda x: F.avg_pool2d(x, 2), lambda x: TF.avg_pool2d(x, 2), [(2, 3, 6, 6)]),
-    "avg_pool2d_pairs_pad": (lambda x: F.avg_pool2d(x, (3, 2), stride=(2, 1), pad=(1, 1)),
-                             lambda x: TF.avg_pool2d(x, (3, 2), stride=(2, 1), padding=(1, 1)),
-                             [(2, 2, 7, 6)]),
-    "embedding": (lambda w: F.embedding(IDS, w),
-                  lambda w: TF.embedding(torch.tensor(IDS), w), [(5, 3)]),
-    "layer_norm": (lambda x, g, b: F.layer_norm(x, g, b),
-                   lambda x, g, b: TF.layer_norm(x, (5,), g, b), [(4, 5), (5,), (5,)]),
-    "layer_norm_2d": (lambda x, g, b: F.layer_norm(x, g, b),
-                      lambda x, g, b: TF.layer_norm(x, (3, 4), g, b), [(2, 3, 4), (3, 4), (3, 4)]),
-    "batch_norm_2d": (bn_train, lambda x, g, b: TF.batch_norm(x, None, None, g, b, training=True),
-                      [(6, 3), (3,), (3,)]),
-    "batch_norm_4d": (bn_train, lambda x, g, b: TF.batch_norm(x, None, None, g, b, training=True),
-                      [(3, 3, 3, 2), (3,), (3,)]),
+    "avg_pool2d_pairs_pad": (
+        lambda x: F.avg_pool2d(x, (3, 2), stride=(2, 1), pad=(1, 1)),
+        lambda x: TF.avg_pool2d(x, (3, 2), stride=(2, 1), padding=(1, 1)),
+        [(2, 2, 7, 6)],
+    ),
+    "embedding": (
+        lambda w: F.embedding(IDS, w),
+        lambda w: TF.embedding(torch.tensor(IDS), w),
+        [(5, 3)],
+    ),
+    "layer_norm": (
+        lambda x, g, b: F.layer_norm(x, g, b),
+        lambda x, g, b: TF.layer_norm(x, (5,), g, b),
+        [(4, 5), (5,), (5,)],
+    ),
+    "layer_norm_2d": (
+        lambda x, g, b: F.layer_norm(x, g, b),
+        lambda x, g, b: TF.layer_norm(x, (3, 4), g, b),
+        [(2, 3, 4), (3, 4), (3, 4)],
+    ),
+    "batch_norm_2d": (
+        bn_train,
+        lambda x, g, b: TF.batch_norm(x, None, None, g, b, training=True),
+        [(6, 3), (3,), (3,)],
+    ),
+    "batch_norm_4d": (
+        bn_train,
+        lambda x, g, b: TF.batch_norm(x, None, None, g, b, training=True),
+        [(3, 3, 3, 2), (3,), (3,)],
+    ),
     "batch_norm_test_mode": (bn_test, tbn_test, [(4, 3, 2, 2), (3,), (3,)]),
 }
 
@@ -128,11 +162,12 @@ def theirs(f, arrays, weight, project=None):
     if project is None:
         return y.detach().numpy(), [g.numpy() for g in grads]
     total = sum((g * torch.tensor(r)).sum() for g, r in zip(grads, project))
-    if not total.requires_grad:         # the gradient does not depend on the inputs
+    if not total.requires_grad:  # the gradient does not depend on the inputs
         return y.detach().numpy(), [np.zeros(a.shape) for a in arrays]
     second = torch.autograd.grad(total, ts, allow_unused=True)
-    return y.detach().numpy(), [np.zeros(a.shape) if g is None else g.numpy()
-                                for g, a in zip(second, arrays)]
+    return y.detach().numpy(), [
+        np.zeros(a.shape) if g is None else g.numpy() for g, a in zip(second, arrays)
+    ]
 
 
 @needs_torch
@@ -212,8 +247,9 @@ def test_float32_kept(name):
         np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-3, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["conv2d_stride_pad", "max_pool2d", "avg_pool2d", "layer_norm",
-                                  "batch_norm_4d"])
+@pytest.mark.parametrize(
+    "name", ["conv2d_stride_pad", "max_pool2d", "avg_pool2d", "layer_norm", "batch_norm_4d"]
+)
 def test_non_contiguous_and_read_only_inputs(name):
     f = CASES[name][0]
     rng = np.random.default_rng(6)
@@ -241,6 +277,7 @@ def test_mixed_dtypes_compute_in_the_wider_one():
 
 # ---------------------------------------------------------------------------- semantics
 
+
 def test_conv2d_output_size_and_values():
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     w = np.ones((1, 1, 3, 3))
@@ -264,7 +301,7 @@ def test_embedding_repeated_ids_add_up_and_ids_are_copied():
     w = ag.Variable(np.arange(6.0).reshape(3, 2))
     ids = np.array([1, 1, 2])
     y = F.embedding(ids, w)
-    ids[:] = 0                      # the caller reuses its buffer: the gradient must not change
+    ids[:] = 0  # the caller reuses its buffer: the gradient must not change
     F.sum(y).backward()
     np.testing.assert_array_equal(w.grad.data, [[0, 0], [2, 2], [1, 1]])
     assert y.shape == (3, 2)
@@ -306,59 +343,96 @@ def test_layer_norm_without_affine():
 
 # ---------------------------------------------------------------------------- bad arguments
 
-@pytest.mark.parametrize("call, error, words", [
-    (lambda: F.conv2d(np.ones((1, 2, 4, 4)), np.ones((3, 1, 2, 2))), ValueError, "in_channels"),
-    (lambda: F.conv2d(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3))), ValueError, "larger than the padded"),
-    (lambda: F.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), stride=0), ValueError, "stride"),
-    (lambda: F.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), pad=-1), ValueError, "pad"),
-    (lambda: F.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), pad=(1, 2, 3)), TypeError, "pad"),
-    (lambda: F.conv2d(np.ones((1, 1, 4, 4)), np.ones((2, 1, 2, 2)), np.ones(3)), ValueError, "b must"),
-    (lambda: F.conv2d(np.ones((4, 4)), np.ones((1, 1, 2, 2))), ValueError, "x must"),
-    (lambda: F.conv2d(np.ones((1, 1, 4, 4)), np.ones((2, 2))), ValueError, "w must"),
-    (lambda: F.max_pool2d(np.ones((1, 1, 4, 4)), 2, pad=2), ValueError, "pad"),
-    (lambda: F.max_pool2d(np.ones((1, 1, 4, 4)), 5), ValueError, "larger than the padded"),
-    (lambda: F.max_pool2d(np.ones((1, 1, 4, 4)), 0), ValueError, "kernel"),
-    (lambda: F.avg_pool2d(np.ones((1, 4, 4)), 2), ValueError, "x must"),
-    (lambda: F.avg_pool2d(np.ones((1, 1, 4, 4)), 2.5), TypeError, "kernel"),
-    (lambda: F.embedding([0, 3], np.ones((3, 2))), IndexError, "id 3"),
-    (lambda: F.embedding([-1], np.ones((3, 2))), IndexError, "id -1"),
-    (lambda: F.embedding([0.5], np.ones((3, 2))), TypeError, "ids"),
-    (lambda: F.embedding([0], np.ones(3)), ValueError, "w must"),
-    (lambda: F.layer_norm(np.ones((2, 3)), np.ones(4), np.zeros(4)), ValueError, "gamma"),
-    (lambda: F.layer_norm(np.ones((2, 3)), np.ones(3), np.zeros(2)), ValueError, "beta"),
-    (lambda: F.layer_norm(np.ones((2, 3)), np.ones(3), np.zeros(3), eps=0), ValueError, "eps"),
-    (lambda: F.batch_norm(np.ones((2, 3)), np.ones(2), np.zeros(3), None, None), ValueError, "gamma"),
-    (lambda: F.batch_norm(np.ones((2, 3)), np.ones(3), np.zeros(3), np.zeros(2), np.ones(3)),
-     ValueError, "running_mean"),
-    (lambda: F.batch_norm(np.ones((2, 3)), np.ones(3), np.zeros(3), [0, 0, 0], np.ones(3)),
-     TypeError, "running_mean"),
-    (lambda: F.batch_norm(np.ones((2, 3)), np.ones(3), np.zeros(3), None, None, momentum=2),
-     ValueError, "momentum"),
-    (lambda: F.batch_norm(np.ones((1, 3)), np.ones(3), np.zeros(3), None, None), ValueError,
-     "more than one value"),
-    (lambda: L.Conv2d(-1, 3), ValueError, "out_channels"),
-    (lambda: L.Conv2d(4, 0), ValueError, "kernel_size"),
-    (lambda: L.Conv2d(4, 3, stride=0), ValueError, "stride"),
-    (lambda: L.Conv2d(4, 3, pad=-1), ValueError, "pad"),
-    (lambda: L.Conv2d(4, 3, in_channels=0), ValueError, "in_channels"),
-    (lambda: L.Conv2d(4, 3, in_channels=2)(np.ones((1, 3, 5, 5))), ValueError, "in_channels=2"),
-    (lambda: L.Conv2d(4, 5)(np.ones((1, 1, 3, 3))), ValueError, "larger than the padded"),
-    (lambda: L.MaxPool2d(2, pad=2), ValueError, "pad"),
-    (lambda: L.Embedding(0, 3), ValueError, "num"),
-    (lambda: L.Embedding(3, -2), ValueError, "dim"),
-    (lambda: L.LayerNorm(-3), ValueError, "dim"),
-    (lambda: L.LayerNorm(3)(np.ones((2, 4))), ValueError, "normalised shape"),
-    (lambda: L.BatchNorm(0), ValueError, "dim"),
-    (lambda: L.BatchNorm(3)(np.ones((2, 4))), ValueError, "dim=3"),
-    (lambda: L.Dropout(1.0), ValueError, "ratio"),
-    (lambda: L.Sequential(L.Linear(2), 3), TypeError, "callable"),
-])
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: F.conv2d(np.ones((1, 2, 4, 4)), np.ones((3, 1, 2, 2))), ValueError, "in_channels"),
+        (
+            lambda: F.conv2d(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3))),
+            ValueError,
+            "larger than the padded",
+        ),
+        (
+            lambda: F.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), stride=0),
+            ValueError,
+            "stride",
+        ),
+        (lambda: F.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), pad=-1), ValueError, "pad"),
+        (
+            lambda: F.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), pad=(1, 2, 3)),
+            TypeError,
+            "pad",
+        ),
+        (
+            lambda: F.conv2d(np.ones((1, 1, 4, 4)), np.ones((2, 1, 2, 2)), np.ones(3)),
+            ValueError,
+            "b must",
+        ),
+        (lambda: F.conv2d(np.ones((4, 4)), np.ones((1, 1, 2, 2))), ValueError, "x must"),
+        (lambda: F.conv2d(np.ones((1, 1, 4, 4)), np.ones((2, 2))), ValueError, "w must"),
+        (lambda: F.max_pool2d(np.ones((1, 1, 4, 4)), 2, pad=2), ValueError, "pad"),
+        (lambda: F.max_pool2d(np.ones((1, 1, 4, 4)), 5), ValueError, "larger than the padded"),
+        (lambda: F.max_pool2d(np.ones((1, 1, 4, 4)), 0), ValueError, "kernel"),
+        (lambda: F.avg_pool2d(np.ones((1, 4, 4)), 2), ValueError, "x must"),
+        (lambda: F.avg_pool2d(np.ones((1, 1, 4, 4)), 2.5), TypeError, "kernel"),
+        (lambda: F.embedding([0, 3], np.ones((3, 2))), IndexError, "id 3"),
+        (lambda: F.embedding([-1], np.ones((3, 2))), IndexError, "id -1"),
+        (lambda: F.embedding([0.5], np.ones((3, 2))), TypeError, "ids"),
+        (lambda: F.embedding([0], np.ones(3)), ValueError, "w must"),
+        (lambda: F.layer_norm(np.ones((2, 3)), np.ones(4), np.zeros(4)), ValueError, "gamma"),
+        (lambda: F.layer_norm(np.ones((2, 3)), np.ones(3), np.zeros(2)), ValueError, "beta"),
+        (lambda: F.layer_norm(np.ones((2, 3)), np.ones(3), np.zeros(3), eps=0), ValueError, "eps"),
+        (
+            lambda: F.batch_norm(np.ones((2, 3)), np.ones(2), np.zeros(3), None, None),
+            ValueError,
+            "gamma",
+        ),
+        (
+            lambda: F.batch_norm(np.ones((2, 3)), np.ones(3), np.zeros(3), np.zeros(2), np.ones(3)),
+            ValueError,
+            "running_mean",
+        ),
+        (
+            lambda: F.batch_norm(np.ones((2, 3)), np.ones(3), np.zeros(3), [0, 0, 0], np.ones(3)),
+            TypeError,
+            "running_mean",
+        ),
+        (
+            lambda: F.batch_norm(np.ones((2, 3)), np.ones(3), np.zeros(3), None, None, momentum=2),
+            ValueError,
+            "momentum",
+        ),
+        (
+            lambda: F.batch_norm(np.ones((1, 3)), np.ones(3), np.zeros(3), None, None),
+            ValueError,
+            "more than one value",
+        ),
+        (lambda: L.Conv2d(-1, 3), ValueError, "out_channels"),
+        (lambda: L.Conv2d(4, 0), ValueError, "kernel_size"),
+        (lambda: L.Conv2d(4, 3, stride=0), ValueError, "stride"),
+        (lambda: L.Conv2d(4, 3, pad=-1), ValueError, "pad"),
+        (lambda: L.Conv2d(4, 3, in_channels=0), ValueError, "in_channels"),
+        (lambda: L.Conv2d(4, 3, in_channels=2)(np.ones((1, 3, 5, 5))), ValueError, "in_channels=2"),
+        (lambda: L.Conv2d(4, 5)(np.ones((1, 1, 3, 3))), ValueError, "larger than the padded"),
+        (lambda: L.MaxPool2d(2, pad=2), ValueError, "pad"),
+        (lambda: L.Embedding(0, 3), ValueError, "num"),
+        (lambda: L.Embedding(3, -2), ValueError, "dim"),
+        (lambda: L.LayerNorm(-3), ValueError, "dim"),
+        (lambda: L.LayerNorm(3)(np.ones((2, 4))), ValueError, "normalised shape"),
+        (lambda: L.BatchNorm(0), ValueError, "dim"),
+        (lambda: L.BatchNorm(3)(np.ones((2, 4))), ValueError, "dim=3"),
+        (lambda: L.Dropout(1.0), ValueError, "ratio"),
+        (lambda: L.Sequential(L.Linear(2), 3), TypeError, "callable"),
+    ],
+)
 def test_bad_arguments_name_what_is_wrong(call, error, words):
     with pytest.raises(error, match=words):
         call()
 
 
 # ---------------------------------------------------------------------------- kernels
+
 
 def naive_im2col(x, kh, kw, s, p):
     n, c, h, w = x.shape
@@ -368,13 +442,22 @@ def naive_im2col(x, kh, kw, s, p):
     col = np.empty((c, kh, kw, n, oh, ow))
     for i in range(kh):
         for j in range(kw):
-            col[:, i, j] = xp[:, :, i:i + s[0] * oh:s[0], j:j + s[1] * ow:s[1]].transpose(1, 0, 2, 3)
+            col[:, i, j] = xp[:, :, i : i + s[0] * oh : s[0], j : j + s[1] * ow : s[1]].transpose(
+                1, 0, 2, 3
+            )
     return col.reshape(c * kh * kw, n * oh * ow)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("geometry", [((3, 3), (1, 1), (1, 1)), ((2, 3), (2, 1), (0, 2)),
-                                      ((1, 1), (3, 3), (0, 0)), ((4, 4), (1, 2), (3, 1))])
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        ((3, 3), (1, 1), (1, 1)),
+        ((2, 3), (2, 1), (0, 2)),
+        ((1, 1), (3, 3), (0, 0)),
+        ((4, 4), (1, 2), (3, 1)),
+    ],
+)
 def test_im2col_and_its_adjoint_col2im(dtype, geometry):
     k, s, p = geometry
     rng = np.random.default_rng(10)
@@ -385,7 +468,9 @@ def test_im2col_and_its_adjoint_col2im(dtype, geometry):
     c = rng.normal(size=col.shape).astype(dtype)
     back = K.col2im(c, x.shape, k, s, p)
     # <im2col(x), c> == <x, col2im(c)>: col2im is the adjoint
-    np.testing.assert_allclose(np.vdot(col, c), np.vdot(x, back), rtol=1e-4 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(
+        np.vdot(col, c), np.vdot(x, back), rtol=1e-4 if dtype == np.float32 else 1e-12
+    )
 
 
 def test_kernel_wrappers_validate():
@@ -413,12 +498,15 @@ def test_pooling_kernels_against_numpy():
     y, idx = K.max_pool_forward(x, (2, 2), (2, 2), (0, 0))
     ref = x.reshape(3, 3, 2, 2, 2).max(axis=(2, 4))
     np.testing.assert_array_equal(y, ref)
-    np.testing.assert_array_equal(np.take_along_axis(x.reshape(3, -1), idx.reshape(3, -1), 1),
-                                  ref.reshape(3, -1))
+    np.testing.assert_array_equal(
+        np.take_along_axis(x.reshape(3, -1), idx.reshape(3, -1), 1), ref.reshape(3, -1)
+    )
     avg = K.avg_pool_forward(x, (2, 2), (2, 2), (0, 0))
     np.testing.assert_allclose(avg, x.reshape(3, 3, 2, 2, 2).mean(axis=(2, 4)))
     g = rng.normal(size=avg.shape)
-    np.testing.assert_allclose(np.vdot(avg, g), np.vdot(x, K.avg_pool_backward(g, x.shape, (2, 2), (2, 2), (0, 0))))
+    np.testing.assert_allclose(
+        np.vdot(avg, g), np.vdot(x, K.avg_pool_backward(g, x.shape, (2, 2), (2, 2), (0, 0)))
+    )
 
 
 def test_norm_kernels_against_numpy():
@@ -427,7 +515,9 @@ def test_norm_kernels_against_numpy():
     g, b = rng.normal(size=5), rng.normal(size=5)
     y, mean, rstd = K.layer_norm_forward(x, g, b, 1e-5)
     np.testing.assert_allclose(mean, x.mean(1))
-    np.testing.assert_allclose(y, (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + 1e-5) * g + b)
+    np.testing.assert_allclose(
+        y, (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + 1e-5) * g + b
+    )
     x3 = rng.normal(size=(3, 2, 4)).astype(np.float32)
     m, v = K.channel_stats(x3)
     np.testing.assert_allclose(m, x3.astype(np.float64).mean(axis=(0, 2)), rtol=1e-6)
@@ -438,6 +528,7 @@ def test_norm_kernels_against_numpy():
 
 
 # ---------------------------------------------------------------------------- layers
+
 
 def test_conv_layer_is_lazy_and_learns_in_channels():
     conv = L.Conv2d(5, (3, 2), stride=2, pad=1, rng=np.random.default_rng(0))
@@ -450,9 +541,15 @@ def test_conv_layer_is_lazy_and_learns_in_channels():
 
 
 def test_float32_layers_stay_float32():
-    net = L.Sequential(L.Conv2d(4, 3, pad=1, dtype=np.float32), L.BatchNorm(dtype=np.float32),
-                       F.relu, L.MaxPool2d(2), L.Flatten(), L.LayerNorm(16, dtype=np.float32),
-                       L.Linear(3, dtype=np.float32))
+    net = L.Sequential(
+        L.Conv2d(4, 3, pad=1, dtype=np.float32),
+        L.BatchNorm(dtype=np.float32),
+        F.relu,
+        L.MaxPool2d(2),
+        L.Flatten(),
+        L.LayerNorm(16, dtype=np.float32),
+        L.Linear(3, dtype=np.float32),
+    )
     y = net(np.ones((2, 1, 4, 4), np.float32))
     assert y.dtype == np.float32
     F.sum(y).backward()
@@ -498,6 +595,7 @@ def test_dropout_embedding_layernorm_layers():
 
 def test_lazy_conv_initialises_once_under_threads():
     import threading
+
     conv = L.Conv2d(3, 2)
     seen = []
     barrier = threading.Barrier(4)
@@ -529,11 +627,13 @@ def test_conv2d_in_many_chunks_equals_image_by_image():
         F.sum(y * weight).backward(create_graph=create_graph)
         gw, gb = np.zeros_like(w), np.zeros_like(b)
         for i in range(40):
-            xi, wi, bi = ag.Variable(x[i:i + 1]), ag.Variable(w), ag.Variable(b)
+            xi, wi, bi = ag.Variable(x[i : i + 1]), ag.Variable(w), ag.Variable(b)
             yi = F.conv2d(xi, wi, bi, stride=2, pad=1)
-            np.testing.assert_allclose(y.data[i:i + 1], yi.data, rtol=1e-12, atol=1e-12)
-            F.sum(yi * weight[i:i + 1]).backward()
-            np.testing.assert_allclose(xv.grad.data[i:i + 1], xi.grad.data, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(y.data[i : i + 1], yi.data, rtol=1e-12, atol=1e-12)
+            F.sum(yi * weight[i : i + 1]).backward()
+            np.testing.assert_allclose(
+                xv.grad.data[i : i + 1], xi.grad.data, rtol=1e-12, atol=1e-12
+            )
             gw += wi.grad.data
             gb += bi.grad.data
         np.testing.assert_allclose(wv.grad.data, gw, rtol=1e-11)
@@ -550,10 +650,13 @@ EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "digits_
 
 def run_example(*args, prelude=""):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    code = prelude + f"import runpy, sys; sys.argv = {[str(EXAMPLE)] + list(args)!r}; " \
-                     f"runpy.run_path({str(EXAMPLE)!r}, run_name='__main__')"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=600, env=env)
+    code = (
+        prelude + f"import runpy, sys; sys.argv = {[str(EXAMPLE)] + list(args)!r}; "
+        f"runpy.run_path({str(EXAMPLE)!r}, run_name='__main__')"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env
+    )
 
 
 def test_digits_example_reaches_97_percent_and_resumes(tmp_path):
@@ -588,8 +691,14 @@ def test_digits_example_without_scikit_learn_says_so_and_exits_cleanly():
 
 def test_lazy_conv_and_batch_norm_save_and_load(tmp_path):
     def build():
-        return L.Sequential(L.Conv2d(3, 2, rng=np.random.default_rng(0)), L.BatchNorm(), F.relu,
-                            L.Flatten(), L.Linear(2, rng=np.random.default_rng(1)))
+        return L.Sequential(
+            L.Conv2d(3, 2, rng=np.random.default_rng(0)),
+            L.BatchNorm(),
+            F.relu,
+            L.Flatten(),
+            L.Linear(2, rng=np.random.default_rng(1)),
+        )
+
     net = build()
     with pytest.raises(ValueError, match="not made yet"):
         net.save(tmp_path / "early.npz")
@@ -599,7 +708,7 @@ def test_lazy_conv_and_batch_norm_save_and_load(tmp_path):
     assert {"0.w", "0.b", "1.gamma", "1.beta", "1.running_mean", "1.running_var"} <= set(state)
     net.save(tmp_path / "net.npz")
     fresh = build()
-    fresh.load(tmp_path / "net.npz")            # makes the lazy parameters and buffers
+    fresh.load(tmp_path / "net.npz")  # makes the lazy parameters and buffers
     assert fresh[0].in_channels == 2 and fresh[1].dim == 3
     np.testing.assert_array_equal(fresh[1].running_var, net[1].running_var)
     with ag.test_mode():
@@ -610,6 +719,7 @@ def test_digits_example_resumes_bit_for_bit(tmp_path):
     """Two epochs straight equal one epoch, a checkpoint, and a resumed second epoch."""
     pytest.importorskip("sklearn")
     import io
+
     spec = importlib.util.spec_from_file_location("digits_cnn", EXAMPLE)
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
@@ -620,8 +730,8 @@ def test_digits_example_resumes_bit_for_bit(tmp_path):
     straight, _ = example.train(args("--epochs", "2"), out=io.StringIO())
     ckpt = str(tmp_path / "c.npz")
     example.train(args("--epochs", "1", "--checkpoint", ckpt), out=io.StringIO())
-    resumed, _ = example.train(args("--epochs", "2", "--checkpoint", ckpt, "--resume"),
-                               out=io.StringIO())
+    resumed, _ = example.train(
+        args("--epochs", "2", "--checkpoint", ckpt, "--resume"), out=io.StringIO()
+    )
     for name, p in straight.params().items():
         np.testing.assert_array_equal(p.data, resumed.params()[name].data, err_msg=name)
-

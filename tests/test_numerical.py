@@ -26,8 +26,8 @@ def test_gradcheck_catches_a_wrong_gradient():
             return x * x
 
         def backward(self, gy):
-            x, = self.inputs
-            return gy * x           # should be 2x
+            (x,) = self.inputs
+            return gy * x  # should be 2x
 
     x = ag.Variable(np.array([1.0, 2.0]))
     with pytest.raises(ag.numerical.GradcheckError, match="input 0"):

@@ -2,29 +2,47 @@
 shapes (0-d, size-1, broadcastable pairs), dtypes and values. Gradients agree
 with central differences, second derivatives with differences of first
 derivatives, float32 stays float32, and no input is mutated."""
+
 import numpy as np
 import pytest
+from helpers import check_first, check_second
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autograd as ag
 import autograd.functions as F
-from helpers import check_first, check_second
 
-SETTINGS = settings(max_examples=20, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 UNARY = {
-    "neg": (F.neg, (-3, 3)), "square": (F.square, (-3, 3)), "exp": (F.exp, (-3, 3)),
-    "log": (F.log, (0.2, 5)), "sin": (F.sin, (-3, 3)), "cos": (F.cos, (-3, 3)),
-    "tanh": (F.tanh, (-3, 3)), "sigmoid": (F.sigmoid, (-5, 5)), "gelu": (F.gelu, (-3, 3)),
-    "relu": (F.relu, (0.1, 3)), "pow3": (lambda x: x ** 3, (-2, 2)),
-    "pow_half": (lambda x: x ** 0.5, (0.2, 4)), "rdiv": (lambda x: 2.0 / x, (0.5, 3)),
-    "sum": (F.sum, (-3, 3)), "mean": (F.mean, (-3, 3)), "variance": (F.variance, (-3, 3)),
-    "softmax": (F.softmax, (-3, 3)), "log_softmax": (F.log_softmax, (-3, 3)),
-    "transpose": (F.transpose, (-3, 3)), "clip": (lambda x: F.clip(x, -1.0, 1.0), (-0.9, 0.9)),
+    "neg": (F.neg, (-3, 3)),
+    "square": (F.square, (-3, 3)),
+    "exp": (F.exp, (-3, 3)),
+    "log": (F.log, (0.2, 5)),
+    "sin": (F.sin, (-3, 3)),
+    "cos": (F.cos, (-3, 3)),
+    "tanh": (F.tanh, (-3, 3)),
+    "sigmoid": (F.sigmoid, (-5, 5)),
+    "gelu": (F.gelu, (-3, 3)),
+    "relu": (F.relu, (0.1, 3)),
+    "pow3": (lambda x: x**3, (-2, 2)),
+    "pow_half": (lambda x: x**0.5, (0.2, 4)),
+    "rdiv": (lambda x: 2.0 / x, (0.5, 3)),
+    "sum": (F.sum, (-3, 3)),
+    "mean": (F.mean, (-3, 3)),
+    "variance": (F.variance, (-3, 3)),
+    "softmax": (F.softmax, (-3, 3)),
+    "log_softmax": (F.log_softmax, (-3, 3)),
+    "transpose": (F.transpose, (-3, 3)),
+    "clip": (lambda x: F.clip(x, -1.0, 1.0), (-0.9, 0.9)),
 }
+
+
 def _common(a, b):
     """Both broadcast to one shape: the losses compare equal shapes only."""
     shape = np.broadcast_shapes(a.shape, b.shape)
@@ -32,8 +50,10 @@ def _common(a, b):
 
 
 BINARY = {
-    "add": (F.add, (-3, 3), (-3, 3)), "sub": (F.sub, (-3, 3), (-3, 3)),
-    "mul": (F.mul, (-3, 3), (-3, 3)), "div": (F.div, (-3, 3), (0.5, 3)),
+    "add": (F.add, (-3, 3), (-3, 3)),
+    "sub": (F.sub, (-3, 3), (-3, 3)),
+    "mul": (F.mul, (-3, 3), (-3, 3)),
+    "div": (F.div, (-3, 3), (0.5, 3)),
     "pow": (F.pow, (0.5, 2), (-2, 2)),
     "mse": (lambda a, b: F.mean_squared_error(*_common(a, b)), (-3, 3), (-3, 3)),
 }
@@ -132,9 +152,14 @@ def test_reductions_over_random_axes(data):
     rng = np.random.default_rng(3)
     for f in (F.sum, F.mean, F.variance):
         g = lambda v, f=f: f(v, axis=axis, keepdims=keepdims)
-        np.testing.assert_allclose(g(ag.Variable(x)).data,
-                                   {F.sum: np.sum, F.mean: np.mean, F.variance: np.var}[f](
-                                       x, axis=axis, keepdims=keepdims), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            g(ag.Variable(x)).data,
+            {F.sum: np.sum, F.mean: np.mean, F.variance: np.var}[f](
+                x, axis=axis, keepdims=keepdims
+            ),
+            rtol=1e-12,
+            atol=1e-12,
+        )
         check_first(g, [x], rng)
 
 

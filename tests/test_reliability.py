@@ -1,6 +1,7 @@
 """Reliability: junk at every boundary gets TypeError/ValueError/IndexError (never a
 crash or another error), errors in backward name the function, assigned data is
 detected, threads train independently, a 1,000,000-node graph is fine."""
+
 import gc
 import threading
 
@@ -18,11 +19,34 @@ import autograd.optimizers as O
 ACCEPTED = (TypeError, ValueError, IndexError)
 
 JUNK = [
-    None, "abc", 1 + 2j, True, -1, 0, 3, 3.5, float("nan"), (2, -1), (0,), [1, 2], [[1], [2, 3]],
-    np.array(["a"]), np.array([object()], dtype=object), np.array([1 + 1j]),
-    np.ones((2, 3)), np.ones(4), np.zeros((0,)), np.ones((2, 3), np.float32)[:, ::2],
-    np.int64(3), np.arange(6).reshape(2, 3), np.array([0, 5]), np.array(2.0),
-    ag.variable(1.0, 2.0), ag.Variable(np.ones((3, 1))), slice(None), {"a": 1},
+    None,
+    "abc",
+    1 + 2j,
+    True,
+    -1,
+    0,
+    3,
+    3.5,
+    float("nan"),
+    (2, -1),
+    (0,),
+    [1, 2],
+    [[1], [2, 3]],
+    np.array(["a"]),
+    np.array([object()], dtype=object),
+    np.array([1 + 1j]),
+    np.ones((2, 3)),
+    np.ones(4),
+    np.zeros((0,)),
+    np.ones((2, 3), np.float32)[:, ::2],
+    np.int64(3),
+    np.arange(6).reshape(2, 3),
+    np.array([0, 5]),
+    np.array(2.0),
+    ag.variable(1.0, 2.0),
+    ag.Variable(np.ones((3, 1))),
+    slice(None),
+    {"a": 1},
 ]
 
 FUNCTIONS = [getattr(F, name) for name in F.__all__]
@@ -41,13 +65,26 @@ def test_junk_arguments_get_clear_errors(fn, args):
         assert str(e), f"{fn.__name__}{tuple(args)!r} raised {type(e).__name__} with no message"
 
 
-@pytest.mark.parametrize("make", [
-    lambda: L.Linear(-1), lambda: L.Linear("a"), lambda: L.LSTM(0), lambda: L.RNN(2.5),
-    lambda: M.MLP([]), lambda: M.MLP([3], activation=3), lambda: M.LSTM(0, 1),
-    lambda: O.SGD(lr="fast"), lambda: O.Adam(beta2=1.5), lambda: O.AdamW(weight_decay=-1),
-    lambda: ag.random.const(-5), lambda: ag.zeros(2, "3"), lambda: ag.rand((2, -1)),
-    lambda: ag.normal((2,), std=-1.0), lambda: ag.Variable(np.ones(2), name=5),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: L.Linear(-1),
+        lambda: L.Linear("a"),
+        lambda: L.LSTM(0),
+        lambda: L.RNN(2.5),
+        lambda: M.MLP([]),
+        lambda: M.MLP([3], activation=3),
+        lambda: M.LSTM(0, 1),
+        lambda: O.SGD(lr="fast"),
+        lambda: O.Adam(beta2=1.5),
+        lambda: O.AdamW(weight_decay=-1),
+        lambda: ag.random.const(-5),
+        lambda: ag.zeros(2, "3"),
+        lambda: ag.rand((2, -1)),
+        lambda: ag.normal((2,), std=-1.0),
+        lambda: ag.Variable(np.ones(2), name=5),
+    ],
+)
 def test_bad_constructor_arguments(make):
     with pytest.raises(ACCEPTED):
         make()
@@ -71,11 +108,11 @@ def test_error_in_backward_names_the_function():
 def test_assigning_data_between_forward_and_backward_is_detected():
     x = ag.variable(2.0, name="x")
     y = x * x
-    x.data -= 1.0                  # goes through the setter
+    x.data -= 1.0  # goes through the setter
     with pytest.raises(RuntimeError, match="input named 'x'"):
         y.backward()
     x.cleargrad()
-    y = x * x                      # a fresh forward is fine
+    y = x * x  # a fresh forward is fine
     y.backward()
     assert repr(x.grad) == "variable(2)"
 
@@ -84,7 +121,7 @@ def test_backward_twice_accumulates_and_retains_nothing_else():
     x = ag.variable(3.0)
     y = x * x
     y.backward()
-    y.backward()                   # the graph is still there: gradients add up
+    y.backward()  # the graph is still there: gradients add up
     assert repr(x.grad) == "variable(12)"
 
 
@@ -97,7 +134,7 @@ def train(seed, steps=60):
         m.cleargrads()
         loss.backward()
         opt.update(m)
-        with ag.no_grad():         # a mode switch in each thread, while the other trains
+        with ag.no_grad():  # a mode switch in each thread, while the other trains
             m(x)
     return {k: v.data.copy() for k, v in m.params().items()}
 
@@ -123,6 +160,7 @@ def test_two_threads_train_like_one_after_the_other():
 def test_kernels_release_the_gil():
     """A long tanh in one thread lets another thread run meanwhile."""
     import time
+
     x = ag.Variable(np.random.default_rng(0).normal(size=4_000_000))
     ticks = []
     stop = threading.Event()

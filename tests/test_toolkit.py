@@ -1,6 +1,7 @@
 """The training toolkit: parameters(), state_dict/load_state_dict (buffers, lazy layers),
 optimizers given their parameters, RMSprop and Adagrad, lr read by every update, optimizer
 state that resumes training bit for bit, schedules, and the surprises users reported."""
+
 import gc
 import math
 import subprocess
@@ -36,7 +37,7 @@ class Shared(L.Layer):
         super().__init__()
         self.a = L.Linear(3, in_size=3, rng=np.random.default_rng(0))
         self.b = L.Linear(3, in_size=3, rng=np.random.default_rng(1))
-        self.b.w = self.a.w            # tied weights
+        self.b.w = self.a.w  # tied weights
 
     def forward(self, x):
         return self.b(F.tanh(self.a(x)))
@@ -57,15 +58,17 @@ def test_shared_parameter_listed_and_updated_once():
 
 def test_parameters_is_a_list_in_params_order():
     m = M.MLP([4, 3, 1], rng=ag.random.const())
-    assert m.parameters() == [m.linear0.b, m.linear1.b, m.linear2.b]   # weights not made yet
+    assert m.parameters() == [m.linear0.b, m.linear1.b, m.linear2.b]  # weights not made yet
     m(np.ones((2, 5)))
     assert m.parameters() == list(m.params().values())
     assert [p.shape for p in m.parameters()] == [(1, 4), (5, 4), (1, 3), (4, 3), (1, 1), (3, 1)]
 
 
-@pytest.mark.parametrize("make", [lambda: M.MLP([16, 8, 1], rng=ag.random.const()),
-                                  lambda: M.LSTM(6, 1, rng=ag.random.const())],
-                         ids=["MLP", "LSTM"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: M.MLP([16, 8, 1], rng=ag.random.const()), lambda: M.LSTM(6, 1, rng=ag.random.const())],
+    ids=["MLP", "LSTM"],
+)
 def test_concurrent_first_calls_make_the_parameters_once(make):
     """Reliability 16: threads calling a fresh model at once made different weights."""
     x = np.linspace(-1, 1, 8).reshape(4, 2)
@@ -123,7 +126,7 @@ def test_state_dict_has_copies_of_parameters_and_buffers():
     state["fc.w"][...] = 7.0
     state["running"][...] = 7.0
     assert not np.any(net.fc.w.data == 7.0) and not np.any(net.running == 7.0)
-    assert list(net.params()) == ["fc.b", "fc.w"]            # buffers are not parameters
+    assert list(net.params()) == ["fc.b", "fc.w"]  # buffers are not parameters
     with pytest.raises(TypeError, match="running is a buffer"):
         net.running = [1, 2]
 
@@ -134,7 +137,7 @@ def test_load_state_dict_writes_buffers_in_place_and_makes_lazy_parameters():
     dst = WithBuffer()
     held = dst.running
     dst.load_state_dict(src.state_dict())
-    assert dst.running is held                               # in place
+    assert dst.running is held  # in place
     np.testing.assert_array_equal(dst.running, src.running)
     assert dst.fc.w.shape == (4, 2) and dst.fc.in_size == 4
     x = np.random.default_rng(0).normal(size=(5, 4))
@@ -151,14 +154,15 @@ def test_load_state_dict_checks_everything_first():
     with pytest.raises(ValueError, match=r"lacks parameters of this model: \['linear\[1\].w'\]"):
         m.load_state_dict({k: v for k, v in good.items() if k != "linear[1].w"})
     bad = dict(good, **{"linear[0].b": np.zeros((1, 4)), "linear[1].w": np.zeros((5, 1))})
-    with pytest.raises(ValueError,
-                       match=r"linear\[1\].w has shape \(5, 1\) in the state dict, \(4, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"linear\[1\].w has shape \(5, 1\) in the state dict, \(4, 1\)"
+    ):
         m.load_state_dict(bad)
     with pytest.raises(ValueError, match="dtype float32"):
         m.load_state_dict({k: v.astype(np.float32) for k, v in good.items()})
     with pytest.raises(TypeError, match="mapping"):
         m.load_state_dict([1, 2])
-    for k, v in m.state_dict().items():                      # nothing changed
+    for k, v in m.state_dict().items():  # nothing changed
         np.testing.assert_array_equal(v, before[k])
     # not strict: unknown names ignored, missing ones kept
     m.load_state_dict({"linear[0].b": np.full((1, 4), 2.0), "bogus": np.ones(1)}, strict=False)
@@ -174,13 +178,19 @@ def test_load_state_dict_checks_everything_first():
 def test_save_of_an_uncalled_lazy_model_is_refused(tmp_path):
     """The issue: saving before the first call saved only the biases, and loading it worked."""
     m = M.MLP([8, 1], rng=ag.random.const())
-    with pytest.raises(ValueError, match=r"save: MLP has parameters that are not made yet: "
-                                         r"\['linear\[0\].w', 'linear\[1\].w'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"save: MLP has parameters that are not made yet: "
+        r"\['linear\[0\].w', 'linear\[1\].w'\]",
+    ):
         m.save(tmp_path / "m.npz")
     assert list(tmp_path.iterdir()) == []
     np.savez(tmp_path / "biases.npz", **{k: v.data for k, v in m.params().items()})
-    with pytest.raises(ValueError, match=r"lacks parameters of this model: \['linear\[0\].w', "
-                                         r"'linear\[1\].w'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"lacks parameters of this model: \['linear\[0\].w', "
+        r"'linear\[1\].w'\]",
+    ):
         M.MLP([8, 1]).load(tmp_path / "biases.npz")
 
 
@@ -225,8 +235,8 @@ def test_adam_lr_is_read_by_every_update_and_never_overwritten():
     for _ in range(3):
         F.sum(m(x)).backward()
         opt.update(m)
-        assert opt.lr == 0.01                                # not overwritten
-    opt.lr = 0.0                                             # read by the next update
+        assert opt.lr == 0.01  # not overwritten
+    opt.lr = 0.0  # read by the next update
     before = m.state_dict()
     m.cleargrads()
     F.sum(m(x)).backward()
@@ -263,9 +273,11 @@ def test_model_argument_errors_name_the_argument():
 
 
 def test_submodules_are_reachable_after_import_autograd():
-    code = ("import autograd as ag\n"
-            "print(ag.hooks.ClipGrad, ag.layers.Linear, ag.models.MLP, ag.optimizers.Adam, "
-            "ag.functions.relu)")
+    code = (
+        "import autograd as ag\n"
+        "print(ag.hooks.ClipGrad, ag.layers.Linear, ag.models.MLP, ag.optimizers.Adam, "
+        "ag.functions.relu)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "ClipGrad" in out.stdout and "relu" in out.stdout
@@ -276,15 +288,15 @@ def test_submodules_are_reachable_after_import_autograd():
 
 def test_parameters_given_at_construction():
     x0, x1 = ag.Variable(0.0), ag.Variable(2.0)
-    opt = O.SGD([x0, x1, x0], lr=0.001)                     # a repeat counts once
-    for _ in range(1000):                                    # Rosenbrock, as the seed
-        y = 100 * (x1 - x0 ** 2) ** 2 + (1 - x0) ** 2
+    opt = O.SGD([x0, x1, x0], lr=0.001)  # a repeat counts once
+    for _ in range(1000):  # Rosenbrock, as the seed
+        y = 100 * (x1 - x0**2) ** 2 + (1 - x0) ** 2
         x0.cleargrad()
         x1.cleargrad()
         y.backward()
         opt.step()
     assert abs(x0.item() - 0.6837) < 1e-3 and abs(x1.item() - 0.4659) < 1e-3
-    m = M.MLP([4, 1], rng=ag.random.const())                 # a model: lazy weights join later
+    m = M.MLP([4, 1], rng=ag.random.const())  # a model: lazy weights join later
     opt = O.Adam(m, lr=0.01)
     F.sum(m(np.ones((2, 3)))).backward()
     opt.step()
@@ -320,9 +332,10 @@ def adagrad_by_hand(p, grads, lr, eps):
 
 def test_rmsprop_and_adagrad_by_hand():
     grads = [0.5, -0.2, 0.3, 1.5]
-    for opt, expected in ((O.RMSprop(lr=0.01, alpha=0.9, eps=1e-6),
-                           rmsprop_by_hand(1.0, grads, 0.01, 0.9, 1e-6)),
-                          (O.Adagrad(lr=0.1, eps=1e-10), adagrad_by_hand(1.0, grads, 0.1, 1e-10))):
+    for opt, expected in (
+        (O.RMSprop(lr=0.01, alpha=0.9, eps=1e-6), rmsprop_by_hand(1.0, grads, 0.01, 0.9, 1e-6)),
+        (O.Adagrad(lr=0.1, eps=1e-10), adagrad_by_hand(1.0, grads, 0.1, 1e-10)),
+    ):
         p = L.Parameter(np.array([1.0]))
         for g in grads:
             p.grad = np.array([g])
@@ -335,10 +348,16 @@ def test_rmsprop_and_adagrad_match_pytorch():
     rng = np.random.default_rng(0)
     start = rng.normal(size=(4, 3))
     grads = [rng.normal(size=(4, 3)) for _ in range(5)]
-    for ours, theirs in ((lambda ps: O.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-8),
-                          lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-8)),
-                         (lambda ps: O.Adagrad(ps, lr=0.1, eps=1e-10),
-                          lambda ps: torch.optim.Adagrad(ps, lr=0.1, eps=1e-10))):
+    for ours, theirs in (
+        (
+            lambda ps: O.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-8),
+            lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-8),
+        ),
+        (
+            lambda ps: O.Adagrad(ps, lr=0.1, eps=1e-10),
+            lambda ps: torch.optim.Adagrad(ps, lr=0.1, eps=1e-10),
+        ),
+    ):
         p = L.Parameter(start.copy())
         t = torch.tensor(start.copy(), requires_grad=True)
         a, b = ours([p]), theirs([t])
@@ -357,8 +376,11 @@ def test_update_one_with_a_gradient_of_another_shape(name):
     p = L.Parameter(np.ones((3, 4)))
     before = p.data.copy()
     for grad in (np.ones((4, 3)), np.ones(12), np.ones((3, 5)), np.ones((2, 4)), np.ones(1)):
-        with pytest.raises(ValueError, match=r"gradient has shape \(.*\), the parameter has "
-                                             r"shape \(3, 4\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"gradient has shape \(.*\), the parameter has "
+            r"shape \(3, 4\)",
+        ):
             opt.update_one(p, grad)
     np.testing.assert_array_equal(p.data, before)
 
@@ -377,7 +399,7 @@ def test_optimizer_state_goes_with_dropped_parameters(name):
     one_model()
     gc.collect()
     tracemalloc.start()
-    for _ in range(30):                # 30 models of 2 x 130 kB of state each if kept
+    for _ in range(30):  # 30 models of 2 x 130 kB of state each if kept
         one_model()
     gc.collect()
     current, _ = tracemalloc.get_traced_memory()
@@ -424,7 +446,7 @@ def test_resumed_training_equals_uninterrupted_bit_for_bit(name, given):
     saved = (m1.state_dict(), opt1.state_dict(), sched1.state_dict())
     del m1, opt1, sched1
 
-    m2, opt2, sched2 = fresh(11)          # other weights, lazy: the state makes them
+    m2, opt2, sched2 = fresh(11)  # other weights, lazy: the state makes them
     m2.load_state_dict(saved[0])
     opt2.load_state_dict(saved[1])
     sched2.load_state_dict(saved[2])
@@ -444,21 +466,24 @@ def test_optimizer_state_dict_by_name_and_its_checks():
     assert state["hyper"] == {"lr": 0.01, "beta1": 0.9, "beta2": 0.999}
     assert list(state["state"]) == ["linear[0].b", "linear[0].w", "linear[1].b", "linear[1].w"]
     assert set(state["state"]["linear[0].w"]) == {"m", "v"}
-    state["state"]["linear[0].w"]["m"][...] = 9.0               # a copy
+    state["state"]["linear[0].w"]["m"][...] = 9.0  # a copy
     assert not np.any(opt.state_dict()["state"]["linear[0].w"]["m"] == 9.0)
     other = O.Adam(m)
     with pytest.raises(ValueError, match="of a Adam, not a SGD"):
         O.SGD(m).load_state_dict(state)
     bad = opt.state_dict()
     bad["state"]["linear[0].w"]["m"] = np.zeros((2, 2))
-    with pytest.raises(ValueError, match=r"linear\[0\].w/m is float64 \(2, 2\), the parameter "
-                                         r"float64 \(3, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"linear\[0\].w/m is float64 \(2, 2\), the parameter "
+        r"float64 \(3, 4\)",
+    ):
         other.load_state_dict(bad)
     bad = opt.state_dict()
     bad["hyper"]["beta1"] = 1.5
     with pytest.raises(ValueError, match="beta1"):
         other.load_state_dict(bad)
-    assert other.iter == 0 and other.lr == 0.001              # unchanged by the failures
+    assert other.iter == 0 and other.lr == 0.001  # unchanged by the failures
     other.load_state_dict(opt.state_dict())
     assert other.lr == 0.01 and other.iter == 3
 
@@ -489,9 +514,18 @@ def test_schedules():
     for _ in range(6):
         s.step()
         lrs.append(opt.lr)
-    np.testing.assert_allclose(lrs, [0.1, 0.02 + 0.08 * (1 + math.cos(math.pi / 4)) / 2, 0.06,
-                                     0.02 + 0.08 * (1 + math.cos(3 * math.pi / 4)) / 2,
-                                     0.02, 0.02, 0.02])
+    np.testing.assert_allclose(
+        lrs,
+        [
+            0.1,
+            0.02 + 0.08 * (1 + math.cos(math.pi / 4)) / 2,
+            0.06,
+            0.02 + 0.08 * (1 + math.cos(3 * math.pi / 4)) / 2,
+            0.02,
+            0.02,
+            0.02,
+        ],
+    )
 
     opt = O.SGD(lr=0.4)
     s = O.WarmupLR(opt, 4)
@@ -521,11 +555,18 @@ def test_a_schedule_changes_what_the_optimizer_does():
     np.testing.assert_allclose(p.data, [-1.11])
 
 
-@pytest.mark.parametrize("make", [lambda o: O.StepLR(o, 0), lambda o: O.StepLR(o, 2, gamma=-1),
-                                  lambda o: O.CosineLR(o, 2.5), lambda o: O.WarmupLR(o, -1),
-                                  lambda o: O.CosineLR(o, 3, min_lr=float("nan")),
-                                  lambda o: O.StepLR(object(), 2),
-                                  lambda o: O.WarmupLR(o, 2, then=O.StepLR(O.SGD(), 2))])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda o: O.StepLR(o, 0),
+        lambda o: O.StepLR(o, 2, gamma=-1),
+        lambda o: O.CosineLR(o, 2.5),
+        lambda o: O.WarmupLR(o, -1),
+        lambda o: O.CosineLR(o, 3, min_lr=float("nan")),
+        lambda o: O.StepLR(object(), 2),
+        lambda o: O.WarmupLR(o, 2, then=O.StepLR(O.SGD(), 2)),
+    ],
+)
 def test_schedule_arguments(make):
     with pytest.raises((TypeError, ValueError)):
         make(O.SGD())
@@ -565,7 +606,7 @@ def test_resumed_from_one_file_equals_uninterrupted_bit_for_bit(name, tmp_path):
     m1, opt1 = fresh(3)
     train(m1, opt1, 10)
     m1.save(tmp_path / "checkpoint.npz", optimizer=opt1)
-    m2, opt2 = fresh(11)                   # lazy, other seed: everything comes from the file
+    m2, opt2 = fresh(11)  # lazy, other seed: everything comes from the file
     m2.load(tmp_path / "checkpoint.npz", optimizer=opt2)
     train(m2, opt2, 10)
     for k, v in m.state_dict().items():

@@ -1,4 +1,5 @@
 """Variable: constructors, dtypes, shape helpers, operators, printing, errors."""
+
 import numpy as np
 import pytest
 
@@ -26,8 +27,17 @@ def test_constructors_and_dtypes():
     assert abs(n.data.mean() - 5.0) < 0.02
 
 
-@pytest.mark.parametrize("bad", [None, "abc", np.array(["a"]), np.array([1 + 2j]),
-                                 np.array([object()], dtype=object), {"a": 1}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        None,
+        "abc",
+        np.array(["a"]),
+        np.array([1 + 2j]),
+        np.array([object()], dtype=object),
+        {"a": 1},
+    ],
+)
 def test_bad_data_is_a_type_error(bad):
     with pytest.raises(TypeError, match="expected"):
         ag.Variable(bad)
@@ -69,11 +79,25 @@ def test_operators_and_reflected_forms():
     x = ag.Variable(np.array([1.0, 2.0]))
     a = np.array([3.0, 4.0])
     for expr, expected in [
-        (x + 1, [2, 3]), (1 + x, [2, 3]), (x - 1, [0, 1]), (1 - x, [0, -1]),
-        (x * 2, [2, 4]), (2 * x, [2, 4]), (x / 2, [0.5, 1]), (2 / x, [2, 1]),
-        (x ** 2, [1, 4]), (2 ** x, [2, 4]), (-x, [-1, -2]), (+x, [1, 2]),
-        (a * x, [3, 8]), (x * a, [3, 8]), (a - x, [2, 2]), (a / x, [3, 2]),
-        (a + x, [4, 6]), (x ** x, [1, 4]), (x[1], 2.0),
+        (x + 1, [2, 3]),
+        (1 + x, [2, 3]),
+        (x - 1, [0, 1]),
+        (1 - x, [0, -1]),
+        (x * 2, [2, 4]),
+        (2 * x, [2, 4]),
+        (x / 2, [0.5, 1]),
+        (2 / x, [2, 1]),
+        (x**2, [1, 4]),
+        (2**x, [2, 4]),
+        (-x, [-1, -2]),
+        (+x, [1, 2]),
+        (a * x, [3, 8]),
+        (x * a, [3, 8]),
+        (a - x, [2, 2]),
+        (a / x, [3, 2]),
+        (a + x, [4, 6]),
+        (x**x, [1, 4]),
+        (x[1], 2.0),
     ]:
         assert isinstance(expr, ag.Variable)
         np.testing.assert_allclose(expr.data, expected)
@@ -119,12 +143,25 @@ def test_printing_follows_go():
     assert long.count(" ") == 1000
 
 
-@pytest.mark.parametrize("value, text", [
-    (2.0, "2"), (-2.5, "-2.5"), (1e-05, "1e-05"), (0.0001, "0.0001"), (123456.0, "123456"),
-    (1234567.0, "1.234567e+06"), (1e21, "1e+21"), (1e100, "1e+100"), (float("nan"), "NaN"),
-    (float("inf"), "+Inf"), (-0.0, "-0"), (0.1 + 0.2, "0.30000000000000004"),
-    (5e-324, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (2.0, "2"),
+        (-2.5, "-2.5"),
+        (1e-05, "1e-05"),
+        (0.0001, "0.0001"),
+        (123456.0, "123456"),
+        (1234567.0, "1.234567e+06"),
+        (1e21, "1e+21"),
+        (1e100, "1e+100"),
+        (float("nan"), "NaN"),
+        (float("inf"), "+Inf"),
+        (-0.0, "-0"),
+        (0.1 + 0.2, "0.30000000000000004"),
+        (5e-324, "5e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+    ],
+)
 def test_go_format(value, text):
     assert go_format(value) == text
 

@@ -435,7 +435,7 @@ cdef class Function:
 
     def __call__(self, *inputs):
         cdef tuple xs = tuple([as_var(x) for x in inputs])
-        cdef Node x, y
+        cdef Node x
         cdef bint record = grad_enabled()
         if record:
             record = False
@@ -845,7 +845,6 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
 
 cdef void _drop_outputs(Function f) noexcept:
     """Forget, after a failure, the gradients gathered for ``f``'s outputs."""
-    cdef Node o
     outs = f._outs
     f._outs = None
     if outs is None:

@@ -5,8 +5,8 @@ Everything here takes and returns NumPy arrays; nothing here knows about graphs.
 """
 cimport cython
 cimport numpy as cnp
-from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_REFCNT
-from libc.math cimport exp, log, sqrt, fabs, frexp, ldexp, modf, isnan, isinf, INFINITY, NAN, tanh
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from libc.math cimport exp, log, sqrt, fabs, frexp, ldexp, modf, isnan, isinf, INFINITY, NAN
 import numpy as np
 
 cnp.import_array()
@@ -389,7 +389,6 @@ cdef object _fused_grad(int code, object y, object gy):
             else:
                 _sigmoid_grad_loop[float](yf, gf, of)
     return out
-
 
 
 # ---------------------------------------------------------------------------- optimizer updates

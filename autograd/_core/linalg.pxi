@@ -135,8 +135,6 @@ def linear(x, w, b=None):
     return y
 
 
-
-
 # ---------------------------------------------------------------------------- einsum
 
 cdef str _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

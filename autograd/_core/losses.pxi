@@ -523,7 +523,6 @@ def dropout(x, ratio=0.5, rng=None):
     return _binary(&B_MUL, v, wrap_const(mask))
 
 
-
 # ============================================================================ not differentiable
 
 def argmax(x, axis=None):

@@ -659,12 +659,12 @@ cdef tuple _norm_grads(Node gy, Node x, Node gamma, Node beta, object xhat, obje
     gx = None
     if not x._const:
         inner = _sub(_sub(g, _mean(g, axes, True)),
-                         _mul(xhat, _mean(_mul(g, xhat), axes, True)))
+                     _mul(xhat, _mean(_mul(g, xhat), axes, True)))
         gx = _mul(rstd, inner)
     gg = gb = None
     if not gamma._const:
         gg = _reshape(_sum_to(_mul(gy, xhat), _keep(x, pshape, gamma)),
-                          gamma._data.shape)
+                      gamma._data.shape)
     if not beta._const:
         gb = _reshape(_sum_to(gy, _keep(x, pshape, beta)), beta._data.shape)
     return (gx, gg, gb)

@@ -15,7 +15,6 @@ Shapes, with the convolution's geometry ``(kh, kw)`` kernel, ``(sh, sw)`` stride
 * ``col2im`` is its adjoint (overlapping taps add up);
 * pooling works on ``(m, h, w)`` planes (``m = n*c``).
 """
-cimport cython
 from cython cimport floating
 from libc.math cimport sqrt, INFINITY, isnan
 import numpy as np
@@ -439,7 +438,7 @@ cdef tuple _pool_geometry(object x, object kernel, object stride, object pad, st
     ph, pw = _ints2(pad, what + ": pad", 0)
     if 2 * ph > kh or 2 * pw > kw:
         raise ValueError(f"{what}: pad {(ph, pw)} must be at most half the kernel {(kh, kw)}")
-    m, h, w = x.shape
+    _m, h, w = x.shape
     oh, ow = _out_size(h, w, kh, kw, sh, sw, ph, pw, what)
     return kh, kw, sh, sw, ph, pw, oh, ow
 
@@ -584,7 +583,7 @@ cdef void _layer_norm_loop(const floating[:, ::1] x,        # IN  (m, d)
                            double eps,
                            floating[:, ::1] y,               # OUT (m, d)
                            double[::1] mean,                 # OUT (m,)
-                           double[::1] rstd) noexcept nogil: # OUT (m,)
+                           double[::1] rstd) noexcept nogil:  # OUT (m,)
     cdef Py_ssize_t rows = x.shape[0], dim = x.shape[1]
     cdef Py_ssize_t m, k
     cdef double s, mu, r, t

@@ -11,16 +11,14 @@ Each operation is a Function subclass with three faces:
 Python-number operands are stored on the operation (``x + 1.0`` is one node, not
 two); array operands become constant leaves whose gradients are never computed.
 """
-cimport cython
 cimport numpy as cnp
-from cpython.object cimport PyObject
 from libc.math cimport (exp as c_exp, log as c_log, sin as c_sin, cos as c_cos, sqrt as c_sqrt,
                         fabs as c_fabs, log1p as c_log1p)
 from autograd._core.graph cimport (Node, Function, grad_enabled, train_enabled, new_var,
                                    as_var, as_array, link1, link2, link_all, link_outputs, wrap_const,
                                    zero_grads, register_add_fn, inputs_of)
-from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like, add_arrays,
-                                     ones_like, sum_to as sum_to_array, go_pow, go_log, log_array, tanh_scalar, sigmoid_scalar,
+from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like,
+                                     sum_to as sum_to_array, go_pow, go_log, log_array, tanh_scalar, sigmoid_scalar,
                                      tanh_array, sigmoid_array, tanh_grad, sigmoid_grad)
 from autograd._core.kernels import pow_array
 import builtins
@@ -73,7 +71,6 @@ cdef tuple _shape_arg(object shape, str what):
         return tuple([int(operator_index(s)) for s in shape])
     except TypeError:
         raise TypeError(f"{what}: expected a shape of ints, got {shape!r}") from None
-
 
 
 cdef object _norm_axis(object axis, Py_ssize_t ndim, str what):

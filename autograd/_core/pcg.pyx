@@ -1,9 +1,8 @@
 """The seed's random source: Go's math/rand/v2 PCG with its Float64 and its
 ziggurat NormFloat64, so that programs seeded with ``rand.Const()`` draw the
 same numbers here (see ../shared/RANDOM.md)."""
-cimport cython
 cimport numpy as cnp
-from libc.math cimport exp, log, sqrt, fabs
+from libc.math cimport exp, log, sqrt
 from libc.stdint cimport uint64_t, uint32_t, int32_t
 import operator
 import sys

@@ -132,8 +132,6 @@ def min(x, axis=None, keepdims=False):
     return _maxmin(as_var(x), axis, keepdims, False)
 
 
-
-
 def logsumexp(x, axis=None, keepdims=False):
     """``log(sum(exp(x)))`` over ``axis``, shifted by the maximum so it never overflows;
     its gradient is the softmax.
@@ -151,7 +149,7 @@ def logsumexp(x, axis=None, keepdims=False):
     mc = wrap_const(m)
     with np.errstate(divide="ignore"):
         y = _binary(&B_ADD, _unary(&U_LOG, _sum(_unary(&U_EXP, _binary(&B_SUB, v, mc), 0),
-                                                 axes, True), 0), mc)
+                                                axes, True), 0), mc)
     if keepdims:
         return y
     return _reshape(y, tuple([s for i, s in enumerate(xd.shape) if axes is not None and i not in axes]))

@@ -379,8 +379,6 @@ def get_item(x, index):
     return _get_item(as_var(x), _index_arg(index))
 
 
-
-
 # ---------------------------------------------------------------------------- stack / flatten
 
 def stack(xs, axis=0):

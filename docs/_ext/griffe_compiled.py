@@ -17,6 +17,7 @@ module read by inspection has no annotations. This extension, run once the
    as a ``pycon`` code block, so that printed values such as ``variable[2]([1 2])``
    are shown as code, not read as Markdown links.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -59,8 +60,12 @@ class CompiledCore(griffe.Extension):
         stub = filepath.parent / (module.name + ".pyi")
         if stub.exists():
             stubs = griffe.visit(
-                module.path, filepath=stub, code=stub.read_text(), parent=module.parent,
-                docstring_parser=loader.docstring_parser, modules_collection=griffe.ModulesCollection(),
+                module.path,
+                filepath=stub,
+                code=stub.read_text(),
+                parent=module.parent,
+                docstring_parser=loader.docstring_parser,
+                modules_collection=griffe.ModulesCollection(),
             )
             griffe.merge_stubs(module, stubs)
         runtime = importlib.import_module(module.path)
@@ -71,12 +76,16 @@ class CompiledCore(griffe.Extension):
             # inspection labels a Cython function a "method descriptor": it is a plain function
             member.labels.discard("method descriptor")
             if isinstance(member, griffe.Function) and obj is not None:
-                self._set_docstring(member, _strip_signature(getattr(obj, "__doc__", None), name), loader)
+                self._set_docstring(
+                    member, _strip_signature(getattr(obj, "__doc__", None), name), loader
+                )
             elif isinstance(member, griffe.Class) and obj is not None:
                 for mname, meth in member.members.items():
                     if isinstance(meth, griffe.Function) and not meth.is_alias:
                         robj = getattr(obj, mname, None)
-                        self._set_docstring(meth, _strip_signature(getattr(robj, "__doc__", None), mname), loader)
+                        self._set_docstring(
+                            meth, _strip_signature(getattr(robj, "__doc__", None), mname), loader
+                        )
                 if not member.docstring and obj.__doc__:
                     self._set_docstring(member, _strip_signature(obj.__doc__, name), loader)
 
@@ -84,7 +93,10 @@ class CompiledCore(griffe.Extension):
     def _set_docstring(obj: griffe.Object, text: str | None, loader: griffe.GriffeLoader) -> None:
         if text and text.strip():
             obj.docstring = griffe.Docstring(
-                text, parent=obj, parser=loader.docstring_parser, parser_options=loader.docstring_options
+                text,
+                parent=obj,
+                parser=loader.docstring_parser,
+                parser_options=loader.docstring_options,
             )
 
     def _alias_reexports(self, module: griffe.Module) -> None:
@@ -99,7 +111,9 @@ class CompiledCore(griffe.Extension):
                 continue
             target = self._reexport_target(module, member)
             if target is not None:
-                alias = griffe.Alias(name, target, lineno=member.lineno, endlineno=member.endlineno, parent=module)
+                alias = griffe.Alias(
+                    name, target, lineno=member.lineno, endlineno=member.endlineno, parent=module
+                )
                 module.set_member(name, alias)
 
     @staticmethod
@@ -117,7 +131,9 @@ class CompiledCore(griffe.Extension):
         target = f"{base.target_path}.{parts[1]}"
         return target if target.startswith("autograd._core.") else None
 
-    def _fence_doctests(self, obj: griffe.Object, loader: griffe.GriffeLoader, seen: set[str]) -> None:
+    def _fence_doctests(
+        self, obj: griffe.Object, loader: griffe.GriffeLoader, seen: set[str]
+    ) -> None:
         if obj.path in seen:
             return
         seen.add(obj.path)
@@ -131,8 +147,18 @@ class CompiledCore(griffe.Extension):
 
 
 _STRUCTURED = {
-    "Parameters", "Other Parameters", "Returns", "Yields", "Receives", "Raises", "Warns",
-    "Attributes", "Methods", "Functions", "Classes", "Modules",
+    "Parameters",
+    "Other Parameters",
+    "Returns",
+    "Yields",
+    "Receives",
+    "Raises",
+    "Warns",
+    "Attributes",
+    "Methods",
+    "Functions",
+    "Classes",
+    "Modules",
 }
 
 

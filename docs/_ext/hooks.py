@@ -5,6 +5,7 @@ to the benchmarks, and the pages in ``docs/`` link to them as ``../benchmarks/..
 links work on the repository page too. The site serves both files under ``benchmarks/``
 and rewrites those links to point there: one copy of the numbers, no stale duplicate.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,14 @@ _LINK = re.compile(r"\]\(((?:\.\./)+)benchmarks/")
 def on_files(files: Files, config: Any, **kwargs: Any) -> Files:
     for uri in EXTERNAL:
         if (ROOT / uri).exists():
-            files.append(File(uri, src_dir=str(ROOT), dest_dir=config["site_dir"],
-                              use_directory_urls=config["use_directory_urls"]))
+            files.append(
+                File(
+                    uri,
+                    src_dir=str(ROOT),
+                    dest_dir=config["site_dir"],
+                    use_directory_urls=config["use_directory_urls"],
+                )
+            )
     return files
 
 
