@@ -130,21 +130,21 @@ MAX_HIDDEN = 4096
 
 def check_plot(p, path):
     """Answer a --plot that cannot be written now, not after the training."""
-    plt = pyplot()
-    if plt is None:
-        p.error("--plot needs matplotlib: pip install 'cyautograd[plot]' (or pip install matplotlib)")
     if os.path.isdir(path):
         p.error(f"--plot {path!r} is a directory; give a file name such as "
                 f"{os.path.join(path, 'lstm.png')!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        p.error(f"--plot {path!r}: the folder {os.path.dirname(path)!r} does not exist")
+    plt = pyplot()
+    if plt is None:
+        p.error("--plot needs matplotlib: pip install 'cyautograd[plot]' (or pip install matplotlib)")
     from matplotlib.backend_bases import FigureCanvasBase
     formats = FigureCanvasBase.get_supported_filetypes()
     suffix = os.path.splitext(path)[1].lower().lstrip(".")
     if suffix not in formats:
         p.error(f"--plot {path!r} should end in one of "
                 f"{', '.join('.' + f for f in sorted(formats))}")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        p.error(f"--plot {path!r}: the folder {os.path.dirname(path)!r} does not exist")
     if not os.access(path if os.path.exists(path) else folder, os.W_OK):
         p.error(f"--plot {path!r} is not writable")
 
