@@ -1,4 +1,5 @@
 """Each example prints, byte for byte, what its seed page prints."""
+import importlib.util
 import pathlib
 import re
 import subprocess
@@ -71,3 +72,26 @@ def test_variables_example_matches_seed_000():
     assert "x.At(1, 2)  // 6.0" in s0 and lines[3] == "6.0"
     assert "fmt.Println(x) // x[2]([1 2])" in s0 and lines[5] == "x[2]([1 2])"
     assert lines[6:8] == ["variable(6)", "variable(6)"]
+
+
+def test_classify_example_learns_the_spiral(tmp_path):
+    """The spiral classifier prints its progress and a test accuracy of at least 95%;
+    --plot draws the decision regions."""
+    pytest.importorskip("autograd.data")
+    args = [sys.executable, str(ROOT / "examples" / "classify.py"), "--epochs", "60"]
+    plot = tmp_path / "regions.png"
+    has_plot = importlib.util.find_spec("matplotlib") is not None
+    if has_plot:
+        args += ["--plot", str(plot)]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("epoch    1  loss ") and "train accuracy" in lines[0]
+    assert [line.split()[1] for line in lines[:-1]] == ["1", "25", "50", "60"]
+    assert lines[-1].startswith("test accuracy ") and lines[-1].endswith("(120 points)")
+    assert float(lines[-1].split()[2]) >= 0.95
+    if has_plot:
+        assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = subprocess.run([sys.executable, str(ROOT / "examples" / "classify.py"), "--lr", "nan"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--lr" in bad.stderr and "Traceback" not in bad.stderr
