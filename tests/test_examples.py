@@ -1,5 +1,5 @@
 """Each example prints, byte for byte, what its seed page prints."""
-
+import importlib.util
 import pathlib
 import re
 import subprocess
@@ -15,13 +15,8 @@ EXAMPLES = ["quickstart", "gradient_descent", "higher_order", "variables"]
 
 
 def run_example(name):
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / f"{name}.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / f"{name}.py")],
+                         capture_output=True, text=True, check=True, timeout=120)
     return out.stdout
 
 
@@ -39,7 +34,7 @@ def seed_text(prefix):
 
 def block_after(text, marker, count):
     """The ``count`` lines of printed output that follow ``marker`` in a seed page."""
-    lines = text[text.index(marker) + len(marker) :].strip("\n").splitlines()
+    lines = text[text.index(marker) + len(marker):].strip("\n").splitlines()
     return lines[:count]
 
 
@@ -55,7 +50,7 @@ def test_expected_outputs_are_the_seed_pages():
     assert "fmt.Println(x.Grad) // variable(3.297442541400256)" in s1
     assert "// variable(0.040000000000000036) variable(0.040000000000000036)" in s1
     assert quick[2] == "variable(0.040000000000000036) variable(0.040000000000000036)"
-    sin_lines = re.findall(r"// (variable\([-0-9.]+\))", s1[s1.index("Higher-order") :])
+    sin_lines = re.findall(r"// (variable\([-0-9.]+\))", s1[s1.index("Higher-order"):])
     assert quick[3:] == sin_lines[:2] + sin_lines[2:7]
 
     descent = (EXPECTED / "gradient_descent.txt").read_text().splitlines()
@@ -65,7 +60,7 @@ def test_expected_outputs_are_the_seed_pages():
 
     higher = (EXPECTED / "higher_order.txt").read_text().splitlines()
     assert higher[:7] == block_after(s4, "Output:\n", 7)
-    newton = s4[s4.index("Newton") :]
+    newton = s4[s4.index("Newton"):]
     assert higher[7:17] == block_after(newton, "Output:\n", 10)
     assert higher[17] == "variable(100)" and "// variable(100)" in s4
 
@@ -77,3 +72,26 @@ def test_variables_example_matches_seed_000():
     assert "x.At(1, 2)  // 6.0" in s0 and lines[3] == "6.0"
     assert "fmt.Println(x) // x[2]([1 2])" in s0 and lines[5] == "x[2]([1 2])"
     assert lines[6:8] == ["variable(6)", "variable(6)"]
+
+
+def test_classify_example_learns_the_spiral(tmp_path):
+    """The spiral classifier prints its progress and a test accuracy of at least 95%;
+    --plot draws the decision regions."""
+    pytest.importorskip("autograd.data")
+    args = [sys.executable, str(ROOT / "examples" / "classify.py"), "--epochs", "60"]
+    plot = tmp_path / "regions.png"
+    has_plot = importlib.util.find_spec("matplotlib") is not None
+    if has_plot:
+        args += ["--plot", str(plot)]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("epoch    1  loss ") and "train accuracy" in lines[0]
+    assert [line.split()[1] for line in lines[:-1]] == ["1", "25", "50", "60"]
+    assert lines[-1].startswith("test accuracy ") and lines[-1].endswith("(120 points)")
+    assert float(lines[-1].split()[2]) >= 0.95
+    if has_plot:
+        assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = subprocess.run([sys.executable, str(ROOT / "examples" / "classify.py"), "--lr", "nan"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--lr" in bad.stderr and "Traceback" not in bad.stderr
