@@ -6,6 +6,7 @@ under a cosine learning-rate schedule; prints its progress and the test accuracy
 
 ``--plot`` draws the decision regions with the test points (needs matplotlib).
 """
+
 import argparse
 import math
 import os
@@ -48,7 +49,7 @@ def arguments(argv):
     args = p.parse_args(argv)
     if args.N < 10 * CLASSES:
         p.error(f"-N must be at least {10 * CLASSES}")
-    if not 0 <= args.seed < 2 ** 63:
+    if not 0 <= args.seed < 2**63:
         p.error("--seed must be in [0, 2**63)")
     if args.plot is not None:
         folder = os.path.dirname(os.path.abspath(args.plot))
@@ -70,11 +71,13 @@ def main(argv=None):
     n_test = args.N // 5
     x_train, t_train, x_test, t_test = x[n_test:], t[n_test:], x[:n_test], t[:n_test]
 
-    model = M.MLP([args.hidden, args.hidden, CLASSES], activation=F.relu,
-                  rng=ag.random.const(args.seed))
+    model = M.MLP(
+        [args.hidden, args.hidden, CLASSES], activation=F.relu, rng=ag.random.const(args.seed)
+    )
     opt = O.Adam(model, lr=args.lr)
-    loader = DataLoader(ArrayDataset(x_train, t_train), batch_size=args.batch_size,
-                        shuffle=True, rng=rng)
+    loader = DataLoader(
+        ArrayDataset(x_train, t_train), batch_size=args.batch_size, shuffle=True, rng=rng
+    )
     schedule = O.CosineLR(opt, total_steps=args.epochs * len(loader), min_lr=args.lr / 100)
 
     for epoch in range(1, args.epochs + 1):
@@ -90,8 +93,10 @@ def main(argv=None):
         if epoch == 1 or epoch % 25 == 0 or epoch == args.epochs:
             with ag.no_grad():
                 train_acc = float(F.accuracy(model(x_train), t_train))
-            print(f"epoch {epoch:4d}  loss {total / seen:.4f}  train accuracy {train_acc:.3f}  "
-                  f"lr {opt.lr:.5f}")
+            print(
+                f"epoch {epoch:4d}  loss {total / seen:.4f}  train accuracy {train_acc:.3f}  "
+                f"lr {opt.lr:.5f}"
+            )
     with ag.no_grad():
         test_acc = float(F.accuracy(model(x_test), t_test))
     print(f"test accuracy {test_acc:.3f} ({n_test} points)")
@@ -103,8 +108,10 @@ def main(argv=None):
 
 def draw(model, x, t, path):
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     grid = np.linspace(-1.1, 1.1, 300)
     gx, gy = np.meshgrid(grid, grid)
     with ag.no_grad():

@@ -13,6 +13,7 @@ batches after the last full window of an epoch are fed (they carry the state and
 count in the loss) but not trained on, and a note on stderr says how many.
 ``--train-tail`` also updates after the last batch of each epoch.
 """
+
 import argparse
 import math
 import os
@@ -42,8 +43,10 @@ def batches(data, label, batch_size):
     """Consecutive batches of (batch_size, 1) inputs and labels, as the seed's DataLoader."""
     for begin in range(0, len(data) - batch_size + 1, batch_size):
         end = begin + batch_size
-        yield (ag.Variable(data[begin:end].reshape(-1, 1)),
-               ag.Variable(label[begin:end].reshape(-1, 1)))
+        yield (
+            ag.Variable(data[begin:end].reshape(-1, 1)),
+            ag.Variable(label[begin:end].reshape(-1, 1)),
+        )
 
 
 def windows(args):
@@ -78,13 +81,21 @@ def train(args, log=sys.stderr):
                 loss.backward()
                 loss.unchain_backward()
                 opt.update(model)
-        print(f"{epoch:3d}: loss={loss.at() / max(count, 1):f} "
-              f"elapsed={time.perf_counter() - start:.2f}s", file=log, flush=True)
+        print(
+            f"{epoch:3d}: loss={loss.at() / max(count, 1):f} "
+            f"elapsed={time.perf_counter() - start:.2f}s",
+            file=log,
+            flush=True,
+        )
     untrained = 0 if last is not None else n_batches % args.bptt_length
     if untrained:
-        print(f"note: the last {untrained} of the {n_batches} batches of each epoch were fed "
-              f"but not trained on (after the last full --bptt-length window, as in the seed); "
-              f"--train-tail trains them", file=log, flush=True)
+        print(
+            f"note: the last {untrained} of the {n_batches} batches of each epoch were fed "
+            f"but not trained on (after the last full --bptt-length window, as in the seed); "
+            f"--train-tail trains them",
+            file=log,
+            flush=True,
+        )
     return model, n
 
 
@@ -103,6 +114,7 @@ def pyplot():
     """matplotlib.pyplot drawing to files, or None when matplotlib is not installed."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -131,20 +143,26 @@ MAX_HIDDEN = 4096
 def check_plot(p, path):
     """Answer a --plot that cannot be written now, not after the training."""
     if os.path.isdir(path):
-        p.error(f"--plot {path!r} is a directory; give a file name such as "
-                f"{os.path.join(path, 'lstm.png')!r}")
+        p.error(
+            f"--plot {path!r} is a directory; give a file name such as "
+            f"{os.path.join(path, 'lstm.png')!r}"
+        )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         p.error(f"--plot {path!r}: the folder {os.path.dirname(path)!r} does not exist")
     plt = pyplot()
     if plt is None:
-        p.error("--plot needs matplotlib: pip install 'cyautograd[plot]' (or pip install matplotlib)")
+        p.error(
+            "--plot needs matplotlib: pip install 'cyautograd[plot]' (or pip install matplotlib)"
+        )
     from matplotlib.backend_bases import FigureCanvasBase
+
     formats = FigureCanvasBase.get_supported_filetypes()
     suffix = os.path.splitext(path)[1].lower().lstrip(".")
     if suffix not in formats:
-        p.error(f"--plot {path!r} should end in one of "
-                f"{', '.join('.' + f for f in sorted(formats))}")
+        p.error(
+            f"--plot {path!r} should end in one of {', '.join('.' + f for f in sorted(formats))}"
+        )
     if not os.access(path if os.path.exists(path) else folder, os.W_OK):
         p.error(f"--plot {path!r} is not writable")
 
@@ -160,8 +178,11 @@ def parse(argv=None):
     p.add_argument("--noise", "-noise", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0, help="seed of the random source")
     p.add_argument("--plot", metavar="FILE.png", help="also draw prediction against the cosine")
-    p.add_argument("--train-tail", action="store_true",
-                   help="also update after the last batch of each epoch (the seed does not)")
+    p.add_argument(
+        "--train-tail",
+        action="store_true",
+        help="also update after the last batch of each epoch (the seed does not)",
+    )
     args = p.parse_args(argv)
     for name in ("N", "epochs", "batch_size", "hidden_size", "bptt_length"):
         if getattr(args, name) <= 0:
@@ -180,9 +201,11 @@ def parse(argv=None):
         p.error(f"--seed must be in [0, 2**64), got {args.seed}")
     n_batches, last = windows(args)
     if last is None and args.bptt_length > n_batches:
-        p.error(f"--bptt-length {args.bptt_length} is more than the {n_batches} batches of an "
-                f"epoch (-N {args.N}, --batch-size {args.batch_size}), so the model would never "
-                f"be updated; lower it, or pass --train-tail")
+        p.error(
+            f"--bptt-length {args.bptt_length} is more than the {n_batches} batches of an "
+            f"epoch (-N {args.N}, --batch-size {args.batch_size}), so the model would never "
+            f"be updated; lower it, or pass --train-tail"
+        )
     if args.plot is not None:
         check_plot(p, args.plot)
     return args
@@ -198,8 +221,10 @@ def main(argv=None):
     # the model predicts the next point of the curve it is fed
     mse = float(np.mean((ys[:-1] - xs[1:]) ** 2))
     mse_same = float(np.mean((ys - xs) ** 2))
-    print(f"mean squared error against cos: {mse:.6f} (next point), {mse_same:.6f} (same point)",
-          file=sys.stderr)
+    print(
+        f"mean squared error against cos: {mse:.6f} (next point), {mse_same:.6f} (same point)",
+        file=sys.stderr,
+    )
     if args.plot is not None:
         plot(args.plot, grid, xs, ys)
     return mse

@@ -1,4 +1,5 @@
 """Each example prints, byte for byte, what its seed page prints."""
+
 import importlib.util
 import pathlib
 import re
@@ -15,8 +16,13 @@ EXAMPLES = ["quickstart", "gradient_descent", "higher_order", "variables"]
 
 
 def run_example(name):
-    out = subprocess.run([sys.executable, str(ROOT / "examples" / f"{name}.py")],
-                         capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / f"{name}.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return out.stdout
 
 
@@ -34,7 +40,7 @@ def seed_text(prefix):
 
 def block_after(text, marker, count):
     """The ``count`` lines of printed output that follow ``marker`` in a seed page."""
-    lines = text[text.index(marker) + len(marker):].strip("\n").splitlines()
+    lines = text[text.index(marker) + len(marker) :].strip("\n").splitlines()
     return lines[:count]
 
 
@@ -50,7 +56,7 @@ def test_expected_outputs_are_the_seed_pages():
     assert "fmt.Println(x.Grad) // variable(3.297442541400256)" in s1
     assert "// variable(0.040000000000000036) variable(0.040000000000000036)" in s1
     assert quick[2] == "variable(0.040000000000000036) variable(0.040000000000000036)"
-    sin_lines = re.findall(r"// (variable\([-0-9.]+\))", s1[s1.index("Higher-order"):])
+    sin_lines = re.findall(r"// (variable\([-0-9.]+\))", s1[s1.index("Higher-order") :])
     assert quick[3:] == sin_lines[:2] + sin_lines[2:7]
 
     descent = (EXPECTED / "gradient_descent.txt").read_text().splitlines()
@@ -60,7 +66,7 @@ def test_expected_outputs_are_the_seed_pages():
 
     higher = (EXPECTED / "higher_order.txt").read_text().splitlines()
     assert higher[:7] == block_after(s4, "Output:\n", 7)
-    newton = s4[s4.index("Newton"):]
+    newton = s4[s4.index("Newton") :]
     assert higher[7:17] == block_after(newton, "Output:\n", 10)
     assert higher[17] == "variable(100)" and "// variable(100)" in s4
 
@@ -92,6 +98,10 @@ def test_classify_example_learns_the_spiral(tmp_path):
     assert float(lines[-1].split()[2]) >= 0.95
     if has_plot:
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    bad = subprocess.run([sys.executable, str(ROOT / "examples" / "classify.py"), "--lr", "nan"],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "classify.py"), "--lr", "nan"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "--lr" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,6 +1,7 @@
 """Reliability of the compiled core, one test per defect an adversarial review found
 (numbers as in the reliability issue). Cases that used to crash the interpreter run in
 a subprocess, so that a regression fails one test instead of the whole suite."""
+
 import gc
 import subprocess
 import sys
@@ -18,13 +19,15 @@ from autograd._core.kernels import axpy, axpy_fast
 
 def run_isolated(code):
     """Run ``code`` in a fresh interpreter; return its stdout (the test fails on a crash)."""
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, f"exit status {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
 
 # ---------------------------------------------------------------------------- crashes
+
 
 def test_1_backward_inside_a_backward_sharing_nodes():
     out = run_isolated("""
@@ -83,8 +86,10 @@ def test_2_and_7_threads_walking_one_shared_graph_add_up():
 
 def test_7_threads_with_separate_graphs_sharing_a_parameter():
     w = ag.Variable(np.full((256, 256), 0.01))
-    batches = [[np.random.default_rng(k * 100 + i).normal(size=(64, 256)) for i in range(10)]
-               for k in range(4)]
+    batches = [
+        [np.random.default_rng(k * 100 + i).normal(size=(64, 256)) for i in range(10)]
+        for k in range(4)
+    ]
     expected = sum(x.T @ (1 - np.tanh(x @ w.data) ** 2) for xs in batches for x in xs)
     errors = []
 
@@ -92,10 +97,10 @@ def test_7_threads_with_separate_graphs_sharing_a_parameter():
         try:
             for x in xs:
                 F.sum(F.tanh(x @ w)).backward()
-        except Exception as e:          # pragma: no cover - reported below
+        except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
-    for attempt in range(4):            # the old race showed in about one run of three
+    for attempt in range(4):  # the old race showed in about one run of three
         w.cleargrad()
         threads = [threading.Thread(target=work, args=(xs,)) for xs in batches]
         for t in threads:
@@ -127,12 +132,13 @@ def test_4_queue_out_of_memory_is_a_memory_error_and_the_graph_is_unchanged():
             loss.backward()
     finally:
         _graph._set_heap_limit(-1)
-    np.testing.assert_array_equal(x.grad.data, [5.0, 5.0])     # untouched
-    loss.backward()                                             # and it can run again
+    np.testing.assert_array_equal(x.grad.data, [5.0, 5.0])  # untouched
+    loss.backward()  # and it can run again
     np.testing.assert_array_equal(x.grad.data, [5.0 + 19900, 5.0 + 19900])
 
 
 # ---------------------------------------------------------------------------- silent wrong results
+
 
 @pytest.mark.parametrize("dtype", [">f8", ">f4", "<f8"])
 def test_5_other_byte_orders_are_read_correctly(dtype):
@@ -150,7 +156,7 @@ def test_5_other_byte_orders_are_read_correctly(dtype):
 def test_5_subclasses_are_plain_arrays_and_masked_arrays_refused():
     m = ag.Variable(np.matrix([[1.0, 2.0], [3.0, 4.0]]))
     assert type(m.data) is np.ndarray
-    np.testing.assert_array_equal((m * m).data, [[1.0, 4.0], [9.0, 16.0]])     # not a matrix product
+    np.testing.assert_array_equal((m * m).data, [[1.0, 4.0], [9.0, 16.0]])  # not a matrix product
     y = ag.Variable(np.ones((2, 2))) * np.matrix([[1.0, 2.0], [3.0, 4.0]])
     np.testing.assert_array_equal(y.data, [[1.0, 2.0], [3.0, 4.0]])
     with pytest.raises(TypeError, match="masked"):
@@ -165,8 +171,8 @@ def test_6_retain_grad_propagates_only_new_contributions():
     z = y * 3.0
     z.backward(retain_grad=True)
     z.backward(retain_grad=True)
-    assert float(x.grad.data) == 24.0           # 2 * (3 * 2x)
-    assert float(y.grad.data) == 6.0            # the retained grad accumulates
+    assert float(x.grad.data) == 24.0  # 2 * (3 * 2x)
+    assert float(y.grad.data) == 6.0  # the retained grad accumulates
 
     x = ag.Variable(np.array([1.0, 2.0]))
     h = x * 2.0
@@ -195,9 +201,9 @@ def test_6_retry_after_a_failed_backward_does_not_over_count():
     y = FailOnce()(h) + h
     with pytest.raises(RuntimeError, match="transient"):
         y.backward(retain_grad=True)
-    assert x.grad is None and h.grad is None and y.grad is None     # nothing half-written
+    assert x.grad is None and h.grad is None and y.grad is None  # nothing half-written
     y.backward(retain_grad=True)
-    assert x.grad.data[0] == 9.0                # (2 + 1) * 3
+    assert x.grad.data[0] == 9.0  # (2 + 1) * 3
     assert h.grad.data[0] == 3.0
 
 
@@ -226,19 +232,19 @@ def test_8_graph_keeps_private_copies_of_indices_masks_and_labels():
 
 def test_10_power_at_a_zero_base_is_pytorchs_not_nan():
     x = ag.Variable(np.array([0.0, 1.0]))
-    F.sum(x ** 0).backward()
+    F.sum(x**0).backward()
     np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
 
     a = ag.Variable(np.array([0.0, 2.0]))
     p = ag.Variable(np.array(3.0))
     with np.errstate(all="raise"):
-        F.sum(a ** p).backward()
+        F.sum(a**p).backward()
     assert p.grad.data == pytest.approx(8.0 * np.log(2.0))
     np.testing.assert_allclose(a.grad.data, [0.0, 12.0])
 
     b = ag.Variable(np.array([0.0, 2.0]))
     q = ag.Variable(np.array([0.0, 0.0]))
-    F.sum(b ** q).backward()
+    F.sum(b**q).backward()
     np.testing.assert_array_equal(b.grad.data, [0.0, 0.0])
     np.testing.assert_array_equal(q.grad.data, [0.0, np.log(2.0)])
 
@@ -273,6 +279,7 @@ def test_13_accuracy_ignores_minus_100():
 
 # ---------------------------------------------------------------------------- leaks
 
+
 def test_18_a_failed_backward_leaves_no_cycle():
     class Bad(ag.Function):
         def forward(self, x):
@@ -301,7 +308,8 @@ def test_18_a_failed_backward_leaves_no_cycle():
 
 def test_20_repr_of_a_huge_broadcast_view_reads_only_what_it_prints():
     import tracemalloc
-    v = ag.Variable(np.broadcast_to(np.arange(10_000.0), (20_000, 10_000)))   # 1.6 GB if copied
+
+    v = ag.Variable(np.broadcast_to(np.arange(10_000.0), (20_000, 10_000)))  # 1.6 GB if copied
     tracemalloc.start()
     text = repr(v)
     peak = tracemalloc.get_traced_memory()[1]
@@ -311,15 +319,21 @@ def test_20_repr_of_a_huge_broadcast_view_reads_only_what_it_prints():
 
 # ---------------------------------------------------------------------------- numbers and arguments
 
+
 def test_26_huge_numbers_and_bad_sizes_and_labels():
     x = ag.variable(1.0)
-    for op in (lambda: x * 10 ** 400, lambda: 10 ** 400 + x, lambda: x ** 10 ** 400,
-               lambda: F.clip(x, -10 ** 400, 1), lambda: ag.Variable(10 ** 400)):
+    for op in (
+        lambda: x * 10**400,
+        lambda: 10**400 + x,
+        lambda: x**10**400,
+        lambda: F.clip(x, -(10**400), 1),
+        lambda: ag.Variable(10**400),
+    ):
         with pytest.raises(ValueError, match="too large"):
             op()
     with pytest.raises(TypeError, match="ints"):
         F.split(ag.Variable(np.ones(4)), [1.5, 2.5])
     with pytest.raises(IndexError, match="out of range"):
-        F.softmax_cross_entropy(np.zeros((1, 3)), np.array([2 ** 64 - 100], dtype=np.uint64))
+        F.softmax_cross_entropy(np.zeros((1, 3)), np.array([2**64 - 100], dtype=np.uint64))
     y = F.mean_squared_error(ag.Variable(np.ones(3, np.float32)), 0.5)
     assert y.data.dtype == np.float32

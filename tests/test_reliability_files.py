@@ -1,6 +1,7 @@
 """Reliability of what touches files: Model.save/load, the LSTM program, the DOT CLI.
 
 Each test here failed before its fix (issue numbers in the names)."""
+
 import importlib.util
 import io
 import os
@@ -23,7 +24,18 @@ import autograd.optimizers as O
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LSTM_PROGRAM = ROOT / "examples" / "lstm.py"
-SMALL = ["-N", "101", "--batch-size", "10", "--hidden-size", "4", "--epochs", "2", "--bptt-length", "4"]
+SMALL = [
+    "-N",
+    "101",
+    "--batch-size",
+    "10",
+    "--hidden-size",
+    "4",
+    "--epochs",
+    "2",
+    "--bptt-length",
+    "4",
+]
 
 
 def trained():
@@ -50,8 +62,9 @@ def assert_refused(m, path, match):
 
 def npy_header(shape, descr="<f8"):
     buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False,
-                                               "shape": shape})
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
     return buf.getvalue()
 
 
@@ -67,11 +80,15 @@ def bomb(path, name, shape, zero_bytes):
 
 # -- 17: names, shapes and dtypes come from the headers, before any data ------------------
 
-@pytest.mark.parametrize("name, shape, zeros", [
-    ("bogus", (8 << 20,), 64 << 20),          # an unknown name
-    ("linear0.w", (8 << 20,), 64 << 20),      # a known name, the wrong shape
-    ("linear0.w", (3, 4), 64 << 20),          # the right shape, 64 MiB more data than it says
-])
+
+@pytest.mark.parametrize(
+    "name, shape, zeros",
+    [
+        ("bogus", (8 << 20,), 64 << 20),  # an unknown name
+        ("linear0.w", (8 << 20,), 64 << 20),  # a known name, the wrong shape
+        ("linear0.w", (3, 4), 64 << 20),  # the right shape, 64 MiB more data than it says
+    ],
+)
 def test_17_a_deflate_bomb_is_refused_before_its_data_is_read(tmp_path, name, shape, zeros):
     m = trained()
     path = tmp_path / "bomb.npz"
@@ -89,6 +106,7 @@ def test_17_a_deflate_bomb_is_refused_before_its_data_is_read(tmp_path, name, sh
 
 # -- 22: every bad file is a ValueError naming the path, the model unchanged -------------
 
+
 def saved(tmp_path, name="m.npz"):
     m = trained()
     path = tmp_path / name
@@ -97,7 +115,7 @@ def saved(tmp_path, name="m.npz"):
 
 
 def local_header_offset_of_data(raw, info):
-    fn_len, extra_len = struct.unpack("<HH", raw[info.header_offset + 26:info.header_offset + 30])
+    fn_len, extra_len = struct.unpack("<HH", raw[info.header_offset + 26 : info.header_offset + 30])
     return info.header_offset + 30 + fn_len + extra_len
 
 
@@ -122,13 +140,13 @@ def test_22_bad_files_are_value_errors(tmp_path):
     cases["one.npy"] = "a .npy file"
     (tmp_path / "empty.npz").write_bytes(b"")
     cases["empty.npz"] = "empty"
-    (tmp_path / "half.npz").write_bytes(raw[:len(raw) // 2])
+    (tmp_path / "half.npz").write_bytes(raw[: len(raw) // 2])
     cases["half.npz"] = "not a readable .npz"
     (tmp_path / "header.npz").write_bytes(raw.replace(b"\x93NUMPY", b"\x93NUMPX"))
     cases["header.npz"] = "not a readable .npz"
     np.savez(tmp_path / "objects.npz", **{**params, "linear0.b": np.array([None] * 4, object)})
     cases["objects.npz"] = "objects"
-    with zipfile.ZipFile(tmp_path / "plain.npz", "w") as zf:      # AttributeError before
+    with zipfile.ZipFile(tmp_path / "plain.npz", "w") as zf:  # AttributeError before
         for k, v in params.items():
             zf.writestr(k, v.tobytes())
     cases["plain.npz"] = "not a .npy array"
@@ -138,29 +156,30 @@ def test_22_bad_files_are_value_errors(tmp_path):
                 with zf.open(k + ".npy", "w") as f:
                     np.lib.format.write_array(f, v)
         cases[f"{label}.npz"] = "only stored and deflated"
-        data = bytearray((tmp_path / f"{label}.npz").read_bytes())   # LZMAError, OSError before
+        data = bytearray((tmp_path / f"{label}.npz").read_bytes())  # LZMAError, OSError before
         with zipfile.ZipFile(tmp_path / f"{label}.npz") as zf:
             for info in zf.infolist():
                 at = local_header_offset_of_data(data, info)
-                data[at + 5:at + 25] = b"\xff" * 20
+                data[at + 5 : at + 25] = b"\xff" * 20
         (tmp_path / f"{label}-broken.npz").write_bytes(bytes(data))
         cases[f"{label}-broken.npz"] = "only stored and deflated"
     np.savez_compressed(tmp_path / "deflated.npz", **params)
-    data = bytearray((tmp_path / "deflated.npz").read_bytes())     # zlib.error before
+    data = bytearray((tmp_path / "deflated.npz").read_bytes())  # zlib.error before
     with zipfile.ZipFile(tmp_path / "deflated.npz") as zf:
         for info in zf.infolist():
             at = local_header_offset_of_data(data, info)
-            data[at:at + 8] = b"\xff" * 8
+            data[at : at + 8] = b"\xff" * 8
     (tmp_path / "deflate-broken.npz").write_bytes(bytes(data))
     cases["deflate-broken.npz"] = "not a readable .npz"
-    data = bytearray(raw)                                            # a flipped data byte
+    data = bytearray(raw)  # a flipped data byte
     with zipfile.ZipFile(good) as zf:
         info = zf.getinfo("linear[0].w.npy")
     data[local_header_offset_of_data(data, info) + 128 + 3] ^= 0xFF
     (tmp_path / "crc.npz").write_bytes(bytes(data))
     cases["crc.npz"] = "not a readable .npz"
-    (tmp_path / "method99.npz").write_bytes(                         # NotImplementedError before
-        patch_every_header(raw, 8, 10, "<H", 99))
+    (tmp_path / "method99.npz").write_bytes(  # NotImplementedError before
+        patch_every_header(raw, 8, 10, "<H", 99)
+    )
     cases["method99.npz"] = "compressed with method 99"
     (tmp_path / "encrypted.npz").write_bytes(patch_every_header(raw, 6, 8, "<H", 1))
     cases["encrypted.npz"] = "encrypted"
@@ -169,12 +188,12 @@ def test_22_bad_files_are_value_errors(tmp_path):
     (tmp_path / "folder.npz").mkdir()
     cases["folder.npz"] = "is a directory"
 
-    fresh = M.MLP([4, 1], rng=ag.random.const(3))   # lazy: shapes would come from the file
+    fresh = M.MLP([4, 1], rng=ag.random.const(3))  # lazy: shapes would come from the file
     for name, match in cases.items():
         assert_refused(m, tmp_path / name, match)
         assert_refused(fresh, tmp_path / name, match)
         assert fresh.linear0.w is None and fresh.linear1.w is None
-    m.load(good)                                     # and the good file still loads
+    m.load(good)  # and the good file still loads
 
 
 def test_22_shape_and_name_errors_name_the_path(tmp_path):
@@ -211,8 +230,9 @@ m.save(sys.argv[1])
 
 def test_21_leftovers_of_a_killed_save_are_removed(tmp_path):
     path = tmp_path / "m.npz"
-    done = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(path)],
-                          capture_output=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_SAVE, str(path)], capture_output=True, timeout=120
+    )
     assert done.returncode == -signal.SIGKILL
     leftovers = [p.name for p in tmp_path.iterdir()]
     assert len(leftovers) == 1 and leftovers[0].startswith(".m.npz.tmp-"), leftovers
@@ -239,6 +259,7 @@ def test_21_a_live_save_is_left_alone_unless_old(tmp_path):
 
 
 # -- 23: permissions follow the umask or the old file; symlinks are written through --------
+
 
 def test_23_new_files_follow_the_umask_and_old_files_keep_their_mode(tmp_path):
     m = trained()
@@ -294,11 +315,12 @@ def test_24_any_parameter_name_round_trips(tmp_path):
     fresh.load(tmp_path / "odd.npz")
     for i, name in enumerate(NAMES):
         np.testing.assert_array_equal(getattr(fresh, name).data, [10.0 + i] * 2)
-    with np.load(tmp_path / "odd.npz") as f:            # still a plain .npz for NumPy
+    with np.load(tmp_path / "odd.npz") as f:  # still a plain .npz for NumPy
         assert sorted(f.files) == sorted(NAMES)
 
 
 # -- 28: a missing folder is named as the caller gave it ----------------------------------
+
 
 def test_28_save_into_a_missing_folder_names_the_path_given(tmp_path):
     path = tmp_path / "missing" / "m.npz"
@@ -309,20 +331,24 @@ def test_28_save_into_a_missing_folder_names_the_path_given(tmp_path):
 
 def test_28_dot_cli_missing_folder_and_upper_case_suffix(tmp_path):
     run = [sys.executable, "-m", "autograd.dot", "--func", "sin", "-o"]
-    bad = subprocess.run(run + [str(tmp_path / "missing" / "g.dot")], capture_output=True,
-                         text=True, timeout=120)
+    bad = subprocess.run(
+        run + [str(tmp_path / "missing" / "g.dot")], capture_output=True, text=True, timeout=120
+    )
     assert bad.returncode == 2 and "does not exist" in bad.stderr
     assert "Traceback" not in bad.stderr
-    bad = subprocess.run(run + [str(tmp_path / "g.jpg")], capture_output=True, text=True,
-                         timeout=120)
+    bad = subprocess.run(
+        run + [str(tmp_path / "g.jpg")], capture_output=True, text=True, timeout=120
+    )
     assert bad.returncode == 2 and "should end in one of" in bad.stderr
-    ok = subprocess.run(run + [str(tmp_path / "g.DOT")], capture_output=True, text=True,
-                        timeout=120)
+    ok = subprocess.run(
+        run + [str(tmp_path / "g.DOT")], capture_output=True, text=True, timeout=120
+    )
     assert ok.returncode == 0, ok.stderr
     assert (tmp_path / "g.DOT").read_text().startswith("digraph g {")
 
 
 # -- 15: the tail after the last BPTT window; a window longer than an epoch ---------------
+
 
 def lstm_program():
     spec = importlib.util.spec_from_file_location("lstm_program", LSTM_PROGRAM)
@@ -352,14 +378,32 @@ def test_15_the_tail_is_reported_or_trained(monkeypatch):
     updates, log = count_updates(monkeypatch, SMALL + ["--bptt-length", "5"])
     assert updates == 2 * 2 and "note" not in log
     # single-point batches: the seed's `count == N` holds at the last one
-    updates, _ = count_updates(monkeypatch, ["-N", "11", "--batch-size", "1", "--bptt-length",
-                                             "4", "--hidden-size", "2", "--epochs", "1"])
+    updates, _ = count_updates(
+        monkeypatch,
+        [
+            "-N",
+            "11",
+            "--batch-size",
+            "1",
+            "--bptt-length",
+            "4",
+            "--hidden-size",
+            "2",
+            "--epochs",
+            "1",
+        ],
+    )
     assert updates == 3
 
 
 def run_lstm(*args, env=None):
-    return subprocess.run([sys.executable, str(LSTM_PROGRAM), *args], capture_output=True,
-                          text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, str(LSTM_PROGRAM), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 def test_15_a_window_longer_than_an_epoch_is_a_usage_error():
@@ -369,23 +413,27 @@ def test_15_a_window_longer_than_an_epoch_is_a_usage_error():
     tail = run_lstm(*SMALL, "--bptt-length", "11", "--train-tail")
     frozen = run_lstm(*SMALL, "--bptt-length", "11", "--train-tail", "--learning-rate", "0")
     assert tail.returncode == 0 and frozen.returncode == 0
-    assert tail.stdout != frozen.stdout               # the model was updated
+    assert tail.stdout != frozen.stdout  # the model was updated
 
 
 # -- 27: every argument is checked at start-up --------------------------------------------
 
-@pytest.mark.parametrize("args, message", [
-    (["--learning-rate", "-1"], "--learning-rate must be a finite number"),
-    (["--learning-rate", "nan"], "--learning-rate must be a finite number"),
-    (["--noise", "inf"], "--noise must be a finite number"),
-    (["--seed", "-1"], "--seed must be in"),
-    (["--seed", str(2**64)], "--seed must be in"),
-    (["--hidden-size", "100000000"], "--hidden-size must be at most"),
-    (["-N", "100000000000"], "-N must be at most"),
-    (["--plot", "{tmp}"], "is a directory"),
-    (["--plot", "{tmp}/missing/p.png"], "does not exist"),
-    (["--plot", "{tmp}/p.nosuchformat"], "should end in one of"),
-])
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--learning-rate", "-1"], "--learning-rate must be a finite number"),
+        (["--learning-rate", "nan"], "--learning-rate must be a finite number"),
+        (["--noise", "inf"], "--noise must be a finite number"),
+        (["--seed", "-1"], "--seed must be in"),
+        (["--seed", str(2**64)], "--seed must be in"),
+        (["--hidden-size", "100000000"], "--hidden-size must be at most"),
+        (["-N", "100000000000"], "-N must be at most"),
+        (["--plot", "{tmp}"], "is a directory"),
+        (["--plot", "{tmp}/missing/p.png"], "does not exist"),
+        (["--plot", "{tmp}/p.nosuchformat"], "should end in one of"),
+    ],
+)
 def test_27_bad_arguments_are_usage_errors_at_start_up(tmp_path, args, message):
     if message == "should end in one of" and importlib.util.find_spec("matplotlib") is None:
         pytest.skip("the list of formats comes from matplotlib, which is not installed")
@@ -401,8 +449,10 @@ def test_27_plot_without_matplotlib_fails_before_training(tmp_path):
     fake = tmp_path / "fake"
     (fake / "matplotlib").mkdir(parents=True)
     (fake / "matplotlib" / "__init__.py").write_text("raise ImportError('not installed')\n")
-    env = {**os.environ,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(fake), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(fake), os.environ.get("PYTHONPATH")])),
+    }
     out = run_lstm(*SMALL, "--plot", str(tmp_path / "p.png"), env=env)
     assert out.returncode == 2 and "needs matplotlib" in out.stderr
     assert "loss=" not in out.stderr
