@@ -106,3 +106,14 @@ def test_against_pytorch(name):
         for a, b in zip(second, tsecond):
             np.testing.assert_allclose(0 if a is None else a, 0 if b is None else b,
                                        rtol=1e-9, atol=1e-12)
+
+
+def test_einsum_broadcasts_a_size_one_label_back():
+    a = np.arange(2.0).reshape(2, 1) + 1
+    b = np.arange(6.0).reshape(2, 3)
+    ours_a, ours_b = ag.Variable(a), ag.Variable(b)
+    F.sum(F.einsum("ij,kj->ik", ours_a, ours_b)).backward()
+    ta, tb = (torch.tensor(v, requires_grad=True) for v in (a, b))
+    torch.einsum("ij,kj->ik", ta, tb).sum().backward()
+    np.testing.assert_allclose(ours_a.grad.data, ta.grad.numpy())
+    np.testing.assert_allclose(ours_b.grad.data, tb.grad.numpy())
