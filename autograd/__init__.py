@@ -7,7 +7,7 @@
 >>> x.grad
 variable(12)
 """
-from autograd import functions, numerical, random
+from autograd import data, functions, numerical, random
 from autograd.config import Span, config, no_grad, nograd, test_mode, testmode
 from autograd.function import Function
 from autograd.variable import (Variable, normal, ones, ones_like, rand, randn, variable,
@@ -26,5 +26,5 @@ def __getattr__(name):
 __all__ = [
     "Variable", "variable", "zeros", "ones", "zeros_like", "ones_like", "rand", "randn",
     "normal", "Function", "config", "no_grad", "nograd", "test_mode", "testmode", "Span",
-    "functions", "numerical", "random", "dot",
+    "functions", "numerical", "random", "dot", "data",
 ]
