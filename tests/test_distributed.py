@@ -1,0 +1,273 @@
+"""autograd.distributed: data-parallel training over MPI, checked by launching
+``mpirun -n 2`` on this machine. Skipped when mpi4py or mpirun is absent (CI installs
+the ``mpi`` extra); the ImportError without mpi4py is checked either way."""
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# The training both sides run: the MPI ranks (batch 50 each, sharded) and this process
+# (batch 100, one process) execute this same source.
+COMMON = textwrap.dedent('''
+    import numpy as np
+    import autograd as ag
+    import autograd.functions as F
+    import autograd.hooks as H
+    import autograd.models as M
+    import autograd.optimizers as O
+
+    OPTIMIZERS = {
+        "sgd": lambda: O.SGD(lr=0.5),
+        "adam": lambda: O.Adam(alpha=0.01),
+        "momentum": lambda: O.Momentum(lr=0.1),
+        "sgd_clip": lambda: O.SGD(lr=0.5, hooks=[H.ClipGrad(0.05)]),
+    }
+
+    def data():
+        rng = np.random.default_rng(1)
+        x = rng.standard_normal((200, 4))
+        t = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(np.int64) + (x[:, 3] > 1)
+        return x, t
+
+    def model():
+        m = M.MLP([16, 3], activation=F.tanh, rng=np.random.default_rng(0))
+        m(np.zeros((1, 4)))
+        return m
+
+    def train(name, batch, shard, update, steps=20):
+        """Parameters after each of ``steps`` updates: a list of {name: array}."""
+        x, t = data()
+        m, opt = model(), OPTIMIZERS[name]()
+        loader = ag.data.DataLoader(ag.data.ArrayDataset(x, t), batch_size=batch,
+                                    shuffle=True, rng=np.random.default_rng(2), shard=shard)
+        history = []
+        while len(history) < steps:
+            for xb, tb in loader:
+                loss = F.softmax_cross_entropy(m(xb), tb)
+                m.cleargrads()
+                loss.backward()
+                update(opt, m)
+                history.append({k: p.data.copy() for k, p in m.params().items()})
+                if len(history) == steps:
+                    break
+        return history
+''')
+
+WORKER = COMMON + textwrap.dedent('''
+    import sys
+    import autograd.distributed as dist
+
+    mode, out = sys.argv[1], sys.argv[2]
+    r, n = dist.rank(), dist.size()
+
+    if mode == "train":
+        def update(opt, m):
+            dist.DistributedOptimizer(opt).update(m)
+        for name in OPTIMIZERS:
+            history = train(name, 50, (r, n), update)
+            np.savez(f"{out}/{name}_{r}.npz",
+                     **{f"{i}/{k}": a for i, h in enumerate(history) for k, a in h.items()})
+        # differently initialised ranks, made equal by broadcast_parameters
+        m = M.MLP([5, 2], rng=np.random.default_rng(10 + r))
+        m(np.zeros((1, 3)))
+        for p in m.params().values():
+            p.data += r                 # the biases too
+        before = {k: p.data.copy() for k, p in m.params().items()}
+        dist.broadcast_parameters(m, root=1)
+        np.savez(f"{out}/bcast_{r}.npz", **{"before/" + k: a for k, a in before.items()},
+                 **{"after/" + k: p.data for k, p in m.params().items()})
+        # a parameter with a gradient on rank 1 only, and one with none anywhere
+        a = ag.Variable(np.ones(3), name="a")
+        b = ag.Variable(np.ones(2), name="b")
+        if r == 1:
+            (a * 4.0).sum().backward()
+        dist.allreduce_grads({"a": a, "b": b})
+        np.savez(f"{out}/nograd_{r}.npz", a=a.grad.data if a.grad is not None else np.array([]),
+                 b_missing=np.array(b.grad is None))
+        # allreduce of a number
+        np.savez(f"{out}/numbers_{r}.npz", total=dist.allreduce(r + 1.0),
+                 mean=dist.allreduce(np.array([r, 2.0 * r]), average=True))
+    elif mode == "raise":
+        calls = []
+
+        def update(opt, m):
+            calls.append(1)
+            if r == 1 and len(calls) == 3:
+                raise ValueError("rank 1 fails on purpose")
+            dist.DistributedOptimizer(opt).update(m)
+        train("sgd", 50, (r, n), update)
+    elif mode == "exit":
+        def update(opt, m):
+            if r == 1:
+                sys.exit(3)
+            dist.DistributedOptimizer(opt).update(m)
+        train("sgd", 50, (r, n), update)
+    elif mode == "short":             # rank 1 runs fewer steps and ends normally
+        train("sgd", 50, (r, n), lambda o, m: dist.DistributedOptimizer(o).update(m),
+              steps=5 if r == 1 else 10)
+    elif mode == "mismatch":
+        m = M.MLP([4 + r, 2], rng=np.random.default_rng(0))
+        m(np.zeros((1, 3)))
+        dist.broadcast_parameters(m)
+''')
+
+
+def _mpirun():
+    """The mpirun that came with the mpi extra (beside this Python), else one on PATH."""
+    pytest.importorskip("mpi4py", reason="mpi4py is not installed (pip install 'cyautograd[mpi]')")
+    exe = shutil.which("mpirun", path=os.path.dirname(sys.executable)) or shutil.which("mpirun")
+    if exe is None:
+        pytest.skip("no mpirun on this machine")
+    cmd = [exe, "-n", "2", "--oversubscribe"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-run-as-root")
+    return cmd
+
+
+def _env():
+    # Variables set by an MPI already initialised in this process would confuse mpirun.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OMPI_", "PMIX_", "PRTE_", "PMI_"))}
+    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    if _from_source():                  # the ranks import the library this process tests
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _from_source():
+    import autograd
+    return pathlib.Path(autograd.__file__).resolve().parent == ROOT / "autograd"
+
+
+def launch(tmp_path, mode, timeout=120):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    start = time.monotonic()
+    proc = subprocess.run(_mpirun() + [sys.executable, str(script), mode, str(tmp_path)],
+                          capture_output=True, text=True, timeout=timeout, env=_env(),
+                          stdin=subprocess.DEVNULL)
+    return proc, time.monotonic() - start
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mpi")
+    proc, _ = launch(out, "train")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+def reference(name):
+    space = {}
+    exec(COMMON, space)
+    return space["train"](name, 100, None, lambda opt, m: opt.update(m))
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "momentum", "sgd_clip"])
+def test_two_ranks_of_50_equal_one_process_of_100(trained, name):
+    ranks = [np.load(trained / f"{name}_{r}.npz") for r in (0, 1)]
+    expected = reference(name)
+    assert len(expected) == 20
+    for step, params in enumerate(expected):
+        for key, value in params.items():
+            got = ranks[0][f"{step}/{key}"]
+            np.testing.assert_allclose(got, value, rtol=0, atol=1e-12,
+                                       err_msg=f"{name}: step {step}, {key}")
+    # the steps really moved the parameters
+    assert not np.allclose(expected[0]["linear0.w"], expected[-1]["linear0.w"])
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "momentum", "sgd_clip"])
+def test_ranks_bitwise_equal_after_every_step(trained, name):
+    r0, r1 = (np.load(trained / f"{name}_{r}.npz") for r in (0, 1))
+    assert sorted(r0.files) == sorted(r1.files) and len(r0.files) == 20 * 4
+    for key in r0.files:
+        assert r0[key].tobytes() == r1[key].tobytes(), key
+
+
+def test_broadcast_makes_different_ranks_equal(trained):
+    r0, r1 = (np.load(trained / f"bcast_{r}.npz") for r in (0, 1))
+    keys = [k for k in r0.files if k.startswith("after/")]
+    assert keys
+    for key in keys:
+        name = key.split("/", 1)[1]
+        assert not np.array_equal(r0["before/" + name], r1["before/" + name])
+        assert r0[key].tobytes() == r1[key].tobytes() == r1["before/" + name].tobytes()
+
+
+def test_parameters_without_gradient_agree(trained):
+    r0, r1 = (np.load(trained / f"nograd_{r}.npz") for r in (0, 1))
+    # rank 1's gradient 4, rank 0 none (zeros): the average 2 on both
+    np.testing.assert_array_equal(r0["a"], [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(r1["a"], [2.0, 2.0, 2.0])
+    assert r0["b_missing"] and r1["b_missing"]
+
+
+def test_allreduce_numbers(trained):
+    for r in (0, 1):
+        got = np.load(trained / f"numbers_{r}.npz")
+        assert float(got["total"]) == 3.0
+        np.testing.assert_array_equal(got["mean"], [0.5, 1.0])
+
+
+@pytest.mark.parametrize("mode, message", [
+    ("raise", "rank 1 fails on purpose"),
+    ("exit", "has ended its program while rank 0 waits"),
+    ("short", "has ended its program while rank 0 waits"),
+    ("mismatch", "the ranks' models differ"),
+])
+def test_a_failing_rank_ends_the_job(tmp_path, mode, message):
+    proc, elapsed = launch(tmp_path, mode, timeout=60)
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert elapsed < 30
+    assert message in proc.stderr, proc.stderr
+
+
+def test_example_trains_on_two_ranks_and_one(tmp_path):
+    cmd = _mpirun()
+    example = str(ROOT / "examples" / "train_mpi.py")
+    args = ["--epochs", "20", "--log-every", "10"]
+    two = subprocess.run(cmd + [sys.executable, example, *args, "--checkpoint",
+                                str(tmp_path / "two.npz")],
+                         capture_output=True, text=True, timeout=120, env=_env(),
+                         stdin=subprocess.DEVNULL)
+    assert two.returncode == 0, two.stdout + two.stderr
+    one = subprocess.run([sys.executable, example, *args, "--checkpoint", str(tmp_path / "one.npz")],
+                         capture_output=True, text=True, timeout=120, env=_env())
+    assert one.returncode == 0, one.stderr
+    lines = two.stdout.splitlines()
+    # only rank 0 prints: two progress lines and the saving line, once
+    assert len(lines) == 3 and lines[-1].startswith("saved"), two.stdout
+    assert "2 processes" in lines[0] and "1 process," in one.stdout.splitlines()[0]
+    # the same training: the same losses printed, the same parameters to rounding
+    strip = lambda text: [line.split("(")[0] for line in text.splitlines()[:2]]
+    assert strip(two.stdout) == strip(one.stdout)
+    a, b = np.load(tmp_path / "two.npz"), np.load(tmp_path / "one.npz")
+    for key in a.files:
+        np.testing.assert_allclose(a[key], b[key], rtol=0, atol=1e-12)
+
+
+def test_import_without_mpi4py_names_the_extra(tmp_path):
+    # a stand-in mpi4py that fails to import, as when the package is absent
+    fake = tmp_path / "mpi4py"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('No module named mpi4py')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(tmp_path)] + ([str(ROOT)] if _from_source() else [])))
+    proc = subprocess.run([sys.executable, "-c", "import autograd.distributed"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode != 0
+    assert "ImportError" in proc.stderr
+    assert 'pip install "cyautograd[mpi]"' in proc.stderr
+    # the rest of the library does not need it
+    proc = subprocess.run([sys.executable, "-c", "import autograd as ag; ag.data.DataLoader"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
