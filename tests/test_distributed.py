@@ -104,6 +104,11 @@ WORKER = COMMON + textwrap.dedent('''
                 raise ValueError("rank 1 fails on purpose")
             dist.DistributedOptimizer(opt).update(m)
         train("sgd", 50, (r, n), update)
+    elif mode == "raise_elsewhere":  # rank 0 waits in a collective of its own, not ours
+        if r == 1:
+            raise ValueError("rank 1 fails on purpose")
+        from mpi4py import MPI
+        MPI.COMM_WORLD.barrier()
     elif mode == "exit":
         def update(opt, m):
             if r == 1:
@@ -220,6 +225,7 @@ def test_allreduce_numbers(trained):
 
 @pytest.mark.parametrize("mode, message", [
     ("raise", "rank 1 fails on purpose"),
+    ("raise_elsewhere", "rank 1 fails on purpose"),
     ("exit", "has ended its program while rank 0 waits"),
     ("short", "has ended its program while rank 0 waits"),
     ("mismatch", "the ranks' models differ"),
