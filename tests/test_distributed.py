@@ -261,6 +261,24 @@ def test_example_trains_on_two_ranks_and_one(tmp_path):
         np.testing.assert_allclose(a[key], b[key], rtol=0, atol=1e-12)
 
 
+def test_docs_script_runs_on_two_ranks(tmp_path):
+    """The scripts of docs/distributed.md (```py blocks: they need mpirun, so
+    tests/test_docs.py does not run them) train, save once, then resume."""
+    import re
+    blocks = re.findall(r"```py\n(.*?)```", (ROOT / "docs" / "distributed.md").read_text(), re.S)
+    assert len(blocks) == 2
+    script = tmp_path / "train.py"
+    script.write_text(blocks[0] + "\n" + blocks[1])
+    proc = subprocess.run(_mpirun() + [sys.executable, str(script)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=180, env=_env(),
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 10 and lines[-1].startswith("epoch 100: loss"), proc.stdout
+    assert float(lines[-1].split()[-1]) < 0.5
+    assert (tmp_path / "spiral.npz").exists()
+
+
 def test_import_without_mpi4py_names_the_extra(tmp_path):
     # a stand-in mpi4py that fails to import, as when the package is absent
     fake = tmp_path / "mpi4py"
