@@ -94,6 +94,8 @@ def _leave():
     """At exit: tell every other rank that this one is done, then wait for all of them
     to say the same before MPI is finalized. A rank still waiting in a collective of
     this module sees the message and raises instead of waiting forever."""
+    if MPI.Is_finalized():                  # the program finalized MPI itself
+        return
     empty = np.empty(0, np.uint8)
     others = [r for r in range(_SIZE) if r != _RANK]
     sends = [_comm.Isend([empty, MPI.BYTE], dest=r, tag=_EXIT_TAG) for r in others]
@@ -358,6 +360,8 @@ class DistributedOptimizer:
         self.optimizer.step()
 
     def __getattr__(self, name):
+        if name == "optimizer":             # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
         return getattr(self.optimizer, name)
 
     def __setattr__(self, name, value):

@@ -279,6 +279,49 @@ def test_docs_script_runs_on_two_ranks(tmp_path):
     assert (tmp_path / "spiral.npz").exists()
 
 
+def test_single_process_api():
+    """Without mpirun: rank 0 of 1, the calls validate their arguments and do nothing."""
+    pytest.importorskip("mpi4py")
+    import inspect
+
+    import autograd as ag
+    import autograd.distributed as dist
+    import autograd.models as M
+    import autograd.optimizers as O
+    assert (dist.rank(), dist.size(), dist.is_root()) == (0, 1, True)
+    for name in dist.__all__:
+        assert inspect.getdoc(getattr(dist, name)), name
+    m = M.MLP([3, 2], rng=np.random.default_rng(0))
+    m(np.ones((4, 2))).sum().backward()
+    grads = {k: p.grad.data.copy() for k, p in m.params().items()}
+    dist.allreduce_grads(m)
+    dist.broadcast_parameters(m)
+    for k, p in m.params().items():
+        np.testing.assert_array_equal(p.grad.data, grads[k])
+    opt = dist.DistributedOptimizer(O.SGD(lr=0.1))
+    opt.lr = 0.5                            # reaches the wrapped optimizer (schedulers)
+    assert opt.optimizer.lr == 0.5
+    opt.update(m)
+    with pytest.raises(TypeError, match="update"):
+        dist.DistributedOptimizer(object())
+    with pytest.raises(TypeError, match="holds no parameters"):
+        dist.DistributedOptimizer(O.SGD()).step()
+    with pytest.raises(TypeError, match="expected a model"):
+        dist.allreduce_grads(42)
+    with pytest.raises(TypeError, match="not a Variable"):
+        dist.allreduce_grads({"w": np.ones(2)})
+    with pytest.raises(ValueError, match="root must be in"):
+        dist.broadcast_parameters(m, root=1)
+    with pytest.raises(TypeError, match="average must be"):
+        dist.allreduce_grads(m, average="yes")
+    assert dist.allreduce(3, average=True) == 3.0
+    np.testing.assert_array_equal(dist.allreduce(np.array([1, 2])), [1, 2])
+    dist.barrier()
+    v = ag.Variable(np.ones(2))
+    dist.allreduce_grads([v])               # an iterable of Variables, no gradient: fine
+    assert v.grad is None
+
+
 def test_import_without_mpi4py_names_the_extra(tmp_path):
     # a stand-in mpi4py that fails to import, as when the package is absent
     fake = tmp_path / "mpi4py"
