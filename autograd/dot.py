@@ -111,6 +111,9 @@ def render(v: Any, path: Any, verbose: bool = False) -> str:
     if fmt is None:
         raise ValueError(f"render: {path!r} should end in one of {', '.join(FORMATS)}")
     dot_path = stem + ".dot"
+    folder = os.path.dirname(dot_path)
+    if folder and not os.path.isdir(folder):
+        raise FileNotFoundError(f"render: the folder {folder!r} of {path!r} does not exist")
     with open(dot_path, "w") as f:
         f.write(graph(v, verbose) + "\n")
     program = shutil.which("dot")
@@ -173,18 +176,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.order < 1:
         parser.error("--order must be at least 1")
+    if args.output is not None:
+        suffix = os.path.splitext(args.output)[1].lower()
+        if suffix != ".dot" and suffix not in FORMATS:
+            parser.error(f"-o {args.output!r} should end in one of .dot, {', '.join(FORMATS)}")
+        folder = os.path.dirname(args.output)
+        if folder and not os.path.isdir(folder):
+            parser.error(f"-o {args.output!r}: the folder {folder!r} does not exist")
+        if os.path.isdir(args.output):
+            parser.error(f"-o {args.output!r} is a directory")
     g = derivative_graph(args.func, args.order, args.x)
     if args.output is None:
         print(graph(g, args.verbose))
-    elif args.output.endswith(".dot"):
-        with open(args.output, "w") as f:
-            f.write(graph(g, args.verbose) + "\n")
-    else:
-        try:
+        return 0
+    try:
+        if os.path.splitext(args.output)[1].lower() == ".dot":
+            with open(args.output, "w") as f:
+                f.write(graph(g, args.verbose) + "\n")
+        else:
             render(g, args.output, args.verbose)
-        except (GraphvizNotFound, ValueError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
+    except (GraphvizNotFound, ValueError, RuntimeError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -29,19 +29,19 @@ sub = _ops.sub
 mul = _ops.mul
 div = _ops.div
 neg = _ops.neg
-pow = _ops.pow_
+pow = _ops.pow
 square = _ops.square
-exp = _ops.exp_
-log = _ops.log_
-sin = _ops.sin_
-cos = _ops.cos_
-tanh = _ops.tanh_
+exp = _ops.exp
+log = _ops.log
+sin = _ops.sin
+cos = _ops.cos
+tanh = _ops.tanh
 
 # shapes
 reshape = _ops.reshape
 transpose = _ops.transpose
 broadcast_to = _ops.broadcast_to
-sum_to = _ops.sum_to_
+sum_to = _ops.sum_to
 squeeze = _ops.squeeze
 unsqueeze = _ops.unsqueeze
 concat = _ops.concat
@@ -49,11 +49,11 @@ split = _ops.split
 get_item = _ops.get_item
 
 # reductions
-sum = _ops.sum_
+sum = _ops.sum
 mean = _ops.mean
 variance = _ops.variance
-max = _ops.max_
-min = _ops.min_
+max = _ops.max
+min = _ops.min
 
 # linear algebra
 matmul = _ops.matmul

@@ -7,10 +7,14 @@
 >>> m(np.ones((5, 1))).shape
 (5, 1)
 """
+import errno
 import os
-import tempfile
+import re
+import secrets
+import stat
+import time
 import zipfile
-from typing import Any, Sequence
+from typing import Any, Dict, Sequence, Tuple
 
 import numpy as np
 
@@ -19,74 +23,257 @@ import autograd.layers as L
 
 __all__ = ["Model", "MLP", "LSTM"]
 
+# A temporary file older than this is a leftover even when a live process owns its pid
+# (the pid may have been reused); no save takes an hour.
+_STALE_SECONDS = 3600.0
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _temp_name(name: str) -> str:
+    """The temporary file of a save to ``name``: ``.<name>.tmp-<pid>-<8 hex digits>``."""
+    return f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name != "posix":
+        return True  # os.kill would end the process there; leftovers go by age alone
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    except (OverflowError, ValueError):
+        return False  # not a pid at all
+    return True
+
+
+def _remove_leftovers(folder: str, name: str) -> None:
+    """Delete temporary files that earlier saves to ``name`` left behind when they were
+    killed: those whose process is gone, and any older than an hour."""
+    pattern = re.compile(rf"\.{re.escape(name)}\.tmp-([0-9]+)-[0-9a-f]{{8}}")
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        match = pattern.fullmatch(entry)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        leftover = os.path.join(folder, entry)
+        try:
+            old = now - os.lstat(leftover).st_mtime > _STALE_SECONDS
+            if old or (0 < pid != os.getpid() and not _pid_alive(pid)):
+                os.unlink(leftover)
+        except OSError:
+            pass  # gone already, or not ours to delete
+
+
+def _write_npz(f: Any, arrays: Dict[str, np.ndarray]) -> None:
+    """What ``np.savez`` writes, without its keyword arguments: a parameter may be
+    called ``file`` or ``allow_pickle``."""
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, array in arrays.items():
+            with zf.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+
+
+def _read_header(member: Any) -> Tuple[Tuple[int, ...], bool, np.dtype]:
+    version = np.lib.format.read_magic(member)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(member)
+    if version in ((2, 0), (3, 0)):
+        return np.lib.format.read_array_header_2_0(member)
+    raise ValueError(f"unknown .npy format version {version}")
+
+
+class _Archive:
+    """An ``.npz`` file read member by member: ``headers`` gives every array's shape and
+    dtype from the archive's directory and the arrays' headers, decompressing almost
+    nothing; ``read(name)`` then reads one array, exactly the bytes its header promises."""
+
+    def __init__(self, path: str, f: Any) -> None:
+        self.path = path
+        try:
+            self.zip = zipfile.ZipFile(f)
+        except zipfile.BadZipFile as e:
+            f.seek(0)
+            start = f.read(len(_NPY_MAGIC))
+            if start == _NPY_MAGIC:
+                raise ValueError(f"load: {path!r} is a .npy file (one array), not a .npz "
+                                 f"file of parameters") from None
+            what = "it is empty" if not start else e
+            raise ValueError(f"load: {path!r} is not a readable .npz file of parameters "
+                             f"({what})") from None
+        self.members: Dict[str, zipfile.ZipInfo] = {}
+        self.headers: Dict[str, Tuple[Tuple[int, ...], bool, np.dtype, int]] = {}
+        for info in self.zip.infolist():
+            self._add(info)
+
+    def _bad(self, member: str, what: str) -> ValueError:
+        return ValueError(f"load: {self.path!r} is not a readable .npz file of parameters "
+                          f"(member {member!r}: {what})")
+
+    def _add(self, info: zipfile.ZipInfo) -> None:
+        member = info.filename
+        if not member.endswith(".npy"):
+            raise self._bad(member, "not a .npy array")
+        name = member[:-len(".npy")]
+        if name in self.members:
+            raise self._bad(member, "appears twice")
+        if info.flag_bits & 0x1:
+            raise self._bad(member, "encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise self._bad(member, f"compressed with method {info.compress_type}; only "
+                                    f"stored and deflated members are read")
+        with self.zip.open(info) as f:
+            shape, fortran, dtype = _read_header(f)
+            offset = f.tell()
+        if dtype.hasobject:
+            raise self._bad(member, f"an array of Python objects ({dtype}), which load "
+                                    f"never unpickles")
+        size = offset + dtype.itemsize * int(np.prod(shape, dtype=object))
+        if info.file_size != size:
+            raise self._bad(member, f"{info.file_size} bytes, but an array of shape "
+                                    f"{shape} and dtype {dtype} takes {size}")
+        self.members[name] = info
+        self.headers[name] = (shape, fortran, dtype, offset)
+
+    def read(self, name: str) -> np.ndarray:
+        shape, fortran, dtype, offset = self.headers[name]
+        with self.zip.open(self.members[name]) as f:
+            f.read(offset)
+            data = f.read(self.members[name].file_size - offset)  # checks the CRC too
+        array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+        return array.copy()
+
+
+def _describe_os_error(path: str, e: OSError, doing: str) -> OSError:
+    """The same kind of OSError, naming the path the caller gave."""
+    reason = e.strerror or str(e)
+    if e.errno is None:
+        return OSError(f"{doing} {path!r}: {reason}")
+    return OSError(e.errno, f"{doing} {path!r}: {reason}")
+
 
 class Model(L.Layer):
     """A Layer that can save and load its parameters (``.npz``, names as keys)."""
 
     def save(self, path: Any) -> None:
-        """Write every parameter to ``path`` (an ``.npz``): to a temporary file in the
-        same folder first, then renamed over ``path``, so a crash never leaves a
-        half-written file."""
-        path = os.fspath(path)
+        """Write every parameter to ``path`` (an ``.npz``, names as keys).
+
+        The file is written to a temporary file in the same folder
+        (``.<name>.tmp-<pid>-<random>``), flushed to disk and renamed over ``path``,
+        so a crash never leaves a half-written file; leftovers of saves that were
+        killed are removed by the next save to the same path. The new file keeps the
+        old one's permissions, or gets the usual ones for new files (the umask's);
+        when ``path`` is a symbolic link, the file it points to is replaced.
+        """
+        path = os.fsdecode(os.fspath(path))
         arrays = {name: p.data for name, p in self.params().items()}
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+        for name in arrays:
+            if "\0" in name:
+                raise ValueError(f"save: parameter name {name!r} contains a NUL character")
+        target = os.path.realpath(path)  # write through a symbolic link
+        folder, name = os.path.split(target)
+        if os.path.isdir(target):
+            raise IsADirectoryError(errno.EISDIR, f"save: {path!r} is a directory")
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(errno.ENOENT, f"save: the folder of {path!r} does not exist")
+        _remove_leftovers(folder, name)
+        try:
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+        except OSError:
+            mode = None  # a new file: the umask decides
+        tmp = os.path.join(folder, _temp_name(name))
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except OSError as e:
+            raise _describe_os_error(path, e, "save: cannot write") from e
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)  # type: ignore[arg-type]
+                if mode is not None and hasattr(os, "fchmod"):
+                    os.fchmod(f.fileno(), mode)
+                _write_npz(f, arrays)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
+            os.replace(tmp, target)
+        except BaseException as e:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
+            if isinstance(e, OSError):
+                raise _describe_os_error(path, e, "save: cannot write") from e
             raise
 
     def load(self, path: Any) -> None:
-        """Read parameters saved by ``save``. Names, shapes and dtypes are checked
-        first; when anything does not match, a ValueError names it and the model is
-        left unchanged."""
-        path = os.fspath(path)
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"load: no such file: {path!r}")
+        """Read parameters saved by ``save``.
+
+        Names, shapes and dtypes are checked first, from the archive's directory and
+        the arrays' headers, before any data is read; when anything does not match or
+        the file is not such an archive, a ValueError names the path and what is
+        wrong, and the model is left unchanged.
+        """
+        path = os.fsdecode(os.fspath(path))
         try:
-            with np.load(path, allow_pickle=False) as f:
-                arrays = {name: f[name] for name in f.files}
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-            raise ValueError(f"load: {path!r} is not a readable .npz file of parameters ({e})") from None
+            info = os.stat(path)
+        except FileNotFoundError:
+            raise FileNotFoundError(errno.ENOENT, f"load: no such file: {path!r}") from None
+        if stat.S_ISDIR(info.st_mode):
+            raise ValueError(f"load: {path!r} is a directory, not a .npz file of parameters")
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"load: {path!r} is not a regular file")
+        with open(path, "rb") as f:
+            try:
+                archive = _Archive(path, f)
+                arrays = self._check(path, archive)
+                arrays = {name: archive.read(name) for name in arrays}
+            except ValueError:
+                raise
+            except Exception as e:  # zlib.error, EOFError, zipfile.BadZipFile, ...
+                raise ValueError(f"load: {path!r} is not a readable .npz file of parameters "
+                                 f"({type(e).__name__}: {e})") from None
         entries = {name: (owner, attr, value) for name, owner, attr, value in self._entries()}
-        unknown = sorted(set(arrays) - set(entries))
+        for name, array in arrays.items():
+            owner, attr, current = entries[name]
+            if current is not None:
+                current.data = array
+                current.cleargrad()
+            else:
+                setattr(owner, attr, L.Parameter(array, name=attr))
+                if isinstance(owner, L.Linear) and attr == "w":
+                    owner.in_size = array.shape[0]
+
+    def _check(self, path: str, archive: _Archive) -> Dict[str, Any]:
+        """The names the archive holds, once every one is known to fit this model."""
+        entries = {name: (owner, attr, value) for name, owner, attr, value in self._entries()}
+        headers = archive.headers
+        unknown = sorted(set(headers) - set(entries))
         if unknown:
             raise ValueError(f"load: {path!r} has parameters this model does not: {unknown}")
         missing = sorted(name for name, (_, _, v) in entries.items()
-                         if v is not None and name not in arrays)
+                         if v is not None and name not in headers)
         if missing:
             raise ValueError(f"load: {path!r} lacks parameters of this model: {missing}")
-        for name, array in arrays.items():
+        for name, (shape, _, dtype, _) in headers.items():
             owner, attr, current = entries[name]
             if current is not None:
-                if array.shape != current.shape:
-                    raise ValueError(f"load: {name} has shape {array.shape} in the file, "
+                if shape != current.shape:
+                    raise ValueError(f"load: {path!r}: {name} has shape {shape} in the file, "
                                      f"{current.shape} in the model")
-                if array.dtype != current.dtype:
-                    raise ValueError(f"load: {name} has dtype {array.dtype} in the file, "
+                if dtype != current.dtype:
+                    raise ValueError(f"load: {path!r}: {name} has dtype {dtype} in the file, "
                                      f"{current.dtype} in the model")
-            elif isinstance(owner, L.Linear) and (array.ndim != 2 or array.shape[1] != owner.out_size):
-                raise ValueError(f"load: {name} has shape {array.shape} in the file; the layer "
-                                 f"expects (in, {owner.out_size})")
-            elif array.dtype.kind != "f":
-                raise ValueError(f"load: {name} has dtype {array.dtype}, not a float")
-        for name, array in arrays.items():
-            owner, attr, current = entries[name]
-            if current is not None:
-                current.data = array.copy()
-                current.cleargrad()
-            else:
-                setattr(owner, attr, L.Parameter(array.copy(), name=attr))
-                if isinstance(owner, L.Linear) and attr == "w":
-                    owner.in_size = array.shape[0]
+            elif isinstance(owner, L.Linear) and (len(shape) != 2 or shape[1] != owner.out_size):
+                raise ValueError(f"load: {path!r}: {name} has shape {shape} in the file; the "
+                                 f"layer expects (in, {owner.out_size})")
+            elif dtype.kind != "f" or not dtype.isnative:
+                raise ValueError(f"load: {path!r}: {name} has dtype {dtype}, not a native float")
+        return headers
 
 
 class MLP(Model):

@@ -39,7 +39,7 @@ class Variable(_graph.Node):
     __rmul__ = _ops.rmul
     __truediv__ = _ops.div
     __rtruediv__ = _ops.rdiv
-    __pow__ = _ops.pow_
+    __pow__ = _ops.pow
     __rpow__ = _ops.rpow
     __matmul__ = _ops.matmul
     __rmatmul__ = _ops.rmatmul
@@ -128,7 +128,7 @@ class Variable(_graph.Node):
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> "Variable":
         """Sum over ``axis``; differentiable."""
-        return _ops.sum_(self, axis, keepdims)
+        return _ops.sum(self, axis, keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> "Variable":
         """Mean over ``axis``; differentiable."""
@@ -142,9 +142,10 @@ class Variable(_graph.Node):
         bits32 = data.dtype == np.float32
         if all(s == 1 for s in data.shape):
             return f"{name}({go_format(data.flat[0], bits32)})"
-        flat = data.reshape(-1)
-        values = " ".join(go_format(v, bits32) for v in flat[:_PRINT_LIMIT])
-        if flat.size > _PRINT_LIMIT:
+        # data.flat[:n] reads only the n values printed: reshape(-1) would copy a whole
+        # broadcast view (gigabytes) to print a thousand numbers
+        values = " ".join(go_format(v, bits32) for v in data.flat[:_PRINT_LIMIT])
+        if data.size > _PRINT_LIMIT:
             values += " ..."
         shape = " ".join(str(s) for s in data.shape)
         return f"{name}[{shape}]([{values}])"

@@ -2,13 +2,20 @@
 backpropagation through time, then predict a cosine.
 
     python examples/lstm.py -N 1000 --epochs 100 --batch-size 30 --hidden-size 100 \\
-        --bptt-length 30 --learning-rate 0.01 --noise 0.05 [--seed 0] [--plot out.png]
+        --bptt-length 30 --learning-rate 0.01 --noise 0.05 [--seed 0] [--plot out.png] \\
+        [--train-tail]
 
 The CSV of the predictions (x, prediction) goes to stdout; a progress line per
 epoch (epoch, loss, elapsed seconds) to stderr.
+
+As the seed, the model is updated after every ``--bptt-length`` batches; the
+batches after the last full window of an epoch are fed (they carry the state and
+count in the loss) but not trained on, and a note on stderr says how many.
+``--train-tail`` also updates after the last batch of each epoch.
 """
 import argparse
 import math
+import os
 import sys
 import time
 
@@ -39,10 +46,22 @@ def batches(data, label, batch_size):
                ag.Variable(label[begin:end].reshape(-1, 1)))
 
 
+def windows(args):
+    """(batches per epoch, the batch count after which the epoch's last update comes
+    besides every ``bptt_length``-th, or None)."""
+    n_batches = (args.N - 1) // args.batch_size
+    # The seed updates at `count == dataset.N`, comparing a batch count with a point
+    # count: true only when a batch is a single point. Kept, so the default run is
+    # the seed's; --train-tail asks for the last update on purpose.
+    last = n_batches if args.train_tail or n_batches == args.N - 1 else None
+    return n_batches, last
+
+
 def train(args, log=sys.stderr):
     rng = ag.random.const(args.seed)
     data, label = noisy_curve(args.N, args.noise, np.sin, rng)
     n = len(data)
+    n_batches, last = windows(args)
     model = M.LSTM(args.hidden_size, 1, rng=rng)
     opt = O.SGD(lr=args.learning_rate)
 
@@ -54,13 +73,18 @@ def train(args, log=sys.stderr):
             y = model(x)
             loss = loss + F.mean_squared_error(y, t)
             count += 1
-            if count % args.bptt_length == 0 or count == n:
+            if count % args.bptt_length == 0 or count == last:
                 model.cleargrads()
                 loss.backward()
                 loss.unchain_backward()
                 opt.update(model)
         print(f"{epoch:3d}: loss={loss.at() / max(count, 1):f} "
               f"elapsed={time.perf_counter() - start:.2f}s", file=log, flush=True)
+    untrained = 0 if last is not None else n_batches % args.bptt_length
+    if untrained:
+        print(f"note: the last {untrained} of the {n_batches} batches of each epoch were fed "
+              f"but not trained on (after the last full --bptt-length window, as in the seed); "
+              f"--train-tail trains them", file=log, flush=True)
     return model, n
 
 
@@ -75,13 +99,19 @@ def predict(model, n):
     return xs, ys
 
 
-def plot(path, grid, xs, ys):
+def pyplot():
+    """matplotlib.pyplot drawing to files, or None when matplotlib is not installed."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        sys.exit("--plot needs matplotlib: pip install 'cyautograd[plot]' (or pip install matplotlib)")
+        return None
+    return plt
+
+
+def plot(path, grid, xs, ys):
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot(grid, xs, label="cos (input)", color="#999999")
     ax.plot(grid, ys, label="LSTM prediction", color="#e4572e")
@@ -90,6 +120,33 @@ def plot(path, grid, xs, ys):
     ax.set_title("LSTM trained on a noisy sine, fed a cosine")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+
+
+# Beyond these the arrays no longer fit in memory (an LSTM of hidden size h holds
+# 4*h*h weights, their gradients and the updates' temporaries).
+MAX_N = 10_000_000
+MAX_HIDDEN = 4096
+
+
+def check_plot(p, path):
+    """Answer a --plot that cannot be written now, not after the training."""
+    plt = pyplot()
+    if plt is None:
+        p.error("--plot needs matplotlib: pip install 'cyautograd[plot]' (or pip install matplotlib)")
+    if os.path.isdir(path):
+        p.error(f"--plot {path!r} is a directory; give a file name such as "
+                f"{os.path.join(path, 'lstm.png')!r}")
+    from matplotlib.backend_bases import FigureCanvasBase
+    formats = FigureCanvasBase.get_supported_filetypes()
+    suffix = os.path.splitext(path)[1].lower().lstrip(".")
+    if suffix not in formats:
+        p.error(f"--plot {path!r} should end in one of "
+                f"{', '.join('.' + f for f in sorted(formats))}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        p.error(f"--plot {path!r}: the folder {os.path.dirname(path)!r} does not exist")
+    if not os.access(path if os.path.exists(path) else folder, os.W_OK):
+        p.error(f"--plot {path!r} is not writable")
 
 
 def parse(argv=None):
@@ -103,12 +160,31 @@ def parse(argv=None):
     p.add_argument("--noise", "-noise", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0, help="seed of the random source")
     p.add_argument("--plot", metavar="FILE.png", help="also draw prediction against the cosine")
+    p.add_argument("--train-tail", action="store_true",
+                   help="also update after the last batch of each epoch (the seed does not)")
     args = p.parse_args(argv)
     for name in ("N", "epochs", "batch_size", "hidden_size", "bptt_length"):
         if getattr(args, name) <= 0:
             p.error(f"--{name.replace('_', '-')} must be positive")
+    if args.N > MAX_N:
+        p.error(f"-N must be at most {MAX_N:,}, got {args.N}")
+    if args.hidden_size > MAX_HIDDEN:
+        p.error(f"--hidden-size must be at most {MAX_HIDDEN}, got {args.hidden_size}")
     if args.N < args.batch_size + 1:
         p.error("-N must exceed --batch-size")
+    if not (math.isfinite(args.learning_rate) and args.learning_rate >= 0):
+        p.error(f"--learning-rate must be a finite number >= 0, got {args.learning_rate}")
+    if not (math.isfinite(args.noise) and args.noise >= 0):
+        p.error(f"--noise must be a finite number >= 0, got {args.noise}")
+    if not 0 <= args.seed < 2**64:
+        p.error(f"--seed must be in [0, 2**64), got {args.seed}")
+    n_batches, last = windows(args)
+    if last is None and args.bptt_length > n_batches:
+        p.error(f"--bptt-length {args.bptt_length} is more than the {n_batches} batches of an "
+                f"epoch (-N {args.N}, --batch-size {args.batch_size}), so the model would never "
+                f"be updated; lower it, or pass --train-tail")
+    if args.plot is not None:
+        check_plot(p, args.plot)
     return args
 
 
@@ -124,7 +200,7 @@ def main(argv=None):
     mse_same = float(np.mean((ys - xs) ** 2))
     print(f"mean squared error against cos: {mse:.6f} (next point), {mse_same:.6f} (same point)",
           file=sys.stderr)
-    if args.plot:
+    if args.plot is not None:
         plot(args.plot, grid, xs, ys)
     return mse
 

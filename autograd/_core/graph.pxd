@@ -16,6 +16,7 @@ cdef class Node:
 cdef class Function:
     cdef Node _x0, _x1           # the first two inputs (None when absent)
     cdef tuple _more             # the inputs after the second, or None
+    cdef tuple _vmore            # their versions when recorded, or None
     cdef int _n_in
     cdef Py_ssize_t _v0, _v1     # the first two inputs' versions when recorded
     cdef Py_ssize_t _generation
@@ -41,6 +42,7 @@ cdef object as_array(object x, str what)
 cdef Node link1(Function f, Node y, Node x0)
 cdef Node link2(Function f, Node y, Node x0, Node x1)
 cdef Node link_all(Function f, Node y, tuple inputs)
+cdef int link_outputs(Function f, list ys, tuple inputs) except -1
 cdef tuple inputs_of(Function f)
 cdef Node wrap_const(object arr)
 cdef list zero_grads(Function f, list gys, bint as_variables)

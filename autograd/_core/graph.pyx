@@ -9,7 +9,12 @@ cimport cython
 cimport numpy as cnp
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdlib cimport malloc, realloc, free
+from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThread_acquire_lock,
+                               PyThread_release_lock, PyThread_get_thread_ident, WAIT_LOCK,
+                               NOWAIT_LOCK)
 from autograd._core.kernels cimport add_arrays, ones_like, recycle
+import os
+
 import numpy as np
 
 cnp.import_array()
@@ -33,7 +38,6 @@ cdef tuple _EMPTY = ()
 ag_empty_tuple = <PyObject *>_EMPTY
 
 cdef object VarType = None      # the Python Variable class, registered by variable.py
-cdef Py_ssize_t _walk_counter = 0
 
 
 # ---------------------------------------------------------------------------- modes
@@ -81,19 +85,33 @@ def register_variable_class(cls):
 # ---------------------------------------------------------------------------- conversions
 
 cdef object as_array(object x, str what):
-    """``x`` as a float32 or float64 ndarray; ints and bools become float64."""
-    if cnp.PyArray_Check(x):
+    """``x`` as a plain, native-byte-order float32 or float64 ndarray; ints and bools
+    become float64. The one place where arrays enter the graph: subclasses are read as
+    plain arrays (``np.matrix`` would make ``*`` a matrix product), other byte orders are
+    converted (the compiled paths read native doubles), masked arrays are refused."""
+    cdef int t
+    if cnp.PyArray_CheckExact(x):
         t = cnp.PyArray_TYPE(<cnp.ndarray>x)
-        if t == cnp.NPY_DOUBLE or t == cnp.NPY_FLOAT:
+        if (t == cnp.NPY_DOUBLE or t == cnp.NPY_FLOAT) and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>x):
             return x
         kind = x.dtype.kind
+        if kind == "f" and (t == cnp.NPY_DOUBLE or t == cnp.NPY_FLOAT):
+            return x.astype(x.dtype.newbyteorder("="))
         if kind in "biuf":
             return x.astype(np.float64)
         raise TypeError(f"{what}: expected a real numeric array, got an array of dtype {x.dtype}")
     if isinstance(x, Node):
         return (<Node>x)._data
     if isinstance(x, (float, int)):      # bool is an int
-        return np.array(x, dtype=np.float64)
+        try:
+            return np.array(x, dtype=np.float64)
+        except OverflowError:
+            raise ValueError(f"{what}: the number {x} is too large for float64") from None
+    if cnp.PyArray_Check(x):
+        if isinstance(x, np.ma.MaskedArray):
+            raise TypeError(f"{what}: masked arrays are not supported; use np.ma.filled(a, value) "
+                            f"or a.data with an explicit mask")
+        return as_array(np.asarray(x), what)
     if isinstance(x, np.generic):
         return as_array(np.asarray(x), what)
     if x is None:
@@ -103,6 +121,8 @@ cdef object as_array(object x, str what):
             arr = np.asarray(x)
         except ValueError as e:
             raise ValueError(f"{what}: the nested sequence is not rectangular: {e}") from None
+        except OverflowError:
+            raise ValueError(f"{what}: a number in the sequence is too large for float64") from None
         if arr.dtype.kind in "biuf":
             return as_array(arr, what)
         raise TypeError(f"{what}: expected numbers, got a sequence of dtype {arr.dtype}")
@@ -167,6 +187,22 @@ cdef Node link_all(Function f, Node y, tuple inputs):
     return y
 
 
+cdef int link_outputs(Function f, list ys, tuple inputs) except -1:
+    """Record ``ys = f(*inputs)`` in the graph, for a function of several outputs."""
+    cdef Node y
+    cdef Py_ssize_t i
+    _set_inputs(f, inputs)
+    f._n_out = len(ys)
+    for i in range(f._n_out):
+        y = <Node>ys[i]
+        y._creator = f
+        y._generation = f._generation + 1
+        y._index = <int>i
+    if f._n_out > 1:
+        f._out_specs = [((<Node>y)._data.shape, (<Node>y)._data.dtype) for y in ys]
+    return 0
+
+
 cdef int _set_inputs(Function f, tuple inputs) except -1:
     cdef Py_ssize_t gen = 0
     cdef Node x
@@ -179,6 +215,7 @@ cdef int _set_inputs(Function f, tuple inputs) except -1:
     f._more = inputs[2:] if f._n_in > 2 else None
     f._v0 = f._x0._version if f._x0 is not None else 0
     f._v1 = f._x1._version if f._x1 is not None else 0
+    f._vmore = tuple([x._version for x in f._more]) if f._more is not None else None
     f._generation = gen
     return 0
 
@@ -351,14 +388,7 @@ cdef class Function:
             ys = (ys,)
         cdef list outs = [new_var(as_array(a, f"{type(self).__name__}.forward result")) for a in ys]
         if record:
-            _set_inputs(self, xs)
-            self._n_out = len(outs)
-            for i, y in enumerate(outs):
-                y._creator = self
-                y._generation = self._generation + 1
-                y._index = i
-            if len(outs) > 1:
-                self._out_specs = [(y._data.shape, y._data.dtype) for y in outs]
+            link_outputs(self, outs, xs)
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     cdef object backward_vars(self, object gy):
@@ -380,8 +410,8 @@ cdef class Function:
             if gx is None:
                 out.append(None)
                 continue
-            if not isinstance(gx, Node):
-                gx = new_var(as_array(gx, f"{self.name}.backward result"))
+            if not isinstance(gx, Node):     # an array: a constant of the new graph
+                gx = wrap_const(as_array(gx, f"{self.name}.backward result"))
             if (<Node>gx)._data.shape != x._data.shape:
                 raise ValueError(f"{self.name}.backward returned a gradient of shape "
                                  f"{(<Node>gx)._data.shape} for an input of shape {x._data.shape}")
@@ -430,14 +460,30 @@ cdef struct Heap:
     Py_ssize_t cap
 
 
+# Fault injection for the tests: the heap refuses to grow past this many entries,
+# as if memory had run out (-1: no limit).
+cdef Py_ssize_t _heap_limit = -1
+
+
+def _set_heap_limit(Py_ssize_t n):
+    """Testing only: make the backward queue fail to grow past ``n`` entries (-1: never)."""
+    global _heap_limit
+    _heap_limit = n
+
+
 cdef int _push(Heap *h, Function f, Py_ssize_t seq) except -1:
-    cdef Py_ssize_t i, parent
+    cdef Py_ssize_t i, parent, cap
     cdef Entry e, tmp
+    cdef Entry *grown
     if h.n == h.cap:
-        h.cap = h.cap * 2 if h.cap else 64
-        h.items = <Entry *>realloc(h.items, h.cap * sizeof(Entry))
-        if h.items == NULL:
-            raise MemoryError()
+        cap = h.cap * 2 if h.cap else 64
+        grown = NULL
+        if _heap_limit < 0 or cap <= _heap_limit:
+            grown = <Entry *>realloc(h.items, cap * sizeof(Entry))
+        if grown == NULL:          # the old block is still valid and still owned by h
+            raise MemoryError("backward: out of memory for the queue of functions")
+        h.items = grown
+        h.cap = cap
     Py_INCREF(f)
     e.gen = f._generation
     e.seq = seq
@@ -475,8 +521,80 @@ cdef PyObject *_pop(Heap *h) noexcept:
     return top
 
 
+# ---------------------------------------------------------------------------- walks and threads
+#
+# A walk keeps its state on the nodes it visits (_g, _walk) and on the queued functions
+# (_outs, _walk), which is what makes it cheap. Two walks must therefore never run
+# interleaved: walks are serialised by one process-wide lock, re-entrant for the thread
+# that holds it, so that a Function whose backward itself calls backward() works; such
+# a nested walk saves the fields it overwrites and restores them when it ends, so the
+# outer walk continues as if nothing had happened. Walks on independent graphs in
+# different threads run one after another; the arithmetic inside them (NumPy, BLAS)
+# still releases the GIL.
+
+cdef PyThread_type_lock _lock = PyThread_allocate_lock()
+cdef long _owner = 0            # thread holding _lock (valid while _depth > 0)
+cdef int _depth = 0             # walks of that thread in progress (nesting)
+cdef Py_ssize_t _walk_counter = 0
+
+
+cdef int _enter() except -1:
+    global _owner, _depth
+    cdef long me = PyThread_get_thread_ident()
+    if _depth > 0 and _owner == me:
+        _depth += 1
+        return 0
+    if not PyThread_acquire_lock(_lock, NOWAIT_LOCK):
+        with nogil:
+            PyThread_acquire_lock(_lock, WAIT_LOCK)
+    _owner = me
+    _depth = 1
+    return 0
+
+
+cdef void _leave() noexcept:
+    global _owner, _depth
+    _depth -= 1
+    if _depth == 0:
+        _owner = 0
+        PyThread_release_lock(_lock)
+
+
+def _after_fork_in_child():
+    # a fork taken while another thread walked would copy a held lock
+    global _lock, _owner, _depth
+    _lock = PyThread_allocate_lock()
+    _owner = 0
+    _depth = 0
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 cdef inline object _grad_in(Node o, Py_ssize_t walk):
     return o._g if o._walk == walk else None
+
+
+cdef inline void _save_node(list saved, Node x):
+    # nested walks only: remember what the outer walk keeps on x
+    saved.append((x, x._walk, x._g))
+
+
+cdef inline void _save_function(list saved, Function f):
+    saved.append((f, f._walk, f._outs))
+
+
+cdef void _restore(list saved) noexcept:
+    cdef Py_ssize_t i
+    for i in range(len(saved) - 1, -1, -1):
+        item = saved[i]
+        owner = item[0]
+        if isinstance(owner, Node):
+            (<Node>owner)._walk = item[1]
+            (<Node>owner)._g = item[2]
+        else:
+            (<Function>owner)._walk = item[1]
+            (<Function>owner)._outs = item[2]
 
 
 cdef void _set_out(Function f, Node x, Py_ssize_t walk):
@@ -489,7 +607,34 @@ cdef void _set_out(Function f, Node x, Py_ssize_t walk):
         f._outs[x._index] = x
 
 
+cdef int _missing_outputs(Function f) except -1:
+    raise RuntimeError(f"backward: the graph changed while it was walked ({f.name} lost "
+                       f"its outputs); walk a graph from one place at a time")
+
+
 cdef _backward(Node y, bint create_graph, bint retain_grad):
+    global ag_backprop_disabled
+    cdef object seed = y._grad
+    if seed is not None and (<Node>seed)._data.shape != y._data.shape:
+        raise ValueError(f"backward: the gradient set on the output has shape "
+                         f"{(<Node>seed)._data.shape}, the output has shape {y._data.shape}")
+    if y._creator is None:
+        if seed is None:
+            y._grad = new_var(ones_like(y._data))
+        return
+    _enter()
+    try:
+        _walk(y, seed, create_graph, retain_grad, None if _depth == 1 else [])
+    finally:
+        _leave()
+
+
+cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved):
+    """The walk itself, under the walk lock. ``saved`` is a list when this walk runs
+    inside another one (it then restores what it overwrites), else None.
+
+    Nothing a user can see changes before the walk has succeeded: gradients are
+    gathered in the walk's own fields (_g) and written to ``.grad`` at the end."""
     global _walk_counter, ag_backprop_disabled
     cdef Heap heap
     cdef Function f
@@ -497,84 +642,137 @@ cdef _backward(Node y, bint create_graph, bint retain_grad):
     cdef PyObject *raw
     cdef Py_ssize_t walk, i
     cdef Py_ssize_t seq = 0
-    cdef list leaves = []
+    cdef list leaves = []           # leaves reached: their gradients are written at the end
+    cdef list done = []             # finished outputs whose .grad changes at the end
     cdef int saved_mode = ag_backprop_disabled
+    cdef bint ok = False
 
-    if y._creator is None:
-        if y._grad is None:
-            y._grad = new_var(ones_like(y._data))
-        return
     _walk_counter += 1
     walk = _walk_counter
-    y._walk = walk
-    if y._grad is None:
-        # the seed sets the output's grad to ones and clears it again once used
-        y._g = new_var(ones_like(y._data)) if create_graph else ones_like(y._data)
-    else:
-        y._g = y._grad if create_graph else (<Node>y._grad)._data
-
     heap.items = NULL
     heap.n = 0
     heap.cap = 0
+    f = y._creator
+    if saved is not None:
+        _save_node(saved, y)
+        _save_function(saved, f)
+    y._walk = walk
+    if seed is None:
+        # the seed sets the output's grad to ones; the ones are a constant of the library
+        y._g = wrap_const(ones_like(y._data)) if create_graph else ones_like(y._data)
+    else:
+        y._g = seed if create_graph else (<Node>seed)._data
     if not create_graph:
         ag_backprop_disabled = 1
     try:
-        f = y._creator
+        _push(&heap, f, seq)
         f._walk = walk
         f._outs = None
         _set_out(f, y, walk)
-        _push(&heap, f, seq)
         while heap.n > 0:
             raw = _pop(&heap)
             f = <Function>raw
             Py_DECREF(f)          # `f` holds its own reference now
+            if f._outs is None:
+                _missing_outputs(f)
             if f._n_out == 1:
                 gy = _grad_in(<Node>f._outs, walk)
             else:
                 gy = [None if o is None else _grad_in(o, walk) for o in f._outs]
-            _check_versions(f)
             try:
+                _check_versions(f)
                 gxs = f.backward_vars(gy) if create_graph else f.backward_arrays(gy)
-            except Exception as e:
+                if f._n_in == 1:
+                    if gxs is not None:
+                        seq = _accumulate(f._x0, gxs, walk, create_graph, leaves, &heap, seq,
+                                          saved)
+                else:
+                    for i in range(f._n_in):
+                        gx = (<tuple>gxs)[i]
+                        if gx is not None:
+                            seq = _accumulate(_input(f, i), gx, walk, create_graph, leaves,
+                                              &heap, seq, saved)
+            except BaseException as e:
                 _annotate(e, f)
+                _drop_outputs(f)
                 raise
-            if f._n_in == 1:
-                if gxs is not None:
-                    seq = _accumulate(f._x0, gxs, walk, create_graph, leaves, &heap, seq)
-            else:
-                for i in range(f._n_in):
-                    gx = (<tuple>gxs)[i]
-                    if gx is not None:
-                        seq = _accumulate(_input(f, i), gx, walk, create_graph, leaves, &heap, seq)
-            # the outputs' gradients are complete: keep them or let them go
+            # the outputs' gradients are complete
             gy = gxs = None         # drop the walk's own references so the arrays can be reused
             if f._n_out == 1:
-                _finish(<Node>f._outs, create_graph, retain_grad)
+                _finish(<Node>f._outs, create_graph, retain_grad, done)
             else:
                 for o in f._outs:
                     if o is not None:
-                        _finish(o, create_graph, retain_grad)
+                        _finish(o, create_graph, retain_grad, done)
             f._outs = None
-        for o in leaves:
-            o._grad = o._g if create_graph else new_var(o._g)
-            o._g = None
+        ok = True
     finally:
         ag_backprop_disabled = saved_mode
-        # on an error, release what the queue still holds
-        while heap.n > 0:
-            raw = _pop(&heap)
-            (<Function>raw)._outs = None
-            Py_DECREF(<object>raw)
+        if not ok:
+            # release what the queue still holds; no gradient was written anywhere
+            while heap.n > 0:
+                raw = _pop(&heap)
+                _drop_outputs(<Function>raw)
+                Py_DECREF(<object>raw)
+            for o in leaves:
+                o._g = None
+            for o in done:
+                o._g = None
+            y._g = None
         free(heap.items)
-        for o in leaves:
+        if saved is not None and not ok:
+            _restore(saved)
+    # success: write the gradients (accumulating into what is there)
+    try:
+        for o in done:
+            if retain_grad:
+                if o is y or o._grad is None:
+                    o._grad = o._g if create_graph else new_var(o._g)
+                elif create_graph:
+                    o._grad = _add_vars(o._grad, o._g)
+                else:
+                    o._grad = new_var(add_arrays((<Node>o._grad)._data, o._g))
+            else:
+                o._grad = None
             o._g = None
+        for o in leaves:
+            if o._grad is None:
+                o._grad = o._g if create_graph else new_var(o._g)
+            elif create_graph:
+                o._grad = _add_vars(o._grad, o._g)
+            else:
+                o._grad = new_var(add_arrays((<Node>o._grad)._data, o._g))
+            o._g = None
+    finally:
+        if saved is not None:
+            _restore(saved)
+
+
+cdef void _drop_outputs(Function f) noexcept:
+    """Forget, after a failure, the gradients gathered for ``f``'s outputs."""
+    cdef Node o
+    outs = f._outs
+    f._outs = None
+    if outs is None:
+        return
+    if isinstance(outs, Node):
+        (<Node>outs)._g = None
+    else:
+        for item in outs:
+            if item is not None:
+                (<Node>item)._g = None
 
 
 cdef inline int _check_versions(Function f) except -1:
+    cdef Py_ssize_t i
     if f._x0 is not None and f._x0._version != f._v0:
         _stale(f, f._x0)
     if f._x1 is not None and f._x1._version != f._v1:
         _stale(f, f._x1)
+    if f._more is not None:
+        for i in range(len(f._more)):
+            if (<Node>f._more[i])._version != <Py_ssize_t>f._vmore[i]:
+                _stale(f, <Node>f._more[i])
     return 0
 
 
@@ -586,19 +784,17 @@ cdef int _stale(Function f, Node x) except -1:
 
 
 cdef Py_ssize_t _accumulate(Node x, object gx, Py_ssize_t walk, bint create_graph,
-                            list leaves, Heap *heap, Py_ssize_t seq) except -1:
-    """Add ``gx`` to ``x``'s gradient for this walk and queue ``x``'s creator."""
+                            list leaves, Heap *heap, Py_ssize_t seq, list saved) except -1:
+    """Add ``gx`` to what this walk has gathered for ``x`` and queue ``x``'s creator.
+    Only this walk's contributions are propagated; ``x.grad`` is added at the end."""
     cdef Function c
     if x._const:
         return seq
     if x._walk != walk:
+        if saved is not None:
+            _save_node(saved, x)
         x._walk = walk
-        if x._grad is None:
-            x._g = gx
-        elif create_graph:
-            x._g = _add_vars(x._grad, gx)
-        else:
-            x._g = add_arrays((<Node>x._grad)._data, gx)
+        x._g = gx
         if x._creator is None:
             leaves.append(x)
     elif create_graph:
@@ -608,24 +804,29 @@ cdef Py_ssize_t _accumulate(Node x, object gx, Py_ssize_t walk, bint create_grap
     c = x._creator
     if c is not None:
         if c._walk != walk:
+            if saved is not None:
+                _save_function(saved, c)
+            try:
+                _push(heap, c, seq + 1)
+            except BaseException:
+                x._g = None         # x is in no list the cleanup walks: forget it here
+                raise
+            seq += 1
             c._walk = walk
             c._outs = None
-            seq += 1
-            _set_out(c, x, walk)
-            _push(heap, c, seq)
-        else:
-            _set_out(c, x, walk)
+        _set_out(c, x, walk)
     return seq
 
 
-cdef inline void _finish(Node o, bint create_graph, bint retain_grad):
+cdef inline void _finish(Node o, bint create_graph, bint retain_grad, list done):
     if retain_grad:
-        o._grad = o._g if create_graph else new_var(o._g)
+        done.append(o)              # keeps o._g until the walk has succeeded
     else:
-        o._grad = None
+        if o._grad is not None:
+            done.append(o)          # cleared at the end, as the seed clears it
         if not create_graph:
             recycle(<PyObject *>o._g)
-    o._g = None
+        o._g = None
 
 
 # The differentiable addition that create_graph walks accumulate with; the operations

@@ -190,6 +190,58 @@ cdef double go_pow(double x, double y) noexcept nogil:
     return ldexp(a1, ae)
 
 
+cdef double go_log(double x) noexcept nogil:
+    """Go's ``math.Log`` (FreeBSD's e_log.c): differs from C's log in the last bit in a
+    few per cent of arguments (log(3): Go 1.0986122886681096, C 1.0986122886681098);
+    the seed prints Go's."""
+    cdef double f1, f, k, s, s2, s4, t1, t2, r, hfsq
+    cdef int ki
+    if isnan(x) or (isinf(x) and x > 0):
+        return x
+    if x < 0:
+        return NAN
+    if x == 0:
+        return -INFINITY
+    f1 = frexp(x, &ki)
+    if f1 < 0.7071067811865476:        # sqrt(2) / 2
+        f1 *= 2
+        ki -= 1
+    f = f1 - 1
+    k = <double>ki
+    s = f / (2 + f)
+    s2 = s * s
+    s4 = s2 * s2
+    t1 = s2 * (6.666666666666735130e-01 + s4 * (2.857142874366239149e-01
+               + s4 * (1.818357216161805012e-01 + s4 * 1.479819860511658591e-01)))
+    t2 = s4 * (3.999999999940941908e-01 + s4 * (2.222219843214978396e-01
+               + s4 * 1.531383769920937332e-01))
+    r = t1 + t2
+    hfsq = 0.5 * f * f
+    return k * 6.93147180369123816490e-01 - ((hfsq - (s * (hfsq + r) + k * 1.90821492927058770002e-10)) - f)
+
+
+cdef void _log_loop(const double[::1] x,   # IN
+                    double[::1] y          # OUT
+                    ) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(x.shape[0]):
+        y[i] = go_log(x[i])
+
+
+cdef object log_array(object x):
+    """Natural log, elementwise: Go's digits at float64, NumPy's log at float32."""
+    if x.dtype != np.float64:
+        return np.log(x)
+    out = np.empty(x.shape, dtype=np.float64)
+    cdef const double[::1] xv = np.ascontiguousarray(x).reshape(-1)
+    cdef double[::1] ov = out.reshape(-1)
+    if xv.shape[0] != ov.shape[0]:
+        raise ValueError("log_array: input and output sizes differ")
+    with nogil:
+        _log_loop(xv, ov)
+    return out
+
+
 cdef inline bint _is_odd_int(double y) noexcept nogil:
     cdef double yi
     cdef double yf = modf(y, &yi)
@@ -356,8 +408,16 @@ def axpy_fast(y, x, double alpha):
     of its shape: the checks that cost more than the loop on small arrays are skipped."""
     cdef double[::1] yd, xd
     cdef float[::1] yf, xf
-    if (cnp.PyArray_Check(x) and cnp.PyArray_TYPE(<cnp.ndarray>x) == cnp.PyArray_TYPE(<cnp.ndarray>y)
-            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x)):
+    # the loop trusts only what is checked here: both arrays, one dtype, native byte
+    # order, contiguous, y writable, and the same number of elements
+    if (cnp.PyArray_Check(x) and cnp.PyArray_Check(y)
+            and cnp.PyArray_TYPE(<cnp.ndarray>x) == cnp.PyArray_TYPE(<cnp.ndarray>y)
+            and cnp.PyArray_SIZE(<cnp.ndarray>x) == cnp.PyArray_SIZE(<cnp.ndarray>y)
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>x)
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>y)
+            and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>y)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>y)):
         if cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_DOUBLE:
             yd = y.reshape(-1)
             xd = x.reshape(-1)
@@ -382,6 +442,8 @@ def axpy(y, x, double alpha):
     if not (isinstance(y, np.ndarray) and y.dtype in (np.float32, np.float64)
             and y.flags.c_contiguous and y.flags.writeable):
         raise TypeError("axpy: y must be a writable C-contiguous float32 or float64 array")
+    if not y.dtype.isnative:
+        raise TypeError("axpy: y must be in native byte order")
     if np.shape(x) != y.shape:
         raise ValueError(f"axpy: x of shape {np.shape(x)} does not match y of shape {y.shape}")
     # x in y's dtype and layout: axpy_fast then takes its loop

@@ -1,0 +1,137 @@
+# Included by ops.pyx: linear algebra. Shares the module namespace (helpers, records, other families).
+
+# ============================================================================ linear algebra
+
+cdef object _swap_last(object a):
+    return np.swapaxes(a, -1, -2)
+
+
+cdef class MatMul(Function):
+    cdef object backward_arrays(self, object gy):
+        cdef Node x = self._x0
+        cdef Node w = self._x1
+        gx = gw = None
+        if not x._const:
+            gx = sum_to_array(np.matmul(gy, _swap_last(w._data)), x._data.shape)
+        if not w._const:
+            gw = sum_to_array(np.matmul(_swap_last(x._data), gy), w._data.shape)
+        return (gx, gw)
+
+    cdef object backward_vars(self, object gy):
+        cdef Node x = self._x0
+        cdef Node w = self._x1
+        gx = gw = None
+        if not x._const:
+            gx = _sum_to(_matmul(<Node>gy, _swap_var(w)), x._data.shape)
+        if not w._const:
+            gw = _sum_to(_matmul(_swap_var(x), <Node>gy), w._data.shape)
+        return (gx, gw)
+
+
+cdef Node _swap_var(Node a):
+    nd = a._data.ndim
+    axes = list(range(nd))
+    axes[nd - 1], axes[nd - 2] = nd - 2, nd - 1
+    return _transpose(a, tuple(axes))
+
+
+cdef Node _matmul(Node x, Node w):
+    xd = x._data
+    wd = w._data
+    if xd.ndim == 0 or wd.ndim == 0:
+        raise ValueError(f"matmul: operands must have at least one dimension, got shapes "
+                         f"{xd.shape} and {wd.shape}")
+    if xd.ndim == 1 or wd.ndim == 1:
+        # lift 1-D operands to matrices as NumPy does, then drop the added dimension
+        xv = _reshape(x, (1,) + xd.shape) if xd.ndim == 1 else x
+        wv = _reshape(w, wd.shape + (1,)) if wd.ndim == 1 else w
+        y2 = _matmul(xv, wv)
+        shape = list(y2._data.shape)
+        if wd.ndim == 1:
+            del shape[len(shape) - 1]
+        if xd.ndim == 1:
+            del shape[len(shape) - 1 if wd.ndim == 1 else len(shape) - 2]
+        return _reshape(y2, tuple(shape))
+    try:
+        yd = np.matmul(xd, wd)
+    except ValueError:
+        raise ValueError(f"matmul: shapes {xd.shape} and {wd.shape} do not multiply "
+                         f"({xd.shape[xd.ndim - 1]} != {wd.shape[wd.ndim - 2]})") from None
+    cdef Node y = new_var(yd)
+    if _record2(x, w):
+        link2(MatMul.__new__(MatMul), y, x, w)
+    return y
+
+
+def matmul(x, w):
+    """Matrix product ``x @ w`` (batched over leading dimensions, as NumPy).
+
+    >>> matmul(variable(1, 2).reshape(1, 2), variable(3, 4).reshape(2, 1))
+    variable(11)
+    """
+    return _matmul(as_var(x), as_var(w))
+
+
+def rmatmul(w, x):
+    return matmul(x, w)
+
+
+cdef class Linear(Function):
+    cdef object backward_arrays(self, object gy):
+        cdef Node x = self._x0
+        cdef Node w = self._x1
+        gx = gw = gb = None
+        if not x._const:
+            gx = np.matmul(gy, w._data.T)
+        if not w._const:
+            gw = np.matmul(x._data.T, gy)
+        if self._n_in == 3 and not (<Node>self._more[0])._const:
+            gb = sum_to_array(gy, (<Node>self._more[0])._data.shape)
+        return (gx, gw, gb)[:self._n_in]
+
+    cdef object backward_vars(self, object gy):
+        cdef Node x = self._x0
+        cdef Node w = self._x1
+        gx = _matmul(<Node>gy, _transpose(w, None))
+        gw = _matmul(_transpose(x, None), <Node>gy)
+        if self._n_in == 3:
+            return (gx, gw, _sum_to(<Node>gy, (<Node>self._more[0])._data.shape))
+        return (gx, gw)
+
+
+def linear(x, w, b=None):
+    """``x @ w + b``: one node, the bias added in place of a temporary.
+
+    >>> linear(variable(1, 2).reshape(1, 2), variable(3, 4).reshape(2, 1), variable(0.5))
+    variable(11.5)
+    """
+    cdef Node xv = as_var(x)
+    cdef Node wv = as_var(w)
+    cdef Node bv = None if b is None else as_var(b)
+    xd = xv._data
+    wd = wv._data
+    if xd.ndim != 2 or wd.ndim != 2:
+        product = _matmul(xv, wv)
+        return product if bv is None else _binary(&B_ADD, product, bv)
+    if xd.shape[1] != wd.shape[0]:
+        raise ValueError(f"linear: shapes {xd.shape} and {wd.shape} do not multiply "
+                         f"({xd.shape[1]} != {wd.shape[0]})")
+    yd = np.matmul(xd, wd)
+    if bv is not None:
+        bd = bv._data
+        bshape = bd.shape
+        if not (bshape == (wd.shape[1],) or bshape == (1, wd.shape[1]) or bshape == yd.shape
+                or bshape == () or bshape == (1,) or bshape == (1, 1)):
+            raise ValueError(f"linear: bias of shape {bd.shape} does not broadcast to the "
+                             f"output shape {yd.shape}")
+        if np.result_type(yd, bd) == yd.dtype:
+            yd += bd
+        else:
+            yd = yd + bd
+    cdef Node y = new_var(yd)
+    cdef tuple ins = (xv, wv) if bv is None else (xv, wv, bv)
+    if _record(ins):
+        link_all(Linear.__new__(Linear), y, ins)
+    return y
+
+
