@@ -29,6 +29,7 @@ COMMON = textwrap.dedent('''
         "adam": lambda: O.Adam(alpha=0.01),
         "momentum": lambda: O.Momentum(lr=0.1),
         "sgd_clip": lambda: O.SGD(lr=0.5, hooks=[H.ClipGrad(0.05)]),
+        "adamw_decay": lambda: O.AdamW(alpha=0.01, hooks=[H.WeightDecay(1e-3)]),
     }
 
     def data():
@@ -176,7 +177,10 @@ def reference(name):
     return space["train"](name, 100, None, lambda opt, m: opt.update(m))
 
 
-@pytest.mark.parametrize("name", ["sgd", "adam", "momentum", "sgd_clip"])
+NAMES = ["sgd", "adam", "momentum", "sgd_clip", "adamw_decay"]
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_two_ranks_of_50_equal_one_process_of_100(trained, name):
     ranks = [np.load(trained / f"{name}_{r}.npz") for r in (0, 1)]
     expected = reference(name)
@@ -190,7 +194,7 @@ def test_two_ranks_of_50_equal_one_process_of_100(trained, name):
     assert not np.allclose(expected[0]["linear0.w"], expected[-1]["linear0.w"])
 
 
-@pytest.mark.parametrize("name", ["sgd", "adam", "momentum", "sgd_clip"])
+@pytest.mark.parametrize("name", NAMES)
 def test_ranks_bitwise_equal_after_every_step(trained, name):
     r0, r1 = (np.load(trained / f"{name}_{r}.npz") for r in (0, 1))
     assert sorted(r0.files) == sorted(r1.files) and len(r0.files) == 20 * 4
@@ -259,6 +263,21 @@ def test_example_trains_on_two_ranks_and_one(tmp_path):
     a, b = np.load(tmp_path / "two.npz"), np.load(tmp_path / "one.npz")
     for key in a.files:
         np.testing.assert_allclose(a[key], b[key], rtol=0, atol=1e-12)
+
+    # 10 epochs on two ranks, then resumed to 20 on one: the uninterrupted run's result
+    half = subprocess.run(cmd + [sys.executable, example, "--epochs", "10", "--checkpoint",
+                                 str(tmp_path / "half.npz")],
+                          capture_output=True, text=True, timeout=120, env=_env(),
+                          stdin=subprocess.DEVNULL)
+    assert half.returncode == 0, half.stdout + half.stderr
+    resumed = subprocess.run([sys.executable, example, *args, "--resume", "--checkpoint",
+                              str(tmp_path / "half.npz")],
+                             capture_output=True, text=True, timeout=120, env=_env())
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.splitlines()[0].startswith("epoch   20"), resumed.stdout
+    c = np.load(tmp_path / "half.npz")
+    for key in b.files:
+        np.testing.assert_allclose(c[key], b[key], rtol=0, atol=1e-12)
 
 
 def test_docs_script_runs_on_two_ranks(tmp_path):
