@@ -59,6 +59,8 @@ _RANK = _WORLD.Get_rank()
 _SIZE = _WORLD.Get_size()
 _EXIT_TAG = 1       # the message a rank sends to every other when its program ends
 _GRACE = 2.0        # seconds a collective may still take to finish after a peer has left
+_SPIN = 0.0005      # seconds of polling without pause when waiting for the other ranks
+_NAP = 0.00002      # then the pause between polls
 
 
 def rank() -> int:
@@ -116,9 +118,15 @@ else:
 
 
 def _wait(request, what):
-    """Wait for a nonblocking collective; raise if a peer has left the job meanwhile."""
+    """Wait for a nonblocking collective; raise if a peer has left the job meanwhile.
+    Polls in a tight loop for the first half millisecond, then sleeps a little between
+    polls, so that a rank waiting for a slower one leaves the core to the processes
+    that need it (on a busy machine, often that slower rank)."""
     status = MPI.Status()
+    spin_until = time.monotonic() + _SPIN
     while not request.Test():
+        if time.monotonic() > spin_until:
+            time.sleep(_NAP)
         if _comm.Iprobe(source=MPI.ANY_SOURCE, tag=_EXIT_TAG, status=status):
             deadline = time.monotonic() + _GRACE
             while not request.Test():
