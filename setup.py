@@ -12,11 +12,11 @@ from setuptools import Extension, setup
 
 DEBUG = os.environ.get("AUTOGRAD_DEBUG", "") not in ("", "0")
 
-# The numeric loops (kernels, the random source) run without bounds checks; the graph
+# The numeric loops (kernels, the random source, the nn kernels) run without bounds checks; the graph
 # and the operations index Python objects and keep Python's checked semantics.
 SAFE = {"language_level": 3, "cdivision": True, "embedsignature": True}
 FAST = dict(SAFE, boundscheck=DEBUG, wraparound=DEBUG, initializedcheck=DEBUG, nonecheck=DEBUG)
-LOOP_MODULES = {"kernels", "pcg"}
+LOOP_MODULES = {"kernels", "pcg", "nn_kernels"}
 
 def extension(path):
     name = os.path.splitext(os.path.basename(path))[0]

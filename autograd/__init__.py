@@ -8,6 +8,10 @@
 variable(12)
 """
 from autograd import data, functions, numerical, random
+from autograd import hooks
+from autograd import layers
+from autograd import models
+from autograd import optimizers
 from autograd.config import Span, config, no_grad, nograd, test_mode, testmode
 from autograd.function import Function
 from autograd.variable import (Variable, normal, ones, ones_like, rand, randn, variable,
@@ -26,5 +30,6 @@ def __getattr__(name):
 __all__ = [
     "Variable", "variable", "zeros", "ones", "zeros_like", "ones_like", "rand", "randn",
     "normal", "Function", "config", "no_grad", "nograd", "test_mode", "testmode", "Span",
-    "functions", "numerical", "random", "dot", "data",
+    "functions", "numerical", "random", "dot", "hooks", "layers", "models", "optimizers",
+    "data",
 ]

@@ -161,7 +161,7 @@ def _describe_os_error(path: str, e: OSError, doing: str) -> OSError:
 class Model(L.Layer):
     """A Layer that can save and load its parameters (``.npz``, names as keys)."""
 
-    def save(self, path: Any) -> None:
+    def save(self, path: Any, optimizer: Any = None) -> None:
         """Write every parameter to ``path`` (an ``.npz``, names as keys).
 
         The file is written to a temporary file in the same folder
@@ -170,9 +170,15 @@ class Model(L.Layer):
         killed are removed by the next save to the same path. The new file keeps the
         old one's permissions, or gets the usual ones for new files (the umask's);
         when ``path`` is a symbolic link, the file it points to is replaced.
+
+        With ``optimizer``, its state (settings, update count, moments by this model's
+        parameter names) goes into the same file, so ``load(path, optimizer=opt)``
+        resumes training exactly. A lazy model not called yet is a ValueError.
         """
         path = os.fsdecode(os.fspath(path))
-        arrays = {name: p.data for name, p in self.params().items()}
+        arrays = self._state("save")  # parameters and buffers; lazy ones not made: refused
+        if optimizer is not None:
+            arrays.update(_optimizer(optimizer, "save")._to_arrays(self._params()))
         for name in arrays:
             if "\0" in name:
                 raise ValueError(f"save: parameter name {name!r} contains a NUL character")
@@ -210,14 +216,18 @@ class Model(L.Layer):
                 raise _describe_os_error(path, e, "save: cannot write") from e
             raise
 
-    def load(self, path: Any) -> None:
-        """Read parameters saved by ``save``.
+    def load(self, path: Any, optimizer: Any = None) -> None:
+        """Read parameters saved by ``save`` (and with ``optimizer``, the optimizer's
+        state saved with them; without it, that part of the file is ignored).
 
         Names, shapes and dtypes are checked first, from the archive's directory and
         the arrays' headers, before any data is read; when anything does not match or
         the file is not such an archive, a ValueError names the path and what is
-        wrong, and the model is left unchanged.
+        wrong, and the model (and the optimizer) are left unchanged. Lazy weights not
+        made yet are made with the saved shapes.
         """
+        if optimizer is not None:
+            _optimizer(optimizer, "load")
         path = os.fsdecode(os.fspath(path))
         try:
             info = os.stat(path)
@@ -230,50 +240,52 @@ class Model(L.Layer):
         with open(path, "rb") as f:
             try:
                 archive = _Archive(path, f)
-                arrays = self._check(path, archive)
-                arrays = {name: archive.read(name) for name in arrays}
+                headers = archive.headers
+                spec = {name: (h[0], h[2]) for name, h in headers.items()
+                        if not name.startswith("optimizer:")}
+                plan = self._check_state(spec, True, "load", repr(path), "the file",
+                                         f"{path!r}: ")
+                if optimizer is not None:
+                    parts = _check_optimizer_headers(path, headers, spec)
+                arrays = {name: archive.read(name) for name in spec}
+                if optimizer is not None:
+                    state = optimizer._from_arrays({k: archive.read(k) for k in parts},
+                                                   f"load: {path!r}")
+                    checked = optimizer._validate(state, arrays, f"load: {path!r}")
             except ValueError:
                 raise
             except Exception as e:  # zlib.error, EOFError, zipfile.BadZipFile, ...
                 raise ValueError(f"load: {path!r} is not a readable .npz file of parameters "
                                  f"({type(e).__name__}: {e})") from None
-        entries = {name: (owner, attr, value) for name, owner, attr, value in self._entries()}
-        for name, array in arrays.items():
-            owner, attr, current = entries[name]
-            if current is not None:
-                current.data = array
-                current.cleargrad()
-            else:
-                setattr(owner, attr, L.Parameter(array, name=attr))
-                if isinstance(owner, L.Linear) and attr == "w":
-                    owner.in_size = array.shape[0]
+        self._assign_state(arrays, plan)
+        if optimizer is not None:
+            optimizer._install(checked, self._params())
 
-    def _check(self, path: str, archive: _Archive) -> Dict[str, Any]:
-        """The names the archive holds, once every one is known to fit this model."""
-        entries = {name: (owner, attr, value) for name, owner, attr, value in self._entries()}
-        headers = archive.headers
-        unknown = sorted(set(headers) - set(entries))
-        if unknown:
-            raise ValueError(f"load: {path!r} has parameters this model does not: {unknown}")
-        missing = sorted(name for name, (_, _, v) in entries.items()
-                         if v is not None and name not in headers)
-        if missing:
-            raise ValueError(f"load: {path!r} lacks parameters of this model: {missing}")
-        for name, (shape, _, dtype, _) in headers.items():
-            owner, attr, current = entries[name]
-            if current is not None:
-                if shape != current.shape:
-                    raise ValueError(f"load: {path!r}: {name} has shape {shape} in the file, "
-                                     f"{current.shape} in the model")
-                if dtype != current.dtype:
-                    raise ValueError(f"load: {path!r}: {name} has dtype {dtype} in the file, "
-                                     f"{current.dtype} in the model")
-            elif isinstance(owner, L.Linear) and (len(shape) != 2 or shape[1] != owner.out_size):
-                raise ValueError(f"load: {path!r}: {name} has shape {shape} in the file; the "
-                                 f"layer expects (in, {owner.out_size})")
-            elif dtype.kind != "f" or not dtype.isnative:
-                raise ValueError(f"load: {path!r}: {name} has dtype {dtype}, not a native float")
-        return headers
+
+def _optimizer(optimizer: Any, what: str) -> Any:
+    if not hasattr(optimizer, "_to_arrays"):
+        raise TypeError(f"{what}: optimizer must be an autograd optimizer, got "
+                        f"{type(optimizer).__name__}")
+    return optimizer
+
+
+def _check_optimizer_headers(path: str, headers: Dict[str, Any], spec: Dict[str, Any]) -> list:
+    """The file's optimizer entries, once each array's header fits the parameter it is for."""
+    names = [name for name in headers if name.startswith("optimizer:")]
+    if not names:
+        raise ValueError(f"load: {path!r} holds no optimizer state (it was saved without "
+                         f"optimizer=)")
+    for name in names:
+        parts = name.split(":")
+        if parts[1] == "state" and len(parts) == 4:
+            if parts[2] not in spec:
+                raise ValueError(f"load: {path!r}: {name} is for a parameter the file does "
+                                 f"not hold")
+            shape, dtype = headers[name][0], headers[name][2]
+            if (tuple(shape), dtype) != (tuple(spec[parts[2]][0]), spec[parts[2]][1]):
+                raise ValueError(f"load: {path!r}: {name} is {dtype} {tuple(shape)}, the "
+                                 f"parameter {spec[parts[2]][1]} {tuple(spec[parts[2]][0])}")
+    return names
 
 
 class MLP(Model):
@@ -283,19 +295,33 @@ class MLP(Model):
     def __init__(self, sizes: Sequence[int], activation: Any = F.sigmoid, rng: Any = None,
                  dtype: Any = np.float64) -> None:
         super().__init__()
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+            raise TypeError(f"MLP: sizes must be a list of layer output sizes such as [10, 1], "
+                            f"got {sizes!r}")
         sizes = list(sizes)
         if not sizes:
             raise ValueError("MLP: sizes must name at least one layer")
+        for i, size in enumerate(sizes):
+            L._positive(size, f"MLP: sizes[{i}]")
         if not callable(activation):
             raise TypeError(f"MLP: activation must be callable, got {activation!r}")
         self.activation = activation
         self.n_layers = len(sizes)
         for i, size in enumerate(sizes):
-            setattr(self, f"linear{i}", L.Linear(size, rng=rng, dtype=dtype))
+            # named as the seed names them: parameters "linear[0].w", "linear[0].b", ...
+            setattr(self, f"linear[{i}]", L.Linear(size, rng=rng, dtype=dtype))
 
     @property
     def layers(self):
-        return [getattr(self, f"linear{i}") for i in range(self.n_layers)]
+        """The Linear layers, first to last."""
+        return [getattr(self, f"linear[{i}]") for i in range(self.n_layers)]
+
+    def __getattr__(self, name):
+        # m.linear0 for m.layers[0], as version 0.1 spelled it
+        match = re.fullmatch(r"linear([0-9]+)", name)
+        if match is not None and int(match.group(1)) < self.__dict__.get("n_layers", 0):
+            return getattr(self, f"linear[{match.group(1)}]")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def forward(self, x):
         *hidden, last = self.layers
@@ -310,6 +336,8 @@ class LSTM(Model):
     def __init__(self, hidden_size: int, out_size: int, rng: Any = None,
                  dtype: Any = np.float64) -> None:
         super().__init__()
+        L._positive(hidden_size, "LSTM: hidden_size")
+        L._positive(out_size, "LSTM: out_size")
         self.lstm = L.LSTM(hidden_size, rng=rng, dtype=dtype)
         self.linear = L.Linear(out_size, rng=rng, dtype=dtype)
 

@@ -1,8 +1,6 @@
 """Numerical gradients by central differences, to check analytic ones.
 
->>> from typing import Any, Callable
-
-import numpy as np
+>>> import numpy as np
 >>> import autograd as ag
 >>> import autograd.functions as F
 >>> x = ag.Variable(np.array([0.5, 1.0]))

@@ -3,12 +3,22 @@
 Anything that takes ``rng=`` accepts a source from here or a
 ``numpy.random.Generator``: both have ``random(shape)`` and ``standard_normal(shape)``.
 
+A source may be shared by threads: each draw, and each array fill, advances the state
+under the source's own lock, so the threads get the source's stream between them, every
+number once. ``copy.copy``, ``copy.deepcopy`` and ``pickle`` give a new source at the
+same state (``s.state``), which continues the same stream. A shape is an int or a
+sequence of ints (NumPy integers too); anything else is a TypeError, not truncated.
+
 >>> import autograd as ag
 >>> s = ag.random.const()
 >>> s.random()
 0.9999275824802834
 >>> s.standard_normal((2,)).shape
 (2,)
+>>> import copy
+>>> t = copy.deepcopy(s)
+>>> s.random() == t.random()
+True
 """
 from autograd._core.pcg import PCGSource
 

@@ -28,7 +28,10 @@ class Variable(_graph.Node):
     """
 
     __slots__ = ()
-    __array_ufunc__ = None          # NumPy defers to us: ndarray * Variable -> Variable.__rmul__
+    # NumPy on Variables: np.exp(v), ndarray * v, np.sum(v, axis=0)... run the
+    # differentiable function of the same name (autograd.functions)
+    __array_ufunc__ = _ops.array_ufunc
+    __array_function__ = _ops.array_function
 
     # The operators are the compiled functions themselves, not Python wrappers.
     __add__ = _ops.add
@@ -46,8 +49,34 @@ class Variable(_graph.Node):
     __neg__ = _ops.neg
     __getitem__ = _ops.get_item
 
+    __abs__ = _ops.abs
+
     def __pos__(self):
         return self
+
+    # Comparisons give NumPy bool arrays (not differentiable); == and != stay identity,
+    # so Variables remain hashable and usable as dict keys.
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self.data < _plain(other)
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self.data <= _plain(other)
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self.data > _plain(other)
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self.data >= _plain(other)
+
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
+    def __float__(self) -> float:
+        return self.item()
+
+    def __int__(self) -> int:
+        return int(self.item())
 
     # ------------------------------------------------------------------ shape
 
@@ -134,6 +163,42 @@ class Variable(_graph.Node):
         """Mean over ``axis``; differentiable."""
         return _ops.mean(self, axis, keepdims)
 
+    def max(self, axis: Any = None, keepdims: bool = False) -> "Variable":
+        """Largest element over ``axis``; differentiable."""
+        return _ops.max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> "Variable":
+        """Smallest element over ``axis``; differentiable."""
+        return _ops.min(self, axis, keepdims)
+
+    def argmax(self, axis: Any = None) -> np.ndarray:
+        """Index of the largest element (a NumPy array; not differentiable)."""
+        return _ops.argmax(self, axis)
+
+    def flatten(self) -> "Variable":
+        """The elements as a 1-D Variable, as NumPy's ``flatten``; differentiable."""
+        return _ops.flatten(self, 0)
+
+    def squeeze(self, axis: Any = None) -> "Variable":
+        """Remove dimensions of size one; differentiable."""
+        return _ops.squeeze(self, axis)
+
+    def unsqueeze(self, axis: int) -> "Variable":
+        """Insert a dimension of size one at ``axis``; differentiable."""
+        return _ops.unsqueeze(self, axis)
+
+    def astype(self, dtype: Any) -> "Variable":
+        """Cast between float32 and float64; differentiable (the gradient is cast back)."""
+        return _ops.astype(self, dtype)
+
+    def numpy(self) -> np.ndarray:
+        """The data, a NumPy array (not a copy)."""
+        return self.data
+
+    def tolist(self) -> Any:
+        """The data as nested Python lists of floats."""
+        return self.data.tolist()
+
     # ------------------------------------------------------------------ printing
 
     def __repr__(self) -> str:
@@ -154,6 +219,10 @@ class Variable(_graph.Node):
 
 
 _PRINT_LIMIT = 1000
+
+
+def _plain(x):
+    return x.data if isinstance(x, Variable) else x
 
 _graph.register_variable_class(Variable)
 

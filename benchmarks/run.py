@@ -6,7 +6,12 @@
 For each thread count, a child process sets OMP/OpenBLAS/MKL threads (and PyTorch's)
 before anything loads, then runs every workload with every installed library,
 alternating libraries round by round, and checks that they agree. The peak memory
-of the big MLP workload is measured in a fresh process per library.
+of the big MLP and of the digits CNN is measured in a fresh process per library.
+
+    python benchmarks/run.py --only cnn32 cnn64
+
+measures only the workloads named and keeps the others' numbers from the previous run
+(``results.json``).
 """
 import argparse
 import datetime
@@ -20,7 +25,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 LIBRARIES = ["autograd", "pytorch", "micrograd", "dezero"]
 SHORT = {"rosenbrock": "Rosenbrock", "mlp": "seed MLP", "bigmlp64": "MLP 784-512 float64",
          "bigmlp32": "MLP 784-512 float32", "lstm": "seed LSTM", "tanh10": "tanh 10th derivative",
-         "newton": "Newton's method"}
+         "newton": "Newton's method", "cnn32": "CNN float32", "cnn64": "CNN float64"}
 
 # (key, title, unit, iterations per run, goal: ratio of PyTorch's time to ours, or None)
 WORKLOADS = [
@@ -31,11 +36,16 @@ WORKLOADS = [
     ("lstm", "Seed LSTM, hidden 100, batch 30, bptt 30, 20 epochs", "epoch", 20, ">= 3x"),
     ("tanh10", "tanh's 10th derivative (repeated create_graph)", "run", 1, ">= 2x"),
     ("newton", "Newton's method (seed 004), 1,000 runs", "run", 1000, ">= 10x"),
+    ("cnn32", "Digits CNN (examples/digits_cnn.py), batch 64, 50 steps, float32", "step", 50,
+     ">= 1.0x, peak memory <= PyTorch's"),
+    ("cnn64", "Digits CNN (examples/digits_cnn.py), batch 64, 50 steps, float64", "step", 50,
+     ">= 1.0x, peak memory <= PyTorch's"),
 ]
 
 
 def runners(key):
     import bigmlp
+    import cnn
     import higher
     import lstm
     import mlp
@@ -48,13 +58,17 @@ def runners(key):
         "lstm": lambda: lstm.runners(20),
         "tanh10": higher.tanh_runners,
         "newton": higher.newton_runners,
+        "cnn32": lambda: cnn.runners("float32", 50),
+        "cnn64": lambda: cnn.runners("float64", 50),
     }[key]()
 
 
-def child(rounds):
+def child(rounds, only=None):
     import harness
     out = {}
     for key, title, unit, per, goal in WORKLOADS:
+        if only and key not in only:
+            continue
         measured = harness.compare(runners(key), rounds)
         harness.agree(measured, 1e-3)
         out[key] = {name: seconds for name, (seconds, _) in measured.items()}
@@ -105,7 +119,11 @@ def table(results):
     lines = ["| workload | goal (PyTorch ÷ autograd) | " + " | ".join(LIBRARIES) + " | matmul only |",
              "| --- | --- | " + " | ".join("---" for _ in LIBRARIES) + " | --- |"]
     for key, title, unit, per, goal in WORKLOADS:
-        r = results[key]
+        r = results.get(key)
+        if r is None:
+            lines.append(f"| {title}, per {unit} | {goal} | not measured with these threads | "
+                         + " | ".join("–" for _ in LIBRARIES) + " |")
+            continue
         base = r["autograd"]
         cells = [cell(r.get(lib), per, base) for lib in LIBRARIES + ["matmul only"]]
         lines.append(f"| {title}, per {unit} | {goal} | " + " | ".join(cells) + " |")
@@ -160,37 +178,66 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory", help=argparse.SUPPRESS)
+    parser.add_argument("--only", nargs="+", choices=[w[0] for w in WORKLOADS],
+                        help="measure these workloads only; keep the others from results.json")
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.rounds)))
+        print(json.dumps(child(args.rounds, args.only)))
         return
     if args.memory:
         print(json.dumps(memory_child(args.memory)))
         return
 
-    by_threads = {}
+    previous = {"threads": {}, "memory": {}, "cnn_memory": {}}
+    if args.only:
+        if not (HERE / "results.json").exists():
+            raise SystemExit("--only needs the results of a full run (benchmarks/results.json)")
+        previous.update(json.loads((HERE / "results.json").read_text()))
+    by_threads = {int(n): r for n, r in previous["threads"].items()}
     for n in args.threads:
         print(f"{n} thread(s):", file=sys.stderr, flush=True)
-        by_threads[n] = spawn(["--child", "--rounds", str(args.rounds)], n)
-    memory = {}
-    for lib in ("autograd", "pytorch"):
-        try:
-            memory[lib] = spawn(["--memory", lib], 1)
-        except SystemExit:
-            memory[lib] = None
+        only = ["--only"] + args.only if args.only else []
+        by_threads[n] = dict(previous["threads"].get(str(n), {}))
+        by_threads[n].update(spawn(["--child", "--rounds", str(args.rounds)] + only, n))
+    memory = previous["memory"]
+    if not args.only or "bigmlp64" in args.only:
+        memory = {}
+        for lib in ("autograd", "pytorch"):
+            try:
+                memory[lib] = spawn(["--memory", lib], 1)
+            except SystemExit:
+                memory[lib] = None
+    cnn_memory = previous["cnn_memory"]
+    if not args.only or {"cnn32", "cnn64"} & set(args.only):
+        import cnn
+        cnn_memory = {dtype: cnn.memory(dtype) for dtype in ("float32", "float64")}
     v, machine = versions()
+    for lib, version in previous.get("versions", {}).items():
+        if v.get(lib) == "not installed":       # measured in the previous run, kept from it
+            v[lib] = version
     parts = [f"# Benchmark results\n\nMeasured {datetime.date.today().isoformat()} with "
              f"`python benchmarks/run.py` on {machine}; " + ", ".join(f"{k} {val}" for k, val in v.items())
              + ". Each cell is the median of "
              f"{args.rounds} rounds (libraries alternated in one process); (Nx) is that library's "
              "time as a multiple of autograd's, so above 1 means autograd is faster. Every "
              "library starts from the same data and weights and must reach the same result."]
-    for n, results in by_threads.items():
+    if args.only:
+        parts[0] += (f" This run re-measured only {', '.join(args.only)}; the other rows are "
+                     "from the previous full run (results.json).")
+    for n, results in sorted(by_threads.items()):
         parts.append(f"\n## {n} BLAS thread{'s' if n > 1 else ''}\n\n" + table(results))
     if memory.get("autograd") is not None:
         parts.append("\n## Peak memory, big MLP (float64, 10 steps)\n\n| library | peak added |\n| --- | --- |\n"
                      + "\n".join(f"| {lib} | {mb:.0f} MiB |" for lib, mb in memory.items() if mb is not None))
-    (HERE / "results.json").write_text(json.dumps({"threads": by_threads, "memory": memory}, indent=1))
+    if cnn_memory:
+        libs = list(cnn_memory["float32"])
+        parts.append("\n## Peak memory, digits CNN (20 steps after a warm-up step)\n\n"
+                     "| library | float32 | float64 |\n| --- | --- | --- |\n"
+                     + "\n".join(f"| {lib} | {cnn_memory['float32'][lib]:.2f} MiB | "
+                                  f"{cnn_memory['float64'][lib]:.2f} MiB |" for lib in libs))
+    (HERE / "results.json").write_text(json.dumps({"threads": by_threads, "memory": memory,
+                                                   "cnn_memory": cnn_memory, "versions": v},
+                                                  indent=1))
     drew = chart(by_threads[args.threads[0]], HERE / "results.png")
     parts.append("\n![ratios](results.png)\n" if drew else "\n(matplotlib is not installed: no chart)\n")
     (HERE / "results.md").write_text("\n".join(parts) + "\n")

@@ -39,6 +39,20 @@ def sce_np(x, t=LABELS):
     return -logp[np.nonzero(keep)[0], t[keep]].mean()
 
 
+WHERE = np.array([[True, False, True], [False, False, True]])
+TARGETS = np.array([[0.0, 1.0, 0.3], [1.0, 0.0, 0.5]])
+HUBER_T = np.array([[0.1, -2.0, 0.5], [2.5, 0.0, -0.3]])
+
+
+def bce_np(p, t=TARGETS):
+    return -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean()
+
+
+def huber_np(y, t, delta):
+    d = np.abs(y - t)
+    return np.where(d <= delta, 0.5 * d ** 2, delta * (d - 0.5 * delta)).mean()
+
+
 def pos(*shape):
     return ("pos", shape)
 
@@ -108,8 +122,39 @@ CASES = {
     "softmax_axis0": (lambda x: F.softmax(x, axis=0), lambda x: softmax_np(x, 0), [(2, 3)]),
     "log_softmax": (F.log_softmax, lambda x: np.log(softmax_np(x)), [(2, 3)]),
     "mean_squared_error": (F.mean_squared_error, lambda y, t: ((y - t) ** 2).mean(), [(4, 1), (4, 1)]),
-    "mean_squared_error_broadcast": (F.mean_squared_error, lambda y, t: ((y - t) ** 2).mean(), [(4, 2), (2,)]),
     "softmax_cross_entropy": (lambda x: F.softmax_cross_entropy(x, LABELS), sce_np, [(4, 3)]),
+    # the functions beyond the seed
+    "abs": (F.abs, np.abs, [(2, 3)]),
+    "sqrt": (F.sqrt, np.sqrt, [pos(2, 3)]),
+    "maximum": (F.maximum, np.maximum, [(2, 3), (3,)]),
+    "minimum": (F.minimum, np.minimum, [(2, 1), (1, 3)]),
+    "maximum_number": (lambda x: F.maximum(x, 0.25), lambda x: np.maximum(x, 0.25), [(2, 3)]),
+    "where": (lambda a, b: F.where(WHERE, a, b), lambda a, b: np.where(WHERE, a, b), [(2, 3), (3,)]),
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda x: np.where(x > 0, x, 0.2 * x), [(2, 3)]),
+    "softplus": (F.softplus, lambda x: np.log1p(np.exp(x)), [(2, 3)]),
+    "log1p": (F.log1p, np.log1p, [pos(2, 3)]),
+    "stack": (lambda a, b: F.stack([a, b], axis=1), lambda a, b: np.stack([a, b], axis=1), [(2, 3), (2, 3)]),
+    "flatten": (F.flatten, lambda x: x.reshape(2, -1), [(2, 3, 2)]),
+    "logsumexp": (F.logsumexp, lambda x: np.log(np.exp(x).sum()), [(2, 3)]),
+    "logsumexp_axis": (lambda x: F.logsumexp(x, axis=1, keepdims=True),
+                       lambda x: np.log(np.exp(x).sum(1, keepdims=True)), [(2, 3)]),
+    "norm": (F.norm, np.linalg.norm, [(2, 3)]),
+    "norm_axis": (lambda x: F.norm(x, axis=0), lambda x: np.linalg.norm(x, axis=0), [(2, 3)]),
+    "cumsum": (lambda x: F.cumsum(x, 1), lambda x: np.cumsum(x, 1), [(2, 3)]),
+    "einsum_matmul": (lambda a, b: F.einsum("ij,jk->ik", a, b), lambda a, b: a @ b, [(2, 3), (3, 4)]),
+    "einsum_implicit": (lambda a, b: F.einsum("ij,jk", a, b), lambda a, b: a @ b, [(2, 3), (3, 2)]),
+    "einsum_trace": (lambda a: F.einsum("ii", a), np.trace, [(3, 3)]),
+    "einsum_diag": (lambda a: F.einsum("ii->i", a), np.diag, [(3, 3)]),
+    "einsum_ellipsis": (lambda a, b: F.einsum("...ij,...jk->...ik", a, b), np.matmul, [(2, 2, 3), (3, 2)]),
+    "einsum_outer_sum": (lambda a, b: F.einsum("i,jk->i", a, b),
+                         lambda a, b: a * b.sum(), [(3,), (2, 2)]),
+    "einsum_three": (lambda a, b, c: F.einsum("ij,jk,k->i", a, b, c),
+                     lambda a, b, c: a @ b @ c, [(2, 3), (3, 2), (2,)]),
+    "binary_cross_entropy": (lambda x: F.binary_cross_entropy(F.sigmoid(x), TARGETS),
+                             lambda x: bce_np(sigmoid_np(x)), [(2, 3)]),
+    "binary_cross_entropy_with_logits": (lambda x: F.binary_cross_entropy_with_logits(x, TARGETS),
+                                         lambda x: bce_np(sigmoid_np(x)), [(2, 3)]),
+    "huber_loss": (lambda y: F.huber_loss(y, HUBER_T, 0.7), lambda y: huber_np(y, HUBER_T, 0.7), [(2, 3)]),
     "dropout": (lambda x: F.dropout(x, 0.4, rng=np.random.default_rng(7)),
                 lambda x: x * (np.random.default_rng(7).random(x.shape) > 0.4) / 0.6, [(3, 4)]),
 }

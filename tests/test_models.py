@@ -28,8 +28,8 @@ def test_mlp_structure():
     m = M.MLP([5, 3, 2], activation=F.tanh, rng=np.random.default_rng(0))
     y = m(np.ones((4, 7)))
     assert y.shape == (4, 2)
-    assert list(m.params()) == ["linear0.b", "linear0.w", "linear1.b", "linear1.w",
-                                "linear2.b", "linear2.w"]
+    assert list(m.params()) == ["linear[0].b", "linear[0].w", "linear[1].b", "linear[1].w",
+                                "linear[2].b", "linear[2].w"]
     x = np.ones((4, 7))
     h = np.tanh(np.tanh(x @ m.linear0.w.data + m.linear0.b.data) @ m.linear1.w.data
                 + m.linear1.b.data)
@@ -61,7 +61,7 @@ def test_load_wrong_shapes_leaves_model_unchanged(tmp_path):
     other(np.ones((2, 3)))
     other.save(tmp_path / "other.npz")
     before = {k: v.data.copy() for k, v in m.params().items()}
-    with pytest.raises(ValueError, match=r"linear0.b has shape \(1, 5\) in the file, \(1, 4\)"):
+    with pytest.raises(ValueError, match=r"linear\[0\].b has shape \(1, 5\) in the file, \(1, 4\)"):
         m.load(tmp_path / "other.npz")
     for k, v in m.params().items():
         np.testing.assert_array_equal(v.data, before[k])
@@ -72,7 +72,7 @@ def test_load_names_and_dtypes(tmp_path):
     np.savez(tmp_path / "extra.npz", **{k: v.data for k, v in m.params().items()}, bogus=np.ones(1))
     with pytest.raises(ValueError, match="does not: \\['bogus'\\]"):
         m.load(tmp_path / "extra.npz")
-    np.savez(tmp_path / "missing.npz", **{"linear0.w": m.linear0.w.data})
+    np.savez(tmp_path / "missing.npz", **{"linear[0].w": m.linear0.w.data})
     with pytest.raises(ValueError, match="lacks parameters"):
         m.load(tmp_path / "missing.npz")
     np.savez(tmp_path / "f32.npz", **{k: v.data.astype(np.float32) for k, v in m.params().items()})

@@ -44,7 +44,8 @@ def adam_by_hand(p, grads, alpha, b1, b2, wd=0.0):
         lr = alpha * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
         m = m + (1 - b1) * (g - m)
         v = v + (1 - b2) * (g * g - v)
-        p = p - (lr * m / (math.sqrt(v) + 1e-8) + lr * wd * p)
+        # the Adam step, then AdamW's shrink (the seed's order; 1 when wd = 0)
+        p = (p - lr * m / (math.sqrt(v) + 1e-8)) * (1 - lr * wd)
     return p
 
 

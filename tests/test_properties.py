@@ -25,11 +25,17 @@ UNARY = {
     "softmax": (F.softmax, (-3, 3)), "log_softmax": (F.log_softmax, (-3, 3)),
     "transpose": (F.transpose, (-3, 3)), "clip": (lambda x: F.clip(x, -1.0, 1.0), (-0.9, 0.9)),
 }
+def _common(a, b):
+    """Both broadcast to one shape: the losses compare equal shapes only."""
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    return F.broadcast_to(a, shape), F.broadcast_to(b, shape)
+
+
 BINARY = {
     "add": (F.add, (-3, 3), (-3, 3)), "sub": (F.sub, (-3, 3), (-3, 3)),
     "mul": (F.mul, (-3, 3), (-3, 3)), "div": (F.div, (-3, 3), (0.5, 3)),
     "pow": (F.pow, (0.5, 2), (-2, 2)),
-    "mse": (F.mean_squared_error, (-3, 3), (-3, 3)),
+    "mse": (lambda a, b: F.mean_squared_error(*_common(a, b)), (-3, 3), (-3, 3)),
 }
 
 

@@ -72,3 +72,147 @@ def test_seed_mlp_draw_order():
 def test_bad_seeds(bad):
     with pytest.raises((TypeError, ValueError), match="seed0"):
         ag.random.const(bad)
+
+
+# --- one source shared by threads (issue 14) ---------------------------------------------
+
+def _draw_in_threads(source, method, threads=4, chunks=10, chunk=50_000):
+    # fills long enough (~0.2 ms) that threads run them at the same time
+    import threading
+    barrier = threading.Barrier(threads)
+    out = [[] for _ in range(threads)]
+
+    def work(k):
+        barrier.wait()
+        draw = getattr(source, method)
+        for i in range(chunks):
+            out[k].append(draw(chunk))
+            out[k].append(np.array([draw()]))      # scalar draws interleaved with the fills
+
+    workers = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return np.concatenate([a for o in out for a in o])
+
+
+@pytest.mark.parametrize("method", ["random", "standard_normal"])
+def test_threads_sharing_a_source_draw_its_stream_once(method):
+    """Threads sharing one source get, between them, exactly the source's stream: every
+    draw once, none repeated (unserialised, 16 million draws held 2-4 million distinct).
+    (Normal draws repeat by chance: a ziggurat draw has ~2**39 possible values.)"""
+    drawn = _draw_in_threads(ag.random.const(), method)
+    expected = getattr(ag.random.const(), method)(drawn.size)
+    np.testing.assert_array_equal(np.sort(drawn), np.sort(expected))
+
+
+def test_a_thread_waiting_for_a_source_lets_other_threads_run():
+    """A draw that waits while another thread fills a large array from the same source
+    waits without the GIL: a third, pure-Python thread is never stopped for long."""
+    import threading
+    import time
+    s = ag.random.const()
+    longest = [0.0]
+    measuring = threading.Event()
+    stop = threading.Event()
+
+    def ticker():
+        last = time.perf_counter()
+        while not stop.is_set():
+            now = time.perf_counter()
+            if measuring.is_set():
+                longest[0] = max(longest[0], now - last)
+            last = now
+
+    filler = threading.Thread(target=s.standard_normal, args=(10_000_000,))
+    threads = [threading.Thread(target=ticker), filler]
+    for t in threads:
+        t.start()
+    time.sleep(0.01)                                # the filler takes the source's lock
+    measuring.set()
+    start = time.perf_counter()
+    s.random()
+    waited = time.perf_counter() - start
+    measuring.clear()
+    stop.set()
+    for t in threads:
+        t.join()
+    if waited < 0.03:
+        pytest.skip(f"the fill ended before the draw had waited long ({waited:.4f} s)")
+    assert longest[0] < waited / 2, (longest[0], waited)
+
+
+# --- copy and pickle (issue 25) ----------------------------------------------------------
+
+def test_copy_deepcopy_and_pickle_continue_the_stream():
+    import copy
+    import pickle
+    s = ag.random.const(3, 4)
+    s.random(5)
+    copies = [copy.copy(s), copy.deepcopy(s), pickle.loads(pickle.dumps(s))]
+    expected = s.standard_normal(10)
+    for c in copies:
+        assert c is not s and type(c) is type(s)
+        np.testing.assert_array_equal(c.standard_normal(10), expected)
+
+
+def test_state_names_the_position_in_the_stream():
+    s = ag.random.const(1, 2)
+    assert s.state == (1, 2)
+    s.uint64()
+    t = ag.random.PCGSource(*s.state)
+    assert [t.uint64() for _ in range(3)] == [s.uint64() for _ in range(3)]
+    assert repr(s) == f"<PCGSource state={s.state}>"
+
+
+def test_a_model_with_a_const_source_deep_copies_and_pickles():
+    import copy
+    import pickle
+    import autograd.models as M
+    x = np.linspace(0, 1, 12).reshape(4, 3)
+    m = M.MLP([5, 2], rng=ag.random.const())
+    clones = [copy.deepcopy(m), pickle.loads(pickle.dumps(m))]
+    for c in clones:
+        assert c.linear0.rng is c.linear1.rng and c.linear0.rng is not m.linear0.rng
+    y = m(x).data
+    for c in clones:
+        np.testing.assert_array_equal(c(x).data, y)
+
+
+# --- shapes and arguments (issue 26) -----------------------------------------------------
+
+@pytest.mark.parametrize("bad", ["12", b"12", 2.0, 2.5, (2.5, 3), (2, "3"), True, (True, 2),
+                                 np.bool_(True), np.float64(3), np.array([2.0, 3.0]),
+                                 np.array(2.5), object(), {2.0}])
+@pytest.mark.parametrize("method", ["random", "standard_normal"])
+def test_a_shape_that_is_not_ints_is_a_type_error(bad, method):
+    with pytest.raises(TypeError, match="shape must be an int or a sequence of ints"):
+        getattr(ag.random.const(), method)(bad)
+
+
+@pytest.mark.parametrize("bad", [-1, (2, -1), 2 ** 70, (2 ** 70,), (2, 2 ** 64),
+                                 (2 ** 40, 2 ** 40), np.uint64(2 ** 63 + 5)])
+def test_a_negative_or_huge_shape_is_a_value_error(bad):
+    with pytest.raises(ValueError, match=r"shape .*(negative|too large|too many)"):
+        ag.random.const().random(bad)
+
+
+@pytest.mark.parametrize("shape, expected", [
+    (3, (3,)), (np.int64(3), (3,)), (np.uint8(3), (3,)), ((2, np.int32(3)), (2, 3)),
+    ([2, 3], (2, 3)), (np.array([2, 3]), (2, 3)), (np.array(3), (3,)), ((), ()), (0, (0,)),
+    ((2, 0), (2, 0))])
+def test_int_shapes(shape, expected):
+    assert ag.random.const().random(shape).shape == expected
+
+
+def test_normal_scale():
+    s = ag.random.const()
+    with pytest.raises(ValueError, match="scale must not be negative"):
+        s.normal(0.0, -1.0, 3)
+    with pytest.raises(ValueError, match="scale must not be negative"):
+        s.normal(0.0, np.array([1.0, -0.5]), 2)
+    assert s.state == (0, 0)                       # nothing drawn by a refused call
+    np.testing.assert_array_equal(s.normal(1.0, 2.0, 3),
+                                  1.0 + 2.0 * ag.random.const().standard_normal(3))
+    np.testing.assert_array_equal(s.normal(5.0, 0.0, 2), [5.0, 5.0])

@@ -155,7 +155,7 @@ def test_22_bad_files_are_value_errors(tmp_path):
     cases["deflate-broken.npz"] = "not a readable .npz"
     data = bytearray(raw)                                            # a flipped data byte
     with zipfile.ZipFile(good) as zf:
-        info = zf.getinfo("linear0.w.npy")
+        info = zf.getinfo("linear[0].w.npy")
     data[local_header_offset_of_data(data, info) + 128 + 3] ^= 0xFF
     (tmp_path / "crc.npz").write_bytes(bytes(data))
     cases["crc.npz"] = "not a readable .npz"
@@ -181,9 +181,9 @@ def test_22_shape_and_name_errors_name_the_path(tmp_path):
     m = trained()
     np.savez(tmp_path / "extra.npz", **snapshot(m), bogus=np.ones(1))
     assert_refused(m, tmp_path / "extra.npz", "does not: \\['bogus'\\]")
-    wrong = {**snapshot(m), "linear1.w": np.ones((5, 1))}
+    wrong = {**snapshot(m), "linear[1].w": np.ones((5, 1))}
     np.savez(tmp_path / "shape.npz", **wrong)
-    assert_refused(m, tmp_path / "shape.npz", r"linear1.w has shape \(5, 1\) in the file")
+    assert_refused(m, tmp_path / "shape.npz", r"linear\[1\].w has shape \(5, 1\) in the file")
 
 
 def test_22_fortran_ordered_arrays_load(tmp_path):

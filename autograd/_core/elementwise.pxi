@@ -246,13 +246,13 @@ cdef double _tanh_sg(double x, double y, double gy, double c) noexcept nogil:
 cdef object _tanh_ag(object x, object y, object gy, double c): return tanh_grad(y, gy)
 _unary_op(&U_TANH, "Tanh", _tanh_s, _tanh_a, _tanh_g, _tanh_sg, _tanh_ag)
 
-# sigmoid: 0.5 + 0.5 tanh(x / 2), as the seed
+# sigmoid: 0.5 + 0.5 tanh(x / 2), and gy * (y * (1 - y)), grouped as the seed groups them
 cdef double _sigmoid_s(double x, double c) noexcept nogil: return sigmoid_scalar(x)
 cdef object _sigmoid_a(object x, double c): return sigmoid_array(x)
 cdef Node _sigmoid_g(Node x, Node y, Node gy, double c):
-    return _binary(&B_MUL, _binary(&B_MUL, gy, y), _unary(&U_RSUBC, y, 1.0))
+    return _binary(&B_MUL, gy, _binary(&B_MUL, y, _unary(&U_RSUBC, y, 1.0)))
 cdef double _sigmoid_sg(double x, double y, double gy, double c) noexcept nogil:
-    return gy * y * (1.0 - y)
+    return gy * (y * (1.0 - y))
 cdef object _sigmoid_ag(object x, object y, object gy, double c): return sigmoid_grad(y, gy)
 _unary_op(&U_SIGMOID, "Sigmoid", _sigmoid_s, _sigmoid_a, _sigmoid_g, _sigmoid_sg, _sigmoid_ag)
 

@@ -347,7 +347,7 @@ cdef void _sigmoid_grad_loop(const cython.floating[::1] y,   # IN  sigmoid(x)
                              ) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(y.shape[0]):
-        gx[i] = gy[i] * y[i] * (1 - y[i])
+        gx[i] = gy[i] * (y[i] * (1 - y[i]))     # the seed's grouping: its last digits
 
 
 cdef object tanh_grad(object y, object gy):
@@ -356,7 +356,7 @@ cdef object tanh_grad(object y, object gy):
 
 
 cdef object sigmoid_grad(object y, object gy):
-    """``gy * y * (1 - y)``, y = sigmoid(x), in one pass."""
+    """``gy * (y * (1 - y))``, y = sigmoid(x), in one pass."""
     return _fused_grad(SIGMOID, y, gy)
 
 

@@ -135,3 +135,130 @@ def linear(x, w, b=None):
     return y
 
 
+
+
+# ---------------------------------------------------------------------------- einsum
+
+cdef str _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+cdef tuple _einsum_parse(object subscripts, list shapes):
+    """Explicit subscripts, one letter per dimension: ``...`` expanded (right-aligned, as
+    NumPy broadcasts), the implicit output made explicit. Returns (terms, output)."""
+    if not isinstance(subscripts, str):
+        raise TypeError(f"einsum: subscripts must be a str, got {type(subscripts).__name__}")
+    s = subscripts.replace(" ", "")
+    if "->" in s:
+        ins, out = s.split("->", 1)
+    else:
+        ins, out = s, None
+    terms = ins.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: {len(terms)} operand subscripts for {len(shapes)} operands")
+    for c in s:
+        if not (c.isalpha() or c in ",.->"):
+            raise ValueError(f"einsum: invalid character {c!r} in subscripts {subscripts!r}")
+    free = [c for c in _LETTERS if c not in s]
+    ell = 0
+    for t, shape in zip(terms, shapes):
+        if "..." in t:
+            ell = builtins.max(ell, len(shape) - (len(t) - 3))
+    ell_letters = free[:ell]
+    expanded = []
+    for t, shape in zip(terms, shapes):
+        if "..." in t:
+            n = len(shape) - (len(t) - 3)
+            if n < 0:
+                raise ValueError(f"einsum: subscripts {t!r} have more letters than operand "
+                                 f"dimensions {shape}")
+            t = t.replace("...", "".join(ell_letters[ell - n:]))
+        if "." in t:
+            raise ValueError(f"einsum: invalid ellipsis in {subscripts!r}")
+        if len(t) != len(shape):
+            raise ValueError(f"einsum: subscripts {t!r} do not match an operand of shape {shape}")
+        expanded.append(t)
+    if out is None:
+        letters = "".join(terms).replace(".", "")
+        out = "".join(ell_letters) + "".join(sorted([c for c in set(letters) if letters.count(c) == 1]))
+    else:
+        out = out.replace("...", "".join(ell_letters))
+    return expanded, out
+
+
+cdef class Einsum(Function):
+    cdef list terms
+    cdef str out
+
+    cdef object backward_arrays(self, object gy):
+        return self._grads(gy, False)
+
+    cdef object backward_vars(self, object gy):
+        return self._grads(gy, True)
+
+    cdef object _grads(self, object gy, bint differentiable):
+        xs = inputs_of(self)
+        grads = []
+        used = set("".join(self.terms) + self.out)
+        free = [c for c in _LETTERS if c not in used]
+        for k in range(len(xs)):
+            xk = <Node>xs[k]
+            if xk._const:
+                grads.append(None)
+                continue
+            shape = xk._data.shape
+            dtype = xk._data.dtype
+            operands = [gy] + [(<Node>xs[j] if differentiable else (<Node>xs[j])._data)
+                               for j in range(len(xs)) if j != k]
+            subs = [self.out] + [self.terms[j] for j in range(len(xs)) if j != k]
+            target = []
+            seen = {}
+            for pos, c in enumerate(self.terms[k]):
+                if c in seen:           # a repeated letter: the gradient lies on a diagonal
+                    r = free.pop(0)
+                    target.append(r)
+                    subs.append(c + r)
+                    operands.append(np.eye(shape[pos], dtype=dtype))
+                else:
+                    seen[c] = pos
+                    target.append(c)
+            present = set("".join(subs))
+            for c, pos in seen.items():
+                if c not in present:    # summed away in this operand alone: broadcast back
+                    subs.append(c)
+                    operands.append(np.ones(shape[pos], dtype=dtype))
+            spec = ",".join(subs) + "->" + "".join(target)
+            if differentiable:
+                g = einsum(spec, *operands)
+                grads.append(_sum_to(<Node>g, shape))
+            else:
+                g = np.einsum(spec, *operands, optimize=len(operands) > 2)
+                grads.append(sum_to_array(np.asarray(g, dtype=dtype), shape))
+        return grads[0] if len(xs) == 1 else tuple(grads)
+
+
+def einsum(subscripts, *operands):
+    """Einstein summation, everything ``np.einsum`` accepts (ellipsis, implicit output,
+    repeated letters); its backward is einsum again, so it differentiates at any order.
+
+    >>> einsum("ij,j->i", variable(1, 2, 3, 4).reshape(2, 2), variable(1.0, 1.0))
+    variable[2]([3 7])
+    """
+    if len(operands) == 0:
+        raise ValueError("einsum: expected at least one operand")
+    cdef tuple vs = tuple([as_var(x) for x in operands])
+    terms, out = _einsum_parse(subscripts, [(<Node>v)._data.shape for v in vs])
+    spec = ",".join(terms) + "->" + out
+    try:
+        yd = np.einsum(spec, *[(<Node>v)._data for v in vs], optimize=len(vs) > 2)
+    except ValueError as e:
+        raise ValueError(f"einsum: {subscripts!r} does not fit operands of shapes "
+                         f"{[(<Node>v)._data.shape for v in vs]}: {e}") from None
+    dtype = np.result_type(*[(<Node>v)._data for v in vs])
+    cdef Node y = new_var(np.asarray(yd, dtype=dtype))
+    cdef Einsum f
+    if _record(vs):
+        f = Einsum.__new__(Einsum)
+        f.terms = terms
+        f.out = out
+        link_all(f, y, vs)
+    return y

@@ -1,8 +1,8 @@
-from typing import Any, Optional, Sequence, Union, overload
+from typing import Any, Optional, Sequence, SupportsIndex, Tuple, Union, overload
 
 import numpy as np
 
-Shape = Union[int, Sequence[int]]
+Shape = Union[SupportsIndex, Sequence[SupportsIndex]]
 
 class PCGSource:
     def __init__(self, seed0: int = ..., seed1: int = ...) -> None: ...
@@ -16,5 +16,8 @@ class PCGSource:
     @overload
     def standard_normal(self, shape: Shape) -> np.ndarray: ...
     def normal(self, loc: float = ..., scale: float = ..., size: Optional[Shape] = ...) -> Any: ...
+    @property
+    def state(self) -> Tuple[int, int]: ...
+    def __reduce__(self) -> Tuple[type, Tuple[int, int]]: ...
 
 def ziggurat_tables() -> Any: ...

@@ -132,3 +132,117 @@ def min(x, axis=None, keepdims=False):
     return _maxmin(as_var(x), axis, keepdims, False)
 
 
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """``log(sum(exp(x)))`` over ``axis``, shifted by the maximum so it never overflows;
+    its gradient is the softmax.
+
+    >>> logsumexp(variable(1000.0, 1000.0))
+    variable(1000.6931471805599)
+    """
+    cdef Node v = as_var(x)
+    xd = v._data
+    axes = _norm_axis(axis, xd.ndim, "logsumexp")
+    if xd.size == 0:
+        raise ValueError(f"logsumexp: the variable is empty (shape {xd.shape})")
+    m = xd.max(axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0).astype(xd.dtype)     # rows of -inf stay -inf, not NaN
+    mc = wrap_const(m)
+    with np.errstate(divide="ignore"):
+        y = _binary(&B_ADD, _unary(&U_LOG, _sum(_unary(&U_EXP, _binary(&B_SUB, v, mc), 0),
+                                                 axes, True), 0), mc)
+    if keepdims:
+        return y
+    return _reshape(y, tuple([s for i, s in enumerate(xd.shape) if axes is not None and i not in axes]))
+
+
+cdef class Norm(Function):
+    cdef object axes
+    cdef bint keepdims
+
+    cdef object backward_arrays(self, object gy):
+        xd = self._x0._data
+        n = _out_data(self)
+        if not self.keepdims:
+            gy = gy.reshape(_keep_shape(xd.shape, self.axes))
+            n = n.reshape(gy.shape)
+        safe = np.where(n == 0, 1, n)
+        return xd * (gy / safe)
+
+    cdef object backward_vars(self, object gy):
+        cdef Node x = self._x0
+        shape = x._data.shape
+        g = <Node>gy
+        n = _out_var(self)
+        if not self.keepdims:
+            g = _reshape(g, _keep_shape(shape, self.axes))
+            n = _reshape(n, g._data.shape)
+        # x / |x| with |x| replaced by 1 where it is 0: the gradient at the zero vector is 0
+        safe = _binary(&B_ADD, n, _const_like(n, n._data == 0))
+        return _binary(&B_MUL, x, _binary(&B_DIV, g, safe))
+
+
+def norm(x, axis=None, keepdims=False):
+    """Euclidean norm ``sqrt(sum(x**2))`` over ``axis``; its gradient ``x / |x|`` is 0 at
+    the zero vector (not NaN).
+
+    >>> norm(variable(3.0, 4.0))
+    variable(5)
+    """
+    cdef Node v = as_var(x)
+    xd = v._data
+    axes = _norm_axis(axis, xd.ndim, "norm")
+    cdef Node y = new_var(np.asarray(np.sqrt(np.square(xd).sum(axis=axes, keepdims=keepdims)),
+                                     dtype=xd.dtype))
+    cdef Norm f
+    if _record1(v):
+        f = Norm.__new__(Norm)
+        f.axes = axes
+        f.keepdims = keepdims
+        link1(f, y, v)
+    return y
+
+
+cdef class CumSum(Function):
+    cdef int axis
+    cdef bint reverse       # sums from the end: the backward of a cumulative sum
+
+    @property
+    def name(self):
+        return "CumSumReverse" if self.reverse else "CumSum"
+
+    cdef object backward_arrays(self, object gy):
+        return _cumsum_array(gy, self.axis, not self.reverse)
+
+    cdef object backward_vars(self, object gy):
+        return _cumsum(<Node>gy, self.axis, not self.reverse)
+
+
+cdef object _cumsum_array(object x, int axis, bint reverse):
+    if reverse:
+        return np.flip(np.cumsum(np.flip(x, axis), axis=axis), axis)
+    return np.cumsum(x, axis=axis)
+
+
+cdef Node _cumsum(Node x, int axis, bint reverse):
+    cdef Node y = new_var(np.asarray(_cumsum_array(x._data, axis, reverse), dtype=x._data.dtype))
+    cdef CumSum f
+    if _record1(x):
+        f = CumSum.__new__(CumSum)
+        f.axis = axis
+        f.reverse = reverse
+        link1(f, y, x)
+    return y
+
+
+def cumsum(x, axis):
+    """Cumulative sum along ``axis``.
+
+    >>> cumsum(variable(1.0, 2.0, 3.0), 0)
+    variable[3]([1 3 6])
+    """
+    cdef Node v = as_var(x)
+    if v._data.ndim == 0:
+        raise ValueError("cumsum: the variable has no axis (0-d)")
+    return _cumsum(v, _one_axis(axis, v._data.ndim, "cumsum"), False)

@@ -379,3 +379,75 @@ def get_item(x, index):
     return _get_item(as_var(x), _index_arg(index))
 
 
+
+
+# ---------------------------------------------------------------------------- stack / flatten
+
+def stack(xs, axis=0):
+    """Join variables of one shape along a new ``axis``.
+
+    >>> stack([variable(1.0, 2.0), variable(3.0, 4.0)]).shape
+    (2, 2)
+    """
+    if isinstance(xs, (Node, np.ndarray)) or not hasattr(xs, "__iter__"):
+        raise TypeError("stack: expected a sequence of variables or arrays")
+    cdef list vs = [as_var(x) for x in xs]
+    if len(vs) == 0:
+        raise ValueError("stack: expected at least one variable, got none")
+    shapes = [(<Node>v)._data.shape for v in vs]
+    if any([s != shapes[0] for s in shapes]):
+        raise ValueError(f"stack: every variable must have one shape, got {shapes}")
+    nd = len(shapes[0]) + 1
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"stack: axis must be an int, got {axis!r}")
+    if axis < -nd or axis >= nd:
+        raise ValueError(f"stack: axis {axis} is out of range for a result of {nd} dimensions")
+    return concat([unsqueeze(v, axis) for v in vs], axis)
+
+
+def flatten(x, start_axis=1):
+    """Merge the dimensions from ``start_axis`` on into one (``x.flatten()`` gives 1-D).
+
+    >>> flatten(variable(1, 2, 3, 4, 5, 6, 7, 8).reshape(2, 2, 2)).shape
+    (2, 4)
+    """
+    cdef Node v = as_var(x)
+    shape = v._data.shape
+    if len(shape) == 0:
+        return _reshape(v, (1,))
+    ax = _one_axis(start_axis, len(shape), "flatten")
+    n = 1
+    for s in shape[ax:]:
+        n *= s
+    return _reshape(v, tuple(shape[:ax]) + (n,))
+
+
+# ---------------------------------------------------------------------------- dtype
+
+cdef class Cast(Function):
+    cdef object backward_arrays(self, object gy):
+        return gy.astype(self._x0._data.dtype)
+
+    cdef object backward_vars(self, object gy):
+        return astype(gy, self._x0._data.dtype)
+
+
+def astype(x, dtype):
+    """``x`` as float32 or float64; differentiable (the gradient is cast back).
+
+    >>> astype(variable(1.5), "float32").dtype
+    dtype('float32')
+    """
+    cdef Node v = as_var(x)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"astype: not a dtype: {dtype!r}") from None
+    if dt != np.float32 and dt != np.float64:
+        raise TypeError(f"astype: a Variable holds float32 or float64, not {dt}")
+    if dt == v._data.dtype:
+        return v
+    cdef Node y = new_var(v._data.astype(dt))
+    if _record1(v):
+        link1(Cast.__new__(Cast), y, v)
+    return y

@@ -1,4 +1,4 @@
-# Included by ops.pyx: masks, softmax family, losses, composites. Shares the module namespace (helpers, records, other families).
+# Included by ops.pyx: masks, softmax family, losses, composites. Shares the module namespace.
 
 # ============================================================================ elementwise with masks
 
@@ -7,17 +7,17 @@ cdef class Clip(Function):
 
     cdef object backward_arrays(self, object gy):
         xd = self._x0._data
-        return gy * ((xd > self.lo) & (xd < self.hi))
+        return gy * ((xd >= self.lo) & (xd <= self.hi))
 
     cdef object backward_vars(self, object gy):
         xd = self._x0._data
-        m = ((xd > self.lo) & (xd < self.hi)).astype(xd.dtype)
+        m = ((xd >= self.lo) & (xd <= self.hi)).astype(xd.dtype)
         return _binary(&B_MUL, <Node>gy, wrap_const(m))
 
 
 def clip(x, lo, hi):
-    """Limit values to ``[lo, hi]``; the gradient passes where ``x`` is strictly inside
-    (``lo < x < hi``, as the seed library), and is 0 at the bounds and beyond.
+    """Limit values to ``[lo, hi]``; the gradient passes where ``lo <= x <= hi`` (the seed
+    library's rule, bounds included) and is 0 beyond.
 
     >>> clip(variable(-2, 0.5, 2), -1, 1)
     variable[3]([-1 0.5 1])
@@ -85,6 +85,62 @@ def mask_fill(x, mask, value):
         f = MaskFill.__new__(MaskFill)
         f.mask = mask
         link1(f, y, v)
+    return y
+
+
+cdef object _bool_mask(object cond, str what):
+    """A private read-only boolean array: the graph keeps it for backward."""
+    if isinstance(cond, Node):
+        cond = (<Node>cond)._data
+    cond = np.asarray(cond)
+    if cond.dtype == np.bool_:
+        cond = np.array(cond, copy=True)
+    elif cond.dtype.kind in "iuf":
+        cond = cond != 0
+    else:
+        raise TypeError(f"{what}: the condition must be boolean, got dtype {cond.dtype}")
+    cond.flags.writeable = False
+    return cond
+
+
+cdef class Where(Function):
+    cdef object cond
+
+    cdef object backward_arrays(self, object gy):
+        cdef Node a = self._x0
+        cdef Node b = self._x1
+        zero = gy.dtype.type(0)
+        return (None if a._const else sum_to_array(np.where(self.cond, gy, zero), a._data.shape),
+                None if b._const else sum_to_array(np.where(self.cond, zero, gy), b._data.shape))
+
+    cdef object backward_vars(self, object gy):
+        cdef Node a = self._x0
+        cdef Node b = self._x1
+        return (None if a._const else _sum_to(<Node>mask_fill(gy, ~self.cond, 0.0), a._data.shape),
+                None if b._const else _sum_to(<Node>mask_fill(gy, self.cond, 0.0), b._data.shape))
+
+
+def where(cond, a, b):
+    """``a`` where ``cond`` is true, ``b`` elsewhere (all three broadcast); the gradient
+    goes to the side chosen, so an inf or NaN on the other side never reaches it.
+
+    >>> where([True, False], variable(1.0, 2.0), 0.0)
+    variable[2]([1 0])
+    """
+    c = _bool_mask(cond, "where")
+    cdef Node va = as_var(a) if not (_isnum(a) and isinstance(b, Node)) else _operand_like(a, b)
+    cdef Node vb = _operand_like(b, va)
+    try:
+        yd = np.where(c, va._data, vb._data)
+    except ValueError:
+        raise ValueError(f"where: shapes {c.shape}, {va._data.shape} and {vb._data.shape} do "
+                         f"not broadcast together") from None
+    cdef Node y = new_var(yd)
+    cdef Where f
+    if _record2(va, vb):
+        f = Where.__new__(Where)
+        f.cond = c
+        link2(f, y, va, vb)
     return y
 
 
@@ -168,6 +224,15 @@ def log_softmax(x, axis=-1):
 
 # ============================================================================ losses
 
+cdef int _same_shapes(Node y, Node t, bint number, str what) except -1:
+    """Losses compare ``y`` with ``t`` element by element: their shapes must be equal (a
+    silent broadcast of (4, 1) against (4,) would compare every pair)."""
+    if not number and y._data.shape != t._data.shape:
+        raise ValueError(f"{what}: the prediction has shape {y._data.shape} and the target "
+                         f"{t._data.shape}; they must be equal")
+    return 0
+
+
 cdef class MeanSquaredError(Function):
     cdef object backward_arrays(self, object gy):
         cdef Node a = self._x0
@@ -199,11 +264,8 @@ def mean_squared_error(y, t):
         b = wrap_const(b._data.astype(a._data.dtype))
     elif _isnum(y):
         a = wrap_const(a._data.astype(b._data.dtype))
-    try:
-        diff = a._data - b._data
-    except ValueError:
-        raise ValueError(f"mean_squared_error: shapes {a._data.shape} and {b._data.shape} "
-                         f"do not broadcast together") from None
+    _same_shapes(a, b, _isnum(y) or _isnum(t), "mean_squared_error")
+    diff = a._data - b._data
     if diff.size == 0:
         raise ValueError("mean_squared_error: the inputs are empty")
     cdef Node out = new_var(np.asarray((diff * diff).sum() / diff.size, dtype=diff.dtype))
@@ -304,6 +366,81 @@ def softmax_cross_entropy(x, t):
     return y
 
 
+cdef class BinaryCrossEntropy(Function):
+    """``mean(-(t log p + (1 - t) log(1 - p)))``; the logs clamped at -100 as PyTorch."""
+
+    cdef object backward_vars(self, object gy):
+        cdef Node p = self._x0
+        cdef Node t = self._x1
+        # (p - t) / max(p (1 - p), 1e-12) * gy / N, PyTorch's form: finite at p = 0 and 1
+        denom = _binary(&B_MAXIMUM, _binary(&B_MUL, p, _unary(&U_RSUBC, p, 1.0)),
+                        _const_like(p, 1e-12))
+        g = _binary(&B_DIV, _binary(&B_SUB, p, t), denom)
+        return (_binary(&B_MUL, g, _unary(&U_DIVC, <Node>gy, p._data.size)), None)
+
+
+def binary_cross_entropy(p, t):
+    """Mean binary cross entropy of probabilities ``p`` against targets ``t`` (same shape,
+    in [0, 1]); ``t`` gets no gradient. Logs are clamped at -100 as PyTorch clamps them.
+
+    >>> round(binary_cross_entropy(variable(0.5, 0.5), [1.0, 0.0]).item(), 6)
+    0.693147
+    """
+    cdef Node vp = as_var(p)
+    cdef Node vt = _operand_like(t, vp)
+    _same_shapes(vp, vt, _isnum(t), "binary_cross_entropy")
+    pd = vp._data
+    if pd.size == 0:
+        raise ValueError("binary_cross_entropy: the inputs are empty")
+    if np.any((pd < 0) | (pd > 1)):
+        raise ValueError("binary_cross_entropy: probabilities must lie in [0, 1]")
+    td = vt._data.astype(pd.dtype, copy=False)     # targets are constants of p's dtype
+    with np.errstate(divide="ignore"):
+        lp = np.maximum(np.log(pd), -100)
+        lq = np.maximum(np.log1p(-pd), -100)
+    loss = -(td * lp + (1 - td) * lq).mean()
+    cdef Node y = new_var(np.asarray(loss, dtype=pd.dtype))
+    if _record1(vp):
+        link2(BinaryCrossEntropy.__new__(BinaryCrossEntropy), y, vp, wrap_const(td))
+    return y
+
+
+def binary_cross_entropy_with_logits(x, t):
+    """``binary_cross_entropy(sigmoid(x), t)`` computed from the logits ``x`` without
+    overflow (``softplus(x) - x t``): exact at logits of +-1e4.
+
+    >>> binary_cross_entropy_with_logits(variable(1e4, -1e4), [1.0, 0.0])
+    variable(0)
+    """
+    cdef Node vx = as_var(x)
+    cdef Node vt = _operand_like(t, vx)
+    _same_shapes(vx, vt, _isnum(t), "binary_cross_entropy_with_logits")
+    if vx._data.size == 0:
+        raise ValueError("binary_cross_entropy_with_logits: the inputs are empty")
+    vt = wrap_const(vt._data.astype(vx._data.dtype, copy=False))   # constants: no gradient
+    return mean(_binary(&B_SUB, _unary(&U_SOFTPLUS, vx, 0), _binary(&B_MUL, vx, vt)))
+
+
+def huber_loss(y, t, delta=1.0):
+    """Mean Huber loss: ``0.5 d**2`` where ``|d| <= delta``, ``delta (|d| - delta/2)``
+    beyond, ``d = y - t``; ``t`` gets no gradient.
+
+    >>> huber_loss(variable(0.5, 3.0), [0.0, 0.0])
+    variable(1.3125)
+    """
+    if not _isnum(delta) or not delta > 0:
+        raise ValueError(f"huber_loss: delta must be a positive number, got {delta!r}")
+    cdef Node vy = as_var(y)
+    cdef Node vt = _operand_like(t, vy)
+    _same_shapes(vy, vt, _isnum(t), "huber_loss")
+    if vy._data.size == 0:
+        raise ValueError("huber_loss: the inputs are empty")
+    d = _binary(&B_SUB, vy, wrap_const(vt._data.astype(vy._data.dtype, copy=False)))
+    quad = _unary(&U_MULC, _unary(&U_SQUARE, d, 0), 0.5)
+    lin = _unary(&U_MULC, _unary(&U_SUBC, _unary(&U_ABS, d, 0), 0.5 * delta), delta)
+    return mean(where(np.abs(d._data) <= delta, quad, lin))
+
+
 def accuracy(y, t):
     """Fraction of rows whose largest score is at the label (not differentiable).
 
@@ -325,6 +462,27 @@ def accuracy(y, t):
 
 # ============================================================================ composites
 
+cdef double _GELU_C = 0.044715
+cdef double _SQRT_2_OVER_PI = 0.7978845608028654
+
+
+cdef class GELU(Function):
+    """GELU with the seed's backward, ``gy (a + b du)``: ``a = 0.5 + 0.5 t``,
+    ``b = 0.5 x (1 - t**2)``, ``du = sqrt(2/pi) (1 + 3c x**2)``, ``t = tanh(u)``."""
+
+    cdef object backward_vars(self, object gy):
+        cdef Node x = self._x0
+        x2 = _unary(&U_POW, x, 2.0)
+        x3 = _unary(&U_POW, x, 3.0)
+        t = _unary(&U_TANH, _unary(&U_MULC, _binary(&B_ADD, x, _unary(&U_MULC, x3, _GELU_C)),
+                                   _SQRT_2_OVER_PI), 0)
+        a = _unary(&U_ADDC, _unary(&U_MULC, t, 0.5), 0.5)
+        b = _unary(&U_MULC, _binary(&B_MUL, x, _unary(&U_RSUBC, _unary(&U_POW, t, 2.0), 1.0)), 0.5)
+        du = _unary(&U_MULC, _unary(&U_ADDC, _unary(&U_MULC, x2, 3.0 * _GELU_C), 1.0),
+                    _SQRT_2_OVER_PI)
+        return _binary(&B_MUL, <Node>gy, _binary(&B_ADD, a, _binary(&B_MUL, b, du)))
+
+
 def gelu(x):
     """GELU, the tanh approximation: ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
 
@@ -332,9 +490,13 @@ def gelu(x):
     variable(0)
     """
     cdef Node v = as_var(x)
-    inner = _unary(&U_MULC, _binary(&B_ADD, v, _unary(&U_MULC, _unary(&U_POW, v, 3.0), 0.044715)),
-                   c_sqrt(2.0 / np.pi))
-    return _binary(&B_MUL, _unary(&U_MULC, v, 0.5), _unary(&U_ADDC, _unary(&U_TANH, inner, 0), 1.0))
+    xd = v._data
+    k = xd.dtype.type
+    inner = (xd + pow_array(xd, 3.0) * k(_GELU_C)) * k(_SQRT_2_OVER_PI)
+    cdef Node y = new_var(np.asarray((xd * k(0.5)) * (tanh_array(inner) + k(1.0)), dtype=xd.dtype))
+    if _record1(v):
+        link1(GELU.__new__(GELU), y, v)
+    return y
 
 
 def dropout(x, ratio=0.5, rng=None):
@@ -360,3 +522,55 @@ def dropout(x, ratio=0.5, rng=None):
     mask = (u > ratio).astype(xd.dtype) * xd.dtype.type(1.0 / (1.0 - ratio))
     return _binary(&B_MUL, v, wrap_const(mask))
 
+
+
+# ============================================================================ not differentiable
+
+def argmax(x, axis=None):
+    """Index of the largest element (over ``axis``, or of the flattened array); a NumPy
+    array, not differentiable.
+
+    >>> argmax(variable(1.0, 5.0, 3.0))
+    array(1)
+    """
+    xd = as_array(x, "argmax")
+    if xd.size == 0:
+        raise ValueError("argmax: the variable is empty")
+    return np.asarray(xd.argmax(axis=None if axis is None else _one_axis(axis, xd.ndim, "argmax")))
+
+
+def argmin(x, axis=None):
+    """Index of the smallest element (over ``axis``, or of the flattened array); a NumPy
+    array, not differentiable.
+
+    >>> argmin(variable(1.0, 5.0, 3.0))
+    array(0)
+    """
+    xd = as_array(x, "argmin")
+    if xd.size == 0:
+        raise ValueError("argmin: the variable is empty")
+    return np.asarray(xd.argmin(axis=None if axis is None else _one_axis(axis, xd.ndim, "argmin")))
+
+
+def one_hot(labels, num_classes, dtype=np.float64):
+    """Rows of zeros with a one at each label: shape ``labels.shape + (num_classes,)``.
+
+    >>> one_hot([0, 2], 3)
+    array([[1., 0., 0.],
+           [0., 0., 1.]])
+    """
+    if isinstance(labels, Node):
+        labels = (<Node>labels)._data
+    t = np.asarray(labels)
+    if t.dtype.kind == "f":
+        if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
+            raise ValueError("one_hot: labels must be integers")
+    elif t.dtype.kind not in "iub":
+        raise TypeError(f"one_hot: labels must be integers, got dtype {t.dtype}")
+    if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool) or num_classes < 1:
+        raise ValueError(f"one_hot: num_classes must be a positive int, got {num_classes!r}")
+    dt = np.dtype(dtype)
+    if t.size and (t.min() < 0 or t.max() >= num_classes):
+        raise IndexError(f"one_hot: labels must lie in 0..{num_classes - 1}, got "
+                         f"{t.min() if t.min() < 0 else t.max()}")
+    return (t.astype(np.intp)[..., None] == np.arange(num_classes)).astype(dt)

@@ -1,0 +1,19 @@
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from autograd._core.graph import Node
+
+ArrayLike = Union[Node, np.ndarray, float, int, Sequence[Any]]
+Pair = Union[int, Tuple[int, int]]
+
+def conv2d(x: ArrayLike, w: ArrayLike, b: Optional[ArrayLike] = ..., stride: Pair = ...,
+           pad: Pair = ...) -> Any: ...
+def max_pool2d(x: ArrayLike, kernel: Pair, stride: Optional[Pair] = ..., pad: Pair = ...) -> Any: ...
+def avg_pool2d(x: ArrayLike, kernel: Pair, stride: Optional[Pair] = ..., pad: Pair = ...) -> Any: ...
+def embedding(ids: Any, w: ArrayLike) -> Any: ...
+def layer_norm(x: ArrayLike, gamma: Optional[ArrayLike], beta: Optional[ArrayLike],
+               eps: float = ...) -> Any: ...
+def batch_norm(x: ArrayLike, gamma: Optional[ArrayLike], beta: Optional[ArrayLike],
+               running_mean: Optional[np.ndarray], running_var: Optional[np.ndarray],
+               momentum: float = ..., eps: float = ...) -> Any: ...
