@@ -381,14 +381,16 @@ class DistributedOptimizer:
 
 
 def _held_params(optimizer):
-    """The parameters an optimizer was given at construction, if it keeps them."""
-    for attr in ("params", "parameters", "_params", "_parameters"):
+    """The parameters an optimizer was given at construction (a model, a dict or a list
+    of Variables), by name, or None when it was given none."""
+    given = getattr(optimizer, "_given", None)      # autograd's optimizers
+    if callable(given):
+        return given()
+    for attr in ("params", "parameters"):          # other optimizers that keep a list
         held = getattr(optimizer, attr, None)
-        if callable(held) or held is None:
+        if held is None or callable(held):
             continue
-        if isinstance(held, dict):
-            held = list(held.values())
-        held = list(held)
+        held = list(held.values()) if isinstance(held, dict) else list(held)
         if held and all(isinstance(p, Variable) for p in held):
             return held
     return None

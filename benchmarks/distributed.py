@@ -70,8 +70,8 @@ def worker_autograd(args):
     data = batches(x, t, rank, size, WARMUP + args.steps)
     model = M.MLP(SIZES[1:], activation=F.relu, dtype=x.dtype)
     model(x[:1])
-    for k, p in model.params().items():
-        p.data = init[k].copy()
+    for k, p in model.params().items():      # "linear[0].w" (or "linear0.w") <- linear0.w
+        p.data = init[k.replace("[", "").replace("]", "")].copy()
     dist.broadcast_parameters(model)
     opt = O.SGD(lr=LR)
     reduce_time = 0.0
