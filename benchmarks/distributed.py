@@ -8,8 +8,8 @@ libraries, which must end at the same loss.
 
     python benchmarks/distributed.py [--steps 30] [--rounds 3] [--dtype float32|float64]
 
-Each configuration runs in fresh processes (autograd under ``mpirun -n N``, PyTorch
-with ``torch.multiprocessing``, process ``r`` pinned to core ``r`` in both),
+Each configuration runs in fresh processes (autograd under ``mpirun -n N --bind-to
+none``, PyTorch with ``torch.multiprocessing``; neither pinned to cores),
 alternating round by round; the median round is reported. The all-reduce time per
 step is measured inside the training loop (it includes waiting for the slower rank)
 and alone (back to back after a barrier).
@@ -104,8 +104,6 @@ def _torch_rank(rank, size, port, args, queue):
     import torch
     import torch.distributed as tdist
     torch.set_num_threads(1)
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {rank % os.cpu_count()})
     x, t, init = problem(np.dtype(args.dtype))
     data = [(torch.from_numpy(xb), torch.from_numpy(tb))
             for xb, tb in batches(x, t, rank, size, WARMUP + args.steps)]
@@ -166,7 +164,9 @@ def mpirun(n):
     exe = shutil.which("mpirun", path=os.path.dirname(sys.executable)) or shutil.which("mpirun")
     if exe is None:
         return None
-    cmd = [exe, "-n", str(n), "--bind-to", "core"]
+    # No binding, as PyTorch's processes: on a machine that other work shares, a process
+    # bound to a busy core cannot move to an idle one (on a quiet one it changes little).
+    cmd = [exe, "-n", str(n), "--bind-to", "none"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-run-as-root")
     return cmd
