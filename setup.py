@@ -2,15 +2,25 @@
 
 Compiler directives are set once, here. ``AUTOGRAD_DEBUG=1`` in the environment
 turns bounds checks, wraparound and None checks back on for debugging.
+
+Build time: the modules are translated by Cython and compiled by the C compiler in
+parallel, one job per core; the numeric loops get -O3, the modules that are mostly
+calls into Python's and NumPy's C API -O2 (as fast at run time, a third quicker to
+compile). A copy of each built extension is kept beside its source, so that a later
+editable install (the README's second command after its first) finds it up to date
+instead of compiling everything again.
 """
 import glob
 import os
+import shutil
 
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext as _build_ext
 
 DEBUG = os.environ.get("AUTOGRAD_DEBUG", "") not in ("", "0")
+JOBS = os.cpu_count() or 1
 
 # The numeric loops (kernels, the random source, the nn kernels) run without bounds checks; the graph
 # and the operations index Python objects and keep Python's checked semantics.
@@ -18,18 +28,51 @@ SAFE = {"language_level": 3, "cdivision": True, "embedsignature": True}
 FAST = dict(SAFE, boundscheck=DEBUG, wraparound=DEBUG, initializedcheck=DEBUG, nonecheck=DEBUG)
 LOOP_MODULES = {"kernels", "pcg", "nn_kernels"}
 
+
 def extension(path):
     name = os.path.splitext(os.path.basename(path))[0]
+    optimise = ["-O0", "-g"] if DEBUG else ["-O3" if name in LOOP_MODULES else "-O2"]
     ext = Extension(
         "autograd._core." + name,
         [path],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         # initial-exec TLS: the per-thread mode flags are read without a function call
-        extra_compile_args=(["-O0", "-g"] if DEBUG else ["-O3"]) + ["-ftls-model=initial-exec"],
+        extra_compile_args=optimise + ["-ftls-model=initial-exec"],
         extra_link_args=[] if DEBUG else ["-Wl,--strip-debug"],
     )
-    return cythonize([ext], compiler_directives=FAST if name in LOOP_MODULES else SAFE)[0]
+    ext.cython_directives = FAST if name in LOOP_MODULES else SAFE
+    return ext
 
 
-setup(ext_modules=[extension(p) for p in sorted(glob.glob(os.path.join("autograd", "_core", "*.pyx")))])
+def translated(extensions):
+    """Cython's C for every module, several modules at once; each keeps its directives."""
+    out = []
+    for directives in (SAFE, FAST):
+        group = [e for e in extensions if e.cython_directives is directives]
+        if group:
+            out += cythonize(group, compiler_directives=directives, nthreads=JOBS)
+    return sorted(out, key=lambda e: e.name)
+
+
+class build_ext(_build_ext):
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = JOBS
+
+    def run(self):
+        super().run()
+        if self.inplace or DEBUG:
+            return
+        for ext in self.extensions:
+            built = self.get_ext_fullpath(ext.name)
+            beside = os.path.join(os.path.dirname(ext.sources[0]), os.path.basename(built))
+            try:
+                shutil.copy2(built, beside)
+            except OSError:
+                pass        # a read-only source tree: the next build compiles again
+
+
+extensions = [extension(p) for p in sorted(glob.glob(os.path.join("autograd", "_core", "*.pyx")))]
+setup(ext_modules=translated(extensions), cmdclass={"build_ext": build_ext})

@@ -7,7 +7,8 @@
 >>> x.grad
 variable(12)
 """
-from autograd import data, functions, numerical, random
+from autograd import data, functional, functions, numerical, random
+from autograd._core.graph import grad
 from autograd import hooks
 from autograd import layers
 from autograd import models
@@ -31,5 +32,5 @@ __all__ = [
     "Variable", "variable", "zeros", "ones", "zeros_like", "ones_like", "rand", "randn",
     "normal", "Function", "config", "no_grad", "nograd", "test_mode", "testmode", "Span",
     "functions", "numerical", "random", "dot", "hooks", "layers", "models", "optimizers",
-    "data",
+    "grad", "functional", "data",
 ]

@@ -23,6 +23,7 @@ from typing import Any, Dict, List, Mapping, Optional
 import numpy as np
 
 import autograd.functions as F
+from autograd._core import ops as _ops
 from autograd.variable import Variable
 
 __all__ = ["Parameter", "Layer", "Linear", "RNN", "LSTM"]
@@ -191,6 +192,15 @@ class Layer:
         """Forget the gradient of every parameter."""
         for p in self._params().values():
             p.cleargrad()
+
+    def requires_grad_(self, flag: bool = True) -> "Layer":
+        """Freeze (``False``) or unfreeze (``True``) every parameter made so far: a frozen
+        parameter gets no gradient, and optimizers skip it. Returns the layer."""
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"requires_grad_: expected a bool, got {type(flag).__name__}")
+        for p in self._params().values():
+            p.requires_grad = bool(flag)
+        return self
 
     # ------------------------------------------------------------ state: out and in
 
@@ -456,18 +466,23 @@ class LSTM(Layer):
         self.c = None
 
     def forward(self, x):
+        # The seed's step, f = sigmoid(x2f(x) + h2f(h)), i, o alike, u = tanh(...),
+        # c = f * c + i * u, h = o * tanh(c), computed as one operation (ops.lstm_cell:
+        # the same arithmetic, one graph node, the gates in one compiled pass).
+        shape = x.shape if isinstance(x, Variable) else np.shape(x)
+        if len(shape) != 2:
+            raise ValueError(f"LSTM: the input must have shape (N, in), got {shape}")
+        inputs = [getattr(self, f"x2{gate}") for gate in "fiou"]
+        wx = [layer.w if layer.w is not None else layer._make_w(shape[-1]) for layer in inputs]
+        if shape[-1] != wx[0].shape[0]:
+            raise ValueError(f"LSTM: input of shape {shape} does not fit weights of shape "
+                             f"{wx[0].shape} (expected {wx[0].shape[0]} features)")
+        b = [layer.b for layer in inputs]
         if self.h is None:
-            f = F.sigmoid(self.x2f(x))
-            i = F.sigmoid(self.x2i(x))
-            o = F.sigmoid(self.x2o(x))
-            u = F.tanh(self.x2u(x))
+            h, c = _ops.lstm_cell(x, wx, b)
         else:
-            f = F.sigmoid(self.x2f(x) + self.h2f(self.h))
-            i = F.sigmoid(self.x2i(x) + self.h2i(self.h))
-            o = F.sigmoid(self.x2o(x) + self.h2o(self.h))
-            u = F.tanh(self.x2u(x) + self.h2u(self.h))
-        c = i * u if self.c is None else f * self.c + i * u
-        h = o * F.tanh(c)
+            wh = [getattr(self, f"h2{gate}").w for gate in "fiou"]
+            h, c = _ops.lstm_cell(x, wx, b, wh, self.h, self.c)
         self.h, self.c = h, c
         return h
 

@@ -207,7 +207,7 @@ class Optimizer:
     def _update(self, named):
         if self._pending:
             self._adopt(named)
-        params = [p for p in named.values() if p.grad is not None]
+        params = [p for p in named.values() if p.grad is not None and p.requires_grad]
         for hook in self.hooks:
             hook(params)
         for p in params:                 # every shape checked before anything changes

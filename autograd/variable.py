@@ -139,6 +139,11 @@ class Variable(_graph.Node):
                              f"(shape {self.data.shape})")
         return float(self.data.flat[0])
 
+    def requires_grad_(self, flag: bool = True) -> "Variable":
+        """Set ``requires_grad`` (on a leaf) and return this variable."""
+        self.requires_grad = flag
+        return self
+
     # ------------------------------------------------------------------ differentiable methods
 
     def reshape(self, *shape: Any) -> "Variable":

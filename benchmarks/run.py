@@ -25,7 +25,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 LIBRARIES = ["autograd", "pytorch", "micrograd", "dezero"]
 SHORT = {"rosenbrock": "Rosenbrock", "mlp": "seed MLP", "bigmlp64": "MLP 784-512 float64",
          "bigmlp32": "MLP 784-512 float32", "lstm": "seed LSTM", "tanh10": "tanh 10th derivative",
-         "newton": "Newton's method", "cnn32": "CNN float32", "cnn64": "CNN float64"}
+         "newton": "Newton's method", "cnn32": "CNN float32", "cnn64": "CNN float64",
+         "hessian2": "Hessian 2-D", "hessian100": "Hessian 100-D"}
 
 # (key, title, unit, iterations per run, goal: ratio of PyTorch's time to ours, or None)
 WORKLOADS = [
@@ -34,7 +35,7 @@ WORKLOADS = [
     ("bigmlp64", "MLP 784-512-512-10, batch 256, 50 steps, float64", "step", 50, ">= 1.1x, within 10% of matmul"),
     ("bigmlp32", "MLP 784-512-512-10, batch 256, 50 steps, float32", "step", 50, ">= 1.0x, within 10% of matmul"),
     ("lstm", "Seed LSTM, hidden 100, batch 30, bptt 30, 20 epochs", "epoch", 20, ">= 3x"),
-    ("tanh10", "tanh's 10th derivative (repeated create_graph)", "run", 1, ">= 2x"),
+    ("tanh10", "tanh's 10th derivative (repeated create_graph), 20 runs", "run", 20, ">= 2x"),
     ("newton", "Newton's method (seed 004), 1,000 runs", "run", 1000, ">= 10x"),
     ("cnn32", "Digits CNN (examples/digits_cnn.py), batch 64, 50 steps, float32", "step", 50,
      ">= 1.0x, peak memory <= PyTorch's"),

@@ -231,7 +231,9 @@ def test_no_grad_records_nothing():
     with ag.no_grad():
         y = F.sin(x) * 2.0
     assert y.creator is None
-    y.backward()
+    assert not y.requires_grad
+    with pytest.raises(RuntimeError, match="no_grad"):
+        y.backward()
     assert x.grad is None
 
 

@@ -136,3 +136,55 @@ def test_truncated_bptt_does_not_reach_earlier_steps():
     loss2.backward()
     assert x.grad is None
     assert lstm.h2f.w.grad is not None
+
+
+def _composed_step(x, wx, b, wh=None, h=None, c=None):
+    """The seed's LSTM step written with the elementary functions."""
+    a = [F.linear(x, w, bk) if h is None else F.linear(x, w, bk) + F.matmul(h, v)
+         for w, bk, v in zip(wx, b, wh or [None] * 4)]
+    f, i, o, u = F.sigmoid(a[0]), F.sigmoid(a[1]), F.sigmoid(a[2]), F.tanh(a[3])
+    c = i * u if c is None else f * c + i * u
+    return o * F.tanh(c), c
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_lstm_cell_is_the_composed_step(dtype):
+    from autograd._core import ops
+    rng = np.random.default_rng(0)
+    arrays = ([rng.normal(size=(3, 2))] + [rng.normal(size=(2, 4)) for _ in range(4)]
+              + [rng.normal(size=(1, 4)) for _ in range(4)] + [rng.normal(size=(4, 4)) for _ in range(4)]
+              + [rng.normal(size=(3, 4)), rng.normal(size=(3, 4))])
+    arrays = [a.astype(dtype) for a in arrays]
+
+    def run(step, first):
+        vs = [ag.Variable(a.copy()) for a in arrays]
+        x, wx, b, wh, h, c = vs[0], vs[1:5], vs[5:9], vs[9:13], vs[13], vs[14]
+        hn, cn = step(x, wx, b) if first else step(x, wx, b, wh, h, c)
+        F.sum(hn * np.linspace(0.5, 1.5, 12).reshape(3, 4) + cn * cn).backward()
+        return hn.data, cn.data, [None if v.grad is None else v.grad.data for v in vs]
+
+    for first in (True, False):
+        fh, fc, fg = run(ops.lstm_cell, first)
+        sh, sc, sg = run(_composed_step, first)
+        np.testing.assert_array_equal(fh, sh)        # the same arithmetic: the same bits
+        np.testing.assert_array_equal(fc, sc)
+        for a, b in zip(fg, sg):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                           atol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+def test_fused_lstm_cell_second_order():
+    from autograd._core import ops
+    from helpers import check_first, check_second
+    rng = np.random.default_rng(1)
+    shapes = [(2, 2)] + [(2, 3)] * 4 + [(1, 3)] * 4 + [(3, 3)] * 4 + [(2, 3), (2, 3)]
+    arrays = [rng.normal(scale=0.7, size=s) for s in shapes]
+
+    def step(*vs):
+        h, c = ops.lstm_cell(vs[0], vs[1:5], vs[5:9], vs[9:13], vs[13], vs[14])
+        return h * 2.0 + c
+
+    check_first(step, arrays, rng)
+    check_second(step, arrays, rng)

@@ -9,7 +9,11 @@ cdef class Node:
     cdef object _g               # gradient being accumulated during a walk
     cdef Py_ssize_t _walk        # id of the walk that last touched _g
     cdef int _index              # which output of its creator this is
-    cdef bint _const             # wraps an array operand: no gradient is kept for it
+    cdef bint _const             # gets no gradient (requires_grad=False): a constant made by
+                                 # the library, a result computed with no graph, or frozen
+    cdef bint _user              # made by the user (the constructor), not by the library
+    cdef Py_ssize_t _target      # id of the grad() marks for which this is an input
+    cdef bint _off               # made by the library with recording off (no_grad, detach)
     cdef Py_ssize_t _version     # bumped whenever .data is assigned
 
 
@@ -20,11 +24,14 @@ cdef class Function:
     cdef int _n_in
     cdef Py_ssize_t _v0, _v1     # the first two inputs' versions when recorded
     cdef Py_ssize_t _generation
+    cdef bint _cut               # cut off by unchain_backward: its outputs are leaves now
     cdef Py_ssize_t _walk        # id of the walk that last queued this function
     cdef Py_ssize_t _seq         # queue order within a walk (ties: last queued first)
     cdef int _n_out
     cdef object _outs            # outputs while a walk runs: a Node (one output) or a list
     cdef list _out_specs         # (shape, dtype) of each output, for functions with several
+    cdef Py_ssize_t _mark        # id of the grad() walk that last marked this function
+    cdef bint _leads             # for that walk: some input of the grad() call lies behind it
     # Gradients for the inputs: the gradient itself when there is one input,
     # else a tuple with one entry per input (None where none is needed).
     cdef object backward_arrays(self, object gy)

@@ -24,6 +24,7 @@ cdef extern from *:
     /* Modes live in C thread-local storage: one flag read per operation, per thread. */
     static __thread int ag_backprop_disabled = 0;
     static __thread int ag_test_mode = 0;
+    static __thread int ag_in_walk = 0;     /* inside backward() or grad() */
     static PyObject *ag_empty_tuple = NULL;
     static PyObject *ag_new_instance(PyObject *t) {
         return ((PyTypeObject *)t)->tp_new((PyTypeObject *)t, ag_empty_tuple, NULL);
@@ -31,8 +32,15 @@ cdef extern from *:
     """
     int ag_backprop_disabled
     int ag_test_mode
+    int ag_in_walk
     PyObject *ag_empty_tuple
     object ag_new_instance(object t)
+
+cdef extern from "Python.h":
+    # the cyclic collector's switch (Python >= 3.10); each returns the previous state
+    int PyGC_Enable()
+    int PyGC_Disable()
+
 
 cdef tuple _EMPTY = ()
 ag_empty_tuple = <PyObject *>_EMPTY
@@ -130,9 +138,16 @@ cdef object as_array(object x, str what):
 
 
 cdef Node new_var(object data):
-    """A new leaf Variable around ``data`` (already a float ndarray)."""
+    """A new Variable around ``data`` (already a float ndarray), made by the library.
+    It requires no gradient until an operation links it into the graph as an output
+    (``link*``): a result computed with no graph is a constant, never a leaf that
+    backward would give a gradient to (and so never the start of a reference cycle)."""
     cdef Node v = <Node>ag_new_instance(VarType)
     v._data = data
+    v._const = True
+    # made outside a walk without being linked: under no_grad(), or from constants only;
+    # backward() on it is an error. Made by a walk: a gradient, constant at this order.
+    v._off = ag_in_walk == 0
     return v
 
 
@@ -157,6 +172,7 @@ cdef Node link1(Function f, Node y, Node x0):
     f._generation = x0._generation
     f._n_out = 1
     y._creator = f
+    y._const = False
     y._generation = x0._generation + 1
     return y
 
@@ -174,6 +190,7 @@ cdef Node link2(Function f, Node y, Node x0, Node x1):
     f._generation = gen
     f._n_out = 1
     y._creator = f
+    y._const = False
     y._generation = gen + 1
     return y
 
@@ -183,6 +200,7 @@ cdef Node link_all(Function f, Node y, tuple inputs):
     _set_inputs(f, inputs)
     f._n_out = 1
     y._creator = f
+    y._const = False
     y._generation = f._generation + 1
     return y
 
@@ -196,6 +214,7 @@ cdef int link_outputs(Function f, list ys, tuple inputs) except -1:
     for i in range(f._n_out):
         y = <Node>ys[i]
         y._creator = f
+        y._const = False
         y._generation = f._generation + 1
         y._index = <int>i
     if f._n_out > 1:
@@ -249,11 +268,44 @@ cdef class Node:
     def __dealloc__(self):
         recycle(<PyObject *>self._data)
 
-    def __init__(self, data, name=None):
+    def __init__(self, data, name=None, requires_grad=True):
         self._data = as_array(data, "Variable data")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Variable name: expected a str, got {type(name).__name__}")
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"Variable requires_grad: expected a bool, got "
+                            f"{type(requires_grad).__name__}")
         self._name = name
+        self._user = True
+        self._const = not requires_grad
+
+    @property
+    def requires_grad(self):
+        """Whether backward gives this variable a gradient. A variable made by the user
+        requires one unless made with ``requires_grad=False``; a result requires one when
+        some input of its operation does; a constant or a result computed under
+        ``no_grad()`` does not. Settable on leaves (variables without a creator)."""
+        return not self._const
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"requires_grad: expected a bool, got {type(value).__name__}")
+        if self._creator is not None:
+            raise RuntimeError("requires_grad can only be set on a leaf (a variable without a "
+                               "creator); use detach() for a copy that requires no gradient")
+        self._const = not value
+
+    @property
+    def is_leaf(self):
+        """True for a variable without a creator."""
+        return self._creator is None or self._creator._cut
+
+    def detach(self):
+        """A new leaf sharing ``data``, with no creator and ``requires_grad=False``."""
+        cdef Node v = new_var(self._data)
+        v._off = True
+        return v
 
     @property
     def data(self):
@@ -279,7 +331,9 @@ cdef class Node:
 
     @property
     def creator(self):
-        """The Function that made this variable, None for a leaf."""
+        """The Function that made this variable, None for a leaf (or once cut off)."""
+        if self._creator is None or self._creator._cut:
+            return None
         return self._creator
 
     @property
@@ -317,7 +371,11 @@ cdef class Node:
             f = stack.pop()
             for x in inputs_of(f):
                 if x._creator is not None:
-                    stack.append(x._creator)
+                    # a function of several outputs may be reached again through
+                    # another: marking it cut makes every one of its outputs a leaf
+                    if not x._creator._cut:
+                        x._creator._cut = True
+                        stack.append(x._creator)
                     x._creator = None
 
     def backward(self, create_graph=False, retain_grad=False):
@@ -379,6 +437,12 @@ cdef class Function:
         cdef tuple xs = tuple([as_var(x) for x in inputs])
         cdef Node x, y
         cdef bint record = grad_enabled()
+        if record:
+            record = False
+            for x in xs:
+                if not x._const:
+                    record = True
+                    break
         if record and self._n_in:
             raise RuntimeError(
                 f"this {type(self).__name__} instance is already part of a graph; "
@@ -589,7 +653,12 @@ cdef void _restore(list saved) noexcept:
     for i in range(len(saved) - 1, -1, -1):
         item = saved[i]
         owner = item[0]
-        if isinstance(owner, Node):
+        if len(<tuple>item) == 2:           # a grad() walk's mark on one of its inputs
+            (<Node>owner)._target = item[1]
+        elif len(<tuple>item) == 4:         # a grad() walk's mark on a function
+            (<Function>owner)._mark = item[1]
+            (<Function>owner)._leads = item[2]
+        elif isinstance(owner, Node):
             (<Node>owner)._walk = item[1]
             (<Node>owner)._g = item[2]
         else:
@@ -613,20 +682,46 @@ cdef int _missing_outputs(Function f) except -1:
 
 
 cdef _backward(Node y, bint create_graph, bint retain_grad):
-    global ag_backprop_disabled
+    global ag_backprop_disabled, ag_in_walk
     cdef object seed = y._grad
     if seed is not None and (<Node>seed)._data.shape != y._data.shape:
         raise ValueError(f"backward: the gradient set on the output has shape "
                          f"{(<Node>seed)._data.shape}, the output has shape {y._data.shape}")
-    if y._creator is None:
+    if y._creator is None or y._creator._cut:
+        if y._const:
+            if y._user:         # a leaf made with requires_grad=False: no gradient
+                return
+            if y._off:
+                raise RuntimeError(
+                    "backward: this variable has no graph to walk back: it was computed "
+                    "under no_grad(), from inputs that all have requires_grad=False, or it "
+                    "is a detach()ed copy, so nothing was recorded; compute it with backprop "
+                    "enabled from variables that require grad")
+            # else a gradient made by backward that depends on nothing (the derivative of
+            # a linear function): as in the seed, its own gradient is the seed and nothing
+            # else changes
         if seed is None:
-            y._grad = new_var(ones_like(y._data))
+            seed = new_var(ones_like(y._data))
+            (<Node>seed)._off = False
+            y._grad = seed
         return
+    cdef int in_walk = ag_in_walk
+    cdef int collector = 0
+    if create_graph:
+        # A create_graph walk makes a whole new graph, which holds no cycle: the cyclic
+        # collector would only traverse it, again and again as it grows (on the graphs of
+        # higher derivatives, most of the time). It is paused for the walk; the objects
+        # made are looked at once, at the next collection after it.
+        collector = PyGC_Disable()
+    ag_in_walk = 1
     _enter()
     try:
         _walk(y, seed, create_graph, retain_grad, None if _depth == 1 else [])
     finally:
         _leave()
+        ag_in_walk = in_walk
+        if collector:
+            PyGC_Enable()
 
 
 cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved):
@@ -662,8 +757,8 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
         y._g = wrap_const(ones_like(y._data)) if create_graph else ones_like(y._data)
     else:
         y._g = seed if create_graph else (<Node>seed)._data
-    if not create_graph:
-        ag_backprop_disabled = 1
+    # as PyTorch: a create_graph walk records its graph even under no_grad()
+    ag_backprop_disabled = 0 if create_graph else 1
     try:
         _push(&heap, f, seq)
         f._walk = walk
@@ -790,19 +885,23 @@ cdef Py_ssize_t _accumulate(Node x, object gx, Py_ssize_t walk, bint create_grap
     cdef Function c
     if x._const:
         return seq
-    if x._walk != walk:
+    cdef bint first = x._walk != walk
+    if first:
         if saved is not None:
             _save_node(saved, x)
         x._walk = walk
         x._g = gx
-        if x._creator is None:
-            leaves.append(x)
     elif create_graph:
         x._g = _add_vars(x._g, gx)
     else:
         x._g = add_arrays(x._g, gx)
     c = x._creator
-    if c is not None:
+    if c is not None and c._cut:
+        c = None
+    if c is None:
+        if first:
+            leaves.append(x)
+    else:
         if c._walk != walk:
             if saved is not None:
                 _save_function(saved, c)
@@ -848,3 +947,370 @@ cdef void _annotate(object e, Function f):
         e.add_note(f"raised in the backward pass of {f.name}")
     except AttributeError:      # Python 3.10 has no notes
         pass
+
+
+# ---------------------------------------------------------------------------- grad()
+#
+# ``grad(outputs, inputs)`` is the same walk with three differences: it starts from
+# several outputs with given seeds; it walks only the functions that lead to an input
+# (a first pass marks them); and it never reads or writes ``.grad``: the gradient of
+# each input is read from the walk's own field at the end (for an intermediate input,
+# it is complete once its creator's turn has come, and nothing is added after that).
+
+
+cdef inline void _save_mark(list saved, Function f):
+    saved.append((f, f._mark, f._leads, None))
+
+
+cdef struct MarkFrame:
+    PyObject *f
+    Py_ssize_t i
+
+
+cdef int _mark_from(Function root, Py_ssize_t mark, list saved) except -1:
+    """Mark every function behind ``root`` with whether some input of the grad() call
+    (a node with ``_target == mark``) lies behind it (``_leads``), for this walk.
+    Iterative, depth first, on a C stack: graphs may be deep. No Python code runs
+    meanwhile, so the graph keeps every function alive and borrowed pointers suffice."""
+    cdef MarkFrame *stack = NULL
+    cdef MarkFrame *grown
+    cdef Py_ssize_t n = 0, cap = 0, i
+    cdef Function f, c
+    cdef Node x
+    cdef bint leads
+    if root._mark == mark:
+        return 0
+    try:
+        if saved is not None:
+            _save_mark(saved, root)
+        root._mark = mark
+        root._leads = False
+        cap = 64
+        stack = <MarkFrame *>malloc(cap * sizeof(MarkFrame))
+        if stack == NULL:
+            raise MemoryError("grad: out of memory marking the graph")
+        stack[0].f = <PyObject *>root
+        stack[0].i = 0
+        n = 1
+        while n > 0:
+            f = <Function>stack[n - 1].f
+            i = stack[n - 1].i
+            if i < f._n_in:
+                stack[n - 1].i = i + 1
+                x = _input(f, <int>i)
+                c = x._creator
+                if c is not None and not x._const and not c._cut and c._mark != mark:
+                    if saved is not None:
+                        _save_mark(saved, c)
+                    c._mark = mark
+                    c._leads = False
+                    if n == cap:
+                        grown = <MarkFrame *>realloc(stack, 2 * cap * sizeof(MarkFrame))
+                        if grown == NULL:
+                            raise MemoryError("grad: out of memory marking the graph")
+                        stack = grown
+                        cap *= 2
+                    stack[n].f = <PyObject *>c
+                    stack[n].i = 0
+                    n += 1
+                continue
+            n -= 1
+            leads = False
+            for i in range(f._n_in):
+                x = _input(f, <int>i)
+                if x._const:
+                    continue
+                if x._target == mark or (x._creator is not None and not x._creator._cut
+                                         and x._creator._leads):
+                    leads = True
+                    break
+            f._leads = leads
+    finally:
+        free(stack)
+    return 0
+
+
+cdef Py_ssize_t _gather(Node x, object gx, Py_ssize_t walk, Py_ssize_t mark, bint create_graph,
+                        list touched, Heap *heap, Py_ssize_t seq, list saved) except -1:
+    """Add ``gx`` to what this grad() walk has gathered for ``x``; queue ``x``'s creator
+    when an input lies behind it. A gradient that leads nowhere is dropped."""
+    cdef Function c
+    cdef bint lead
+    if x._const:
+        return seq
+    c = x._creator
+    lead = c is not None and not c._cut and c._mark == mark and c._leads
+    if not lead and x._target != mark:
+        return seq
+    if x._walk != walk:
+        if saved is not None:
+            _save_node(saved, x)
+        x._walk = walk
+        x._g = gx
+        touched.append(x)
+    elif create_graph:
+        x._g = _add_vars(x._g, gx)
+    else:
+        x._g = add_arrays(x._g, gx)
+    if lead:
+        if c._walk != walk:
+            if saved is not None:
+                _save_function(saved, c)
+            _push(heap, c, seq + 1)
+            seq += 1
+            c._walk = walk
+            c._outs = None
+        _set_out(c, x, walk)
+    return seq
+
+
+cdef str _describe(Node x, Py_ssize_t i):
+    if x._name:
+        return f"input {i} ({x._name!r}, shape {x._data.shape})"
+    return f"input {i} (shape {x._data.shape})"
+
+
+cdef object _seed_of(object g, Node o, Py_ssize_t k, bint create_graph):
+    """The seed for output ``k``: ones when ``g`` is None, else ``g`` checked against ``o``."""
+    if g is None:
+        arr = ones_like(o._data)
+        return wrap_const(arr) if create_graph else arr
+    if isinstance(g, Node):
+        if (<Node>g)._data.shape != o._data.shape:
+            raise ValueError(f"grad: grad_outputs[{k}] has shape {(<Node>g)._data.shape}, "
+                             f"output {k} has shape {o._data.shape}")
+        return g if create_graph else (<Node>g)._data
+    arr = as_array(g, f"grad: grad_outputs[{k}]")
+    if arr.shape != o._data.shape:
+        raise ValueError(f"grad: grad_outputs[{k}] has shape {arr.shape}, "
+                         f"output {k} has shape {o._data.shape}")
+    return wrap_const(arr) if create_graph else arr
+
+
+def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, as ``torch.autograd.grad``.
+
+    ``outputs`` and ``inputs`` are Variables or sequences of them; ``grad_outputs`` (one
+    per output: a Variable, an array, a number or None) defaults to ones. Returns a
+    Variable for one input, else a tuple. No ``.grad`` is read or written, and only the
+    part of the graph between the outputs and the inputs is walked. An input the outputs
+    do not depend on is a ValueError, unless ``allow_unused``: then its gradient is zeros.
+    With ``create_graph`` the gradients are themselves differentiable.
+
+    >>> import autograd as ag
+    >>> x = ag.variable(3.0)
+    >>> ag.grad(x ** 2.0, x)
+    variable(6)
+    """
+    global ag_in_walk
+    cdef tuple outs, ins, gos
+    cdef bint single = isinstance(inputs, Node)
+    cdef bint cg = bool(create_graph)
+    cdef bint unused_ok = bool(allow_unused)
+    cdef Py_ssize_t k
+    if single:
+        ins = (inputs,)
+    else:
+        if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
+            raise TypeError(f"grad: inputs must be a Variable or a sequence of Variables, "
+                            f"got {type(inputs).__name__}")
+        ins = tuple(inputs)
+        if not ins:
+            raise ValueError("grad: inputs is empty")
+    for k in range(len(ins)):
+        if not isinstance(ins[k], Node):
+            raise TypeError(f"grad: inputs[{k}] must be a Variable, got {type(ins[k]).__name__}")
+    if isinstance(outputs, Node):
+        outs = (outputs,)
+        if grad_outputs is None or isinstance(grad_outputs, Node):
+            gos = (grad_outputs,)
+        elif isinstance(grad_outputs, (list, tuple)) and len(grad_outputs) == 1 \
+                and (grad_outputs[0] is None or isinstance(grad_outputs[0], Node)):
+            gos = tuple(grad_outputs)
+        else:
+            gos = (grad_outputs,)
+    else:
+        if isinstance(outputs, (str, bytes)) or not hasattr(outputs, "__iter__"):
+            raise TypeError(f"grad: outputs must be a Variable or a sequence of Variables, "
+                            f"got {type(outputs).__name__}")
+        outs = tuple(outputs)
+        if not outs:
+            raise ValueError("grad: outputs is empty")
+        if grad_outputs is None:
+            gos = (None,) * len(outs)
+        else:
+            if isinstance(grad_outputs, Node) or not isinstance(grad_outputs, (list, tuple)):
+                raise TypeError("grad: with a sequence of outputs, grad_outputs must be a "
+                                "sequence of the same length (or None)")
+            gos = tuple(grad_outputs)
+            if len(gos) != len(outs):
+                raise ValueError(f"grad: {len(outs)} outputs but {len(gos)} grad_outputs")
+    for k in range(len(outs)):
+        if not isinstance(outs[k], Node):
+            raise TypeError(f"grad: outputs[{k}] must be a Variable, got {type(outs[k]).__name__}")
+    seeds = [_seed_of(gos[k], <Node>outs[k], k, cg) for k in range(len(outs))]
+    cdef int collector = PyGC_Disable() if cg else 0     # as in backward()
+    cdef int in_walk = ag_in_walk
+    ag_in_walk = 1
+    _enter()
+    try:
+        result = _grad_walk(outs, seeds, ins, cg, unused_ok, None if _depth == 1 else [], 0)
+    finally:
+        _leave()
+        ag_in_walk = in_walk
+        if collector:
+            PyGC_Enable()
+    return result[0] if single else result
+
+
+cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint allow_unused,
+                      list saved, Py_ssize_t mark):
+    """One grad() walk. ``mark``: the id of an earlier walk whose marks hold for this
+    graph and these inputs (0: mark now, with this walk's id)."""
+    global _walk_counter, ag_backprop_disabled
+    cdef Heap heap
+    cdef Function f
+    cdef Node o, x
+    cdef PyObject *raw
+    cdef Py_ssize_t walk, i, k
+    cdef Py_ssize_t seq = 0
+    cdef list touched = []          # nodes whose _g this walk set
+    cdef int saved_mode = ag_backprop_disabled
+    cdef list results
+
+    _walk_counter += 1
+    walk = _walk_counter
+    heap.items = NULL
+    heap.n = 0
+    heap.cap = 0
+    try:
+        if mark == 0:
+            mark = walk
+            for k in range(len(ins)):
+                x = <Node>ins[k]
+                if saved is not None:
+                    saved.append((x, x._target))
+                x._target = mark
+            for k in range(len(outs)):
+                o = <Node>outs[k]
+                if o._creator is not None and not o._const and not o._creator._cut:
+                    _mark_from(o._creator, mark, saved)
+        ag_backprop_disabled = 0 if create_graph else 1
+        for k in range(len(outs)):
+            seq = _gather(<Node>outs[k], seeds[k], walk, mark, create_graph, touched,
+                          &heap, seq, saved)
+        seeds = None
+        while heap.n > 0:
+            raw = _pop(&heap)
+            f = <Function>raw
+            Py_DECREF(f)
+            if f._outs is None:
+                _missing_outputs(f)
+            if f._n_out == 1:
+                gy = _grad_in(<Node>f._outs, walk)
+            else:
+                gy = [None if o is None else _grad_in(o, walk) for o in f._outs]
+            try:
+                _check_versions(f)
+                gxs = f.backward_vars(gy) if create_graph else f.backward_arrays(gy)
+                if f._n_in == 1:
+                    if gxs is not None:
+                        seq = _gather(f._x0, gxs, walk, mark, create_graph, touched,
+                                      &heap, seq, saved)
+                else:
+                    for i in range(f._n_in):
+                        gx = (<tuple>gxs)[i]
+                        if gx is not None:
+                            seq = _gather(_input(f, <int>i), gx, walk, mark, create_graph,
+                                          touched, &heap, seq, saved)
+            except BaseException as e:
+                _annotate(e, f)
+                raise
+            gy = gxs = None
+            # the outputs' gradients are complete: keep only the inputs'
+            if f._n_out == 1:
+                o = <Node>f._outs
+                if o._target != mark:
+                    if not create_graph:
+                        recycle(<PyObject *>o._g)
+                    o._g = None
+            else:
+                for o in f._outs:
+                    if o is not None and o._target != mark:
+                        o._g = None
+            f._outs = None
+        results = []
+        for k in range(len(ins)):
+            x = <Node>ins[k]
+            g = x._g if x._walk == walk else None
+            if g is None:
+                if not allow_unused:
+                    if x._const:
+                        why = "requires no gradient (requires_grad=False)"
+                    else:
+                        why = "is not used to compute the outputs"
+                    raise ValueError(f"grad: {_describe(x, k)} {why}; pass allow_unused=True "
+                                     f"to get zeros for it")
+                results.append(new_var(np.zeros_like(x._data)))
+            elif create_graph:
+                results.append(g)
+            else:
+                results.append(new_var(g))
+        return tuple(results)
+    finally:
+        ag_backprop_disabled = saved_mode
+        while heap.n > 0:
+            raw = _pop(&heap)
+            (<Function>raw)._outs = None
+            Py_DECREF(<object>raw)
+        free(heap.items)
+        for o in touched:
+            o._g = None
+        if saved is not None:
+            _restore(saved)
+
+
+def _basis(data):
+    """The one-hot arrays of ``data``'s shape and dtype, in C order (the seeds of the rows
+    of a Jacobian)."""
+    cdef Py_ssize_t i, n = data.size
+    out = []
+    for i in range(n):
+        e = np.zeros(data.shape, dtype=data.dtype)
+        e.flat[i] = 1
+        out.append(e)
+    return out
+
+
+def _grad_rows(Node out, list inputs, list seeds, create_graph):
+    """``grad(out, inputs, grad_outputs=seed, allow_unused=True)`` for each seed, as a
+    list of tuples: the functions between ``out`` and the inputs are marked once."""
+    global ag_in_walk
+    cdef bint cg = bool(create_graph)
+    cdef tuple ins = tuple(inputs)
+    cdef tuple outs = (out,)
+    cdef list rows = []
+    cdef Py_ssize_t first
+    if not seeds:
+        return rows
+    cdef int collector = PyGC_Disable() if cg else 0     # as in backward()
+    cdef int in_walk = ag_in_walk
+    ag_in_walk = 1
+    _enter()
+    try:
+        if _depth > 1:          # inside another walk: each row saves and restores its own
+            for seed in seeds:
+                rows.append(_grad_walk(outs, [_seed_of(seed, out, 0, cg)], ins, cg, True, [],
+                                       0))
+            return rows
+        first = _walk_counter + 1
+        rows.append(_grad_walk(outs, [_seed_of(seeds[0], out, 0, cg)], ins, cg, True, None, 0))
+        for k in range(1, len(seeds)):
+            rows.append(_grad_walk(outs, [_seed_of(seeds[k], out, 0, cg)], ins, cg, True, None,
+                                   first))
+        return rows
+    finally:
+        _leave()
+        ag_in_walk = in_walk
+        if collector:
+            PyGC_Enable()

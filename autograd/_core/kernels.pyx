@@ -448,3 +448,116 @@ def axpy(y, x, double alpha):
         raise ValueError(f"axpy: x of shape {np.shape(x)} does not match y of shape {y.shape}")
     # x in y's dtype and layout: axpy_fast then takes its loop
     axpy_fast(y, np.ascontiguousarray(x, dtype=y.dtype), alpha)
+
+
+# ---------------------------------------------------------------------------- the LSTM cell's gates
+# One pass over the gate pre-activations for a step of the seed's LSTM, and one back.
+# The arithmetic is the composed form's, operation for operation, so the fused cell
+# computes the same bits: f, i, o = sigmoid(a), u = tanh(a), c = f * c0 + i * u (or
+# i * u on the first step), h = o * tanh(c).
+
+cdef void _lstm_fwd_loop(const cython.floating[::1] af, const cython.floating[::1] ai,   # IN
+                         const cython.floating[::1] ao, const cython.floating[::1] au,   # IN
+                         const cython.floating[::1] c0, bint has_c0,                     # IN
+                         cython.floating[::1] f, cython.floating[::1] i,                 # OUT
+                         cython.floating[::1] o, cython.floating[::1] u,                 # OUT
+                         cython.floating[::1] c, cython.floating[::1] tc,                # OUT
+                         cython.floating[::1] h) noexcept nogil:                         # OUT
+    cdef Py_ssize_t k
+    cdef cython.floating fk, ik, ok, uk, ck, tk
+    for k in range(af.shape[0]):
+        fk = <cython.floating>sigmoid_scalar(af[k])
+        ik = <cython.floating>sigmoid_scalar(ai[k])
+        ok = <cython.floating>sigmoid_scalar(ao[k])
+        uk = <cython.floating>tanh_scalar(au[k])
+        if has_c0:
+            ck = fk * c0[k] + ik * uk
+        else:
+            ck = ik * uk
+        tk = <cython.floating>tanh_scalar(ck)
+        f[k] = fk; i[k] = ik; o[k] = ok; u[k] = uk; c[k] = ck; tc[k] = tk
+        h[k] = ok * tk
+
+
+cdef void _lstm_bwd_loop(const cython.floating[::1] f, const cython.floating[::1] i,     # IN
+                         const cython.floating[::1] o, const cython.floating[::1] u,     # IN
+                         const cython.floating[::1] tc, const cython.floating[::1] c0,   # IN
+                         bint has_c0,
+                         const cython.floating[::1] gh, bint has_gh,                     # IN
+                         const cython.floating[::1] gc, bint has_gc,                     # IN
+                         cython.floating[::1] daf, cython.floating[::1] dai,             # OUT
+                         cython.floating[::1] dao, cython.floating[::1] dau,             # OUT
+                         cython.floating[::1] gc0) noexcept nogil:                       # OUT
+    cdef Py_ssize_t k
+    cdef cython.floating g_h, g_c
+    for k in range(f.shape[0]):
+        g_h = gh[k] if has_gh else 0
+        g_c = gc[k] if has_gc else 0
+        g_c = g_c + (g_h * o[k]) * (1 - tc[k] * tc[k])
+        dao[k] = (g_h * tc[k]) * (o[k] * (1 - o[k]))
+        daf[k] = ((g_c * c0[k]) if has_c0 else 0) * (f[k] * (1 - f[k]))
+        dai[k] = (g_c * u[k]) * (i[k] * (1 - i[k]))
+        dau[k] = (g_c * i[k]) * (1 - u[k] * u[k])
+        gc0[k] = g_c * f[k]
+
+
+cdef object _same_layout(object a, object like, str what):
+    """``a`` as a C-contiguous array of ``like``'s dtype and shape (checked)."""
+    a = np.ascontiguousarray(a, dtype=like.dtype)
+    if a.shape != like.shape:
+        raise ValueError(f"{what}: shape {a.shape} does not match {like.shape}")
+    return a
+
+
+def lstm_gates(af, ai, ao, au, c0):
+    """The forward pass over the gates: returns (h, c, (f, i, o, u, tanh(c))).
+    The pre-activations are float arrays of one shape; ``c0`` the previous cell or None."""
+    af = np.ascontiguousarray(af)
+    if af.dtype != np.float32 and af.dtype != np.float64:
+        raise TypeError(f"lstm_gates: float32 or float64 expected, got {af.dtype}")
+    ai = _same_layout(ai, af, "lstm_gates")
+    ao = _same_layout(ao, af, "lstm_gates")
+    au = _same_layout(au, af, "lstm_gates")
+    has_c0 = c0 is not None
+    c0 = _same_layout(c0, af, "lstm_gates") if has_c0 else af
+    outs = [np.empty_like(af) for _ in range(7)]
+    f, i, o, u, c, tc, h = outs
+    if af.dtype == np.float64:
+        _lstm_fwd_loop[double](af.reshape(-1), ai.reshape(-1), ao.reshape(-1), au.reshape(-1),
+                               c0.reshape(-1), has_c0, f.reshape(-1), i.reshape(-1),
+                               o.reshape(-1), u.reshape(-1), c.reshape(-1), tc.reshape(-1),
+                               h.reshape(-1))
+    else:
+        _lstm_fwd_loop[float](af.reshape(-1), ai.reshape(-1), ao.reshape(-1), au.reshape(-1),
+                              c0.reshape(-1), has_c0, f.reshape(-1), i.reshape(-1),
+                              o.reshape(-1), u.reshape(-1), c.reshape(-1), tc.reshape(-1),
+                              h.reshape(-1))
+    return h, c, (f, i, o, u, tc)
+
+
+def lstm_gates_backward(saved, c0, gh, gc):
+    """The backward pass over the gates: the gradients of the four pre-activations and of
+    the previous cell, from those of ``h`` and ``c`` (either may be None: zero)."""
+    f, i, o, u, tc = saved
+    has_c0 = c0 is not None
+    has_gh = gh is not None
+    has_gc = gc is not None
+    c0 = _same_layout(c0, f, "lstm_gates_backward") if has_c0 else f
+    gh = _same_layout(gh, f, "lstm_gates_backward") if has_gh else f
+    gc = _same_layout(gc, f, "lstm_gates_backward") if has_gc else f
+    for a in (i, o, u, tc):
+        if a.shape != f.shape or a.dtype != f.dtype or not a.flags.c_contiguous:
+            raise ValueError("lstm_gates_backward: saved gates of different layouts")
+    outs = [np.empty_like(f) for _ in range(5)]
+    daf, dai, dao, dau, gc0 = outs
+    if f.dtype == np.float64:
+        _lstm_bwd_loop[double](f.reshape(-1), i.reshape(-1), o.reshape(-1), u.reshape(-1),
+                               tc.reshape(-1), c0.reshape(-1), has_c0, gh.reshape(-1), has_gh,
+                               gc.reshape(-1), has_gc, daf.reshape(-1), dai.reshape(-1),
+                               dao.reshape(-1), dau.reshape(-1), gc0.reshape(-1))
+    else:
+        _lstm_bwd_loop[float](f.reshape(-1), i.reshape(-1), o.reshape(-1), u.reshape(-1),
+                              tc.reshape(-1), c0.reshape(-1), has_c0, gh.reshape(-1), has_gh,
+                              gc.reshape(-1), has_gc, daf.reshape(-1), dai.reshape(-1),
+                              dao.reshape(-1), dau.reshape(-1), gc0.reshape(-1))
+    return (daf, dai, dao, dau), gc0

@@ -1,0 +1,164 @@
+# Included by ops.pyx: the seed LSTM's step as one operation. Shares the module namespace.
+#
+# The composed step (eight products, four sums, four gates, c and h: about twenty
+# nodes) becomes one node with two outputs, h and c. Its forward computes the same
+# arithmetic in the same order, so the seed's numbers are unchanged; its array
+# backward runs the gates' derivative in one compiled pass; its differentiable
+# backward is the composed form's, so create_graph differentiates through it.
+
+from autograd._core.kernels import lstm_gates, lstm_gates_backward
+
+
+cdef class LSTMCell(Function):
+    """One step of the seed's LSTM. Inputs: ``x``, the four input weights and biases
+    (gates f, i, o, u), then, after the first step, the four hidden weights and ``h``,
+    and ``c``. Outputs: ``h``, ``c``."""
+    cdef bint has_h, has_c
+    cdef tuple saved            # f, i, o, u, tanh(c)
+
+    cdef tuple _parts(self):
+        xs = inputs_of(self)
+        x = xs[0]
+        wx = xs[1:5]
+        b = xs[5:9]
+        wh = xs[9:13] if self.has_h else None
+        h = xs[13] if self.has_h else None
+        c = xs[-1] if self.has_c else None
+        return x, wx, b, wh, h, c
+
+    cdef object backward_arrays(self, object gys):
+        x, wx, b, wh, h, c = self._parts()
+        gh, gc = gys
+        das, gc0 = lstm_gates_backward(self.saved, None if c is None else (<Node>c)._data, gh, gc)
+        das = list(das)
+        if not self.has_c:
+            das[0] = None       # the first step has no c to forget: f is not used
+        xd = (<Node>x)._data
+        grads = [None if (<Node>x)._const else
+                 builtins.sum([np.matmul(da, (<Node>w)._data.T) for da, w in zip(das, wx)
+                               if da is not None])]
+        grads += [None if da is None or (<Node>w)._const else np.matmul(xd.T, da)
+                  for da, w in zip(das, wx)]
+        grads += [None if da is None or (<Node>bk)._const else sum_to_array(da, (<Node>bk)._data.shape)
+                  for da, bk in zip(das, b)]
+        if self.has_h:
+            hd = (<Node>h)._data
+            grads += [None if da is None or (<Node>w)._const else np.matmul(hd.T, da)
+                      for da, w in zip(das, wh)]
+            grads.append(None if (<Node>h)._const else
+                         builtins.sum([np.matmul(da, (<Node>w)._data.T) for da, w in zip(das, wh)
+                                       if da is not None]))
+        if self.has_c:
+            grads.append(None if (<Node>c)._const else gc0)
+        return tuple(grads)
+
+    cdef object backward_vars(self, object gys):
+        x, wx, b, wh, h, c = self._parts()
+        gh, gc = gys
+        # the composed step again, on the inputs, so every quantity below is differentiable
+        a = []
+        for k in range(4):
+            ak = <Node>linear(x, wx[k], b[k])
+            if self.has_h:
+                ak = _binary(&B_ADD, ak, _matmul(<Node>h, <Node>wh[k]))
+            a.append(ak)
+        f = _unary(&U_SIGMOID, a[0], 0)
+        i = _unary(&U_SIGMOID, a[1], 0)
+        o = _unary(&U_SIGMOID, a[2], 0)
+        u = _unary(&U_TANH, a[3], 0)
+        cn = _binary(&B_MUL, i, u)
+        if self.has_c:
+            cn = _binary(&B_ADD, _binary(&B_MUL, f, <Node>c), cn)
+        tc = _unary(&U_TANH, cn, 0)
+        ghn = <Node>gh if gh is not None else wrap_const(np.zeros_like(tc._data))
+        # dL/dc: from c itself and through h = o tanh(c)
+        gct = _binary(&B_MUL, _binary(&B_MUL, ghn, o), _unary(&U_RSUBC, _binary(&B_MUL, tc, tc), 1.0))
+        if gc is not None:
+            gct = _binary(&B_ADD, <Node>gc, gct)
+        das = [
+            _binary(&B_MUL, _binary(&B_MUL, gct, <Node>c), _dsigmoid(f)) if self.has_c else None,
+            _binary(&B_MUL, _binary(&B_MUL, gct, u), _dsigmoid(i)),
+            _binary(&B_MUL, _binary(&B_MUL, ghn, tc), _dsigmoid(o)),
+            _binary(&B_MUL, _binary(&B_MUL, gct, i), _unary(&U_RSUBC, _binary(&B_MUL, u, u), 1.0)),
+        ]
+        grads = [_sum_terms([_matmul(da, _transpose(<Node>w, None)) for da, w in zip(das, wx)
+                             if da is not None], (<Node>x)._data)]
+        grads += [None if da is None else _matmul(_transpose(<Node>x, None), da)
+                  for da, w in zip(das, wx)]
+        grads += [None if da is None else _sum_to(da, (<Node>bk)._data.shape)
+                  for da, bk in zip(das, b)]
+        if self.has_h:
+            grads += [None if da is None else _matmul(_transpose(<Node>h, None), da)
+                      for da, w in zip(das, wh)]
+            grads.append(_sum_terms([_matmul(da, _transpose(<Node>w, None)) for da, w in zip(das, wh)
+                                     if da is not None], (<Node>h)._data))
+        if self.has_c:
+            grads.append(_binary(&B_MUL, gct, f))
+        return tuple(grads)
+
+
+cdef Node _dsigmoid(Node s):
+    return _binary(&B_MUL, s, _unary(&U_RSUBC, s, 1.0))
+
+
+cdef Node _sum_terms(list terms, object like):
+    if not terms:
+        return wrap_const(np.zeros_like(like))
+    cdef Node total = <Node>terms[0]
+    for t in terms[1:]:
+        total = _binary(&B_ADD, total, <Node>t)
+    return total
+
+
+def lstm_cell(x, wx, b, wh=None, h=None, c=None):
+    """One step of the seed's LSTM as one operation: ``wx``, ``b`` and ``wh`` are the
+    four gates' (f, i, o, u) input weights, biases and hidden weights; returns
+    ``(h, c)``. On the first step ``h`` and ``c`` are None (and ``wh`` unused).
+
+    >>> import numpy as np
+    >>> ws = [variable(0.5).reshape(1, 1)] * 4
+    >>> bs = [variable(0.0).reshape(1, 1)] * 4
+    >>> h, c = lstm_cell(variable(1.0).reshape(1, 1), ws, bs)
+    >>> round(h.item(), 6), round(c.item(), 6)
+    (0.264301, 0.286127)
+    """
+    cdef Node xv = as_var(x)
+    wxs = [as_var(w) for w in wx]
+    bs = [as_var(v) for v in b]
+    if len(wxs) != 4 or len(bs) != 4:
+        raise ValueError("lstm_cell: wx and b must hold the four gates' weights (f, i, o, u)")
+    has_h = h is not None
+    whs = [as_var(w) for w in wh] if has_h else []
+    if has_h and len(whs) != 4:
+        raise ValueError("lstm_cell: wh must hold the four gates' hidden weights (f, i, o, u)")
+    cdef Node hv = as_var(h) if has_h else None
+    cdef Node cv = as_var(c) if c is not None else None
+    # the pre-activations, computed as the composed step computes them
+    a = []
+    cdef Node ak
+    for k in range(4):
+        yd = np.matmul(xv._data, (<Node>wxs[k])._data)
+        bd = (<Node>bs[k])._data
+        if np.result_type(yd, bd) == yd.dtype:
+            yd += bd
+        else:
+            yd = yd + bd
+        if has_h:
+            yd = yd + np.matmul((<Node>hv)._data, (<Node>whs[k])._data)
+        a.append(yd)
+    shape = a[0].shape
+    if cv is not None and cv._data.shape != shape:
+        raise ValueError(f"lstm_cell: c of shape {cv._data.shape} does not match the gates' "
+                         f"shape {shape}")
+    hd, cd, saved = lstm_gates(a[0], a[1], a[2], a[3], None if cv is None else cv._data)
+    cdef Node hn = new_var(hd)
+    cdef Node cn = new_var(cd)
+    cdef tuple ins = tuple([xv] + wxs + bs + whs + ([hv] if has_h else []) + ([cv] if cv is not None else []))
+    cdef LSTMCell f
+    if _record(ins):
+        f = LSTMCell.__new__(LSTMCell)
+        f.has_h = has_h
+        f.has_c = cv is not None
+        f.saved = saved
+        link_outputs(f, [hn, cn], ins)
+    return hn, cn
