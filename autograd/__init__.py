@@ -7,7 +7,7 @@
 >>> x.grad
 variable(12)
 """
-from autograd import functional, functions, numerical, random
+from autograd import data, functional, functions, numerical, random
 from autograd._core.graph import grad
 from autograd import hooks
 from autograd import layers
@@ -31,5 +31,6 @@ def __getattr__(name):
 __all__ = [
     "Variable", "variable", "zeros", "ones", "zeros_like", "ones_like", "rand", "randn",
     "normal", "Function", "config", "no_grad", "nograd", "test_mode", "testmode", "Span",
-    "functions", "numerical", "random", "dot", "hooks", "layers", "models", "optimizers", "grad", "functional",
+    "functions", "numerical", "random", "dot", "hooks", "layers", "models", "optimizers",
+    "grad", "functional", "data",
 ]
