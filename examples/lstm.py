@@ -25,25 +25,12 @@ import autograd as ag
 import autograd.functions as F
 import autograd.models as M
 import autograd.optimizers as O
+from autograd.data import SeqDataLoader, sine
 
 
 def pi(c, n):
     """``n`` points evenly spaced in [0, c*pi]."""
     return c * math.pi * (np.arange(n) / (n - 1))
-
-
-def noisy_curve(n, noise, f, rng):
-    """n-1 (data, label) pairs of ``f`` plus uniform noise in [-noise, noise)."""
-    y = f(pi(2, n)) + rng.random(n) * (2 * noise) - noise
-    return y[:-1], y[1:]
-
-
-def batches(data, label, batch_size):
-    """Consecutive batches of (batch_size, 1) inputs and labels, as the seed's DataLoader."""
-    for begin in range(0, len(data) - batch_size + 1, batch_size):
-        end = begin + batch_size
-        yield (ag.Variable(data[begin:end].reshape(-1, 1)),
-               ag.Variable(label[begin:end].reshape(-1, 1)))
 
 
 def windows(args):
@@ -59,7 +46,8 @@ def windows(args):
 
 def train(args, log=sys.stderr):
     rng = ag.random.const(args.seed)
-    data, label = noisy_curve(args.N, args.noise, np.sin, rng)
+    data, label = sine(args.N, args.noise, rng)      # the seed's noisy sine, point -> next point
+    loader = SeqDataLoader(data, label, batch_size=args.batch_size)
     n = len(data)
     n_batches, last = windows(args)
     model = M.LSTM(args.hidden_size, 1, rng=rng)
@@ -69,7 +57,7 @@ def train(args, log=sys.stderr):
     for epoch in range(args.epochs):
         model.reset_state()
         loss, count = ag.variable(0.0), 0
-        for x, t in batches(data, label, args.batch_size):
+        for x, t in loader:                         # consecutive (batch, 1) pieces, in order
             y = model(x)
             loss = loss + F.mean_squared_error(y, t)
             count += 1
