@@ -1,6 +1,5 @@
 """autograd.data: datasets, DataLoader (shuffling, dropping, sharding), SeqDataLoader,
 and the datasets made on the fly."""
-import importlib.util
 import pathlib
 
 import numpy as np
