@@ -89,6 +89,11 @@ class Layer:
             )
         buffers = self._buffers
         if isinstance(value, (Parameter, Layer)):
+            if self.__dict__.get("_frozen"):        # made after requires_grad_(False)
+                if isinstance(value, Parameter):
+                    value.requires_grad = False
+                else:
+                    value.requires_grad_(False)
             slots[name] = True
             buffers.pop(name, None)
             object.__setattr__(self, name, value)
@@ -206,12 +211,18 @@ class Layer:
             p.cleargrad()
 
     def requires_grad_(self, flag: bool = True) -> "Layer":
-        """Freeze (``False``) or unfreeze (``True``) every parameter made so far: a frozen
-        parameter gets no gradient, and optimizers skip it. Returns the layer."""
+        """Freeze (``False``) or unfreeze (``True``) every parameter, those a lazy layer
+        makes later included: a frozen parameter gets no gradient, and optimizers skip
+        it. Returns the layer."""
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"requires_grad_: expected a bool, got {type(flag).__name__}")
-        for p in self._params().values():
-            p.requires_grad = bool(flag)
+        object.__setattr__(self, "_frozen", not flag)
+        for attr in self._slots:
+            value = getattr(self, attr)
+            if isinstance(value, Layer):
+                value.requires_grad_(flag)
+            elif value is not None:
+                value.requires_grad = bool(flag)
         return self
 
     # ------------------------------------------------------------ state: out and in
@@ -523,6 +534,9 @@ class LSTM(Layer):
                 f"{wx[0].shape} (expected {wx[0].shape[0]} features)"
             )
         b = [layer.b for layer in inputs]
+        if self.h is not None and self.h.shape[0] != shape[0]:
+            raise ValueError(f"LSTM: a batch of {shape[0]} after batches of {self.h.shape[0]}; "
+                             f"call reset_state() before changing the batch size")
         if self.h is None:
             h, c = _ops.lstm_cell(x, wx, b)
         else:

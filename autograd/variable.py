@@ -111,6 +111,13 @@ class Variable(_graph.Node):
         """The NumPy dtype of ``data`` (float64 or float32)."""
         return self.data.dtype
 
+    def __bool__(self) -> bool:
+        # as NumPy: the truth of one element; more than one is ambiguous
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a Variable of {self.data.size} elements is "
+                             f"ambiguous; use (v > 0).any() or .all() on the comparison")
+        return bool(self.data.flat[0])
+
     def __len__(self) -> int:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d variable; use .size or .item()")

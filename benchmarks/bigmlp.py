@@ -21,8 +21,8 @@ def problem(dtype):
     t = rng.integers(0, SIZES[-1], size=BATCH)
     init = {}
     for i, (a, b) in enumerate(zip(SIZES, SIZES[1:])):
-        init[f"linear{i}.w"] = (rng.normal(size=(a, b)) / np.sqrt(a)).astype(dtype)
-        init[f"linear{i}.b"] = np.zeros((1, b), dtype=dtype)
+        init[f"linear[{i}].w"] = (rng.normal(size=(a, b)) / np.sqrt(a)).astype(dtype)
+        init[f"linear[{i}].b"] = np.zeros((1, b), dtype=dtype)
     return x, t, init
 
 
@@ -48,9 +48,9 @@ def run_torch(torch, x, t, init, steps):
     p = {k: torch.tensor(v, requires_grad=True) for k, v in init.items()}
     xt, tt = torch.tensor(x), torch.tensor(t)
     for _ in range(steps):
-        h = torch.relu(xt @ p["linear0.w"] + p["linear0.b"])
-        h = torch.relu(h @ p["linear1.w"] + p["linear1.b"])
-        y = h @ p["linear2.w"] + p["linear2.b"]
+        h = torch.relu(xt @ p["linear[0].w"] + p["linear[0].b"])
+        h = torch.relu(h @ p["linear[1].w"] + p["linear[1].b"])
+        y = h @ p["linear[2].w"] + p["linear[2].b"]
         loss = torch.nn.functional.cross_entropy(y, tt)
         for v in p.values():
             v.grad = None
@@ -82,8 +82,8 @@ def run_dezero(dz, x, t, init, steps):
     m = MLP()
     m(x)
     for i, layer in enumerate(m.layers):
-        layer.W.data = init[f"linear{i}.w"].copy()
-        layer.b.data = init[f"linear{i}.b"].reshape(-1).copy()
+        layer.W.data = init[f"linear[{i}].w"].copy()
+        layer.b.data = init[f"linear[{i}].b"].reshape(-1).copy()
     o = DO.SGD(lr=LR).setup(m)
     for _ in range(steps):
         loss = DF.softmax_cross_entropy(m(x), t)
@@ -95,7 +95,7 @@ def run_dezero(dz, x, t, init, steps):
 
 def run_matmuls(x, t, init, steps):
     """The workload's matrix products alone: 3 forward, 5 backward (no input gradient)."""
-    w = [init[f"linear{i}.w"] for i in range(3)]
+    w = [init[f"linear[{i}].w"] for i in range(3)]
     h1 = x @ w[0]
     h2 = h1 @ w[1]
     y = h2 @ w[2]

@@ -47,8 +47,8 @@ def run_torch(torch, x, t, init, steps):
     p = {k: torch.tensor(v, requires_grad=True) for k, v in init.items()}
     xt, tt = torch.tensor(x), torch.tensor(t)
     for _ in range(steps):
-        h = torch.relu(xt @ p["linear0.w"] + p["linear0.b"])
-        y = h @ p["linear1.w"] + p["linear1.b"]
+        h = torch.relu(xt @ p["linear[0].w"] + p["linear[0].b"])
+        y = h @ p["linear[1].w"] + p["linear[1].b"]
         loss = ((y - tt) ** 2).sum() / y.numel()
         for v in p.values():
             v.grad = None

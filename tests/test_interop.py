@@ -108,3 +108,37 @@ def test_forgetting_data_in_an_update_says_what_to_write():
     np.testing.assert_array_equal(x.data, [1.0, 2.0])
     x.data -= 0.1 * x.grad.data
     np.testing.assert_allclose(x.data, [0.8, 1.6])
+
+
+def test_truth_value_is_numpys():
+    assert not ag.Variable(np.array([0.0])) and ag.variable(2.0)
+    assert bool(ag.Variable(np.array(0.5)))
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(ag.variable(1.0, 2.0))
+
+
+def test_reshape_order_other_than_c_is_refused():
+    v = ag.Variable(np.arange(6.0))
+    with pytest.raises(TypeError, match="order='C'"):
+        np.reshape(v, (3, 2), order="F")
+    with pytest.raises(TypeError, match="order='C'"):
+        np.ravel(v, order="F")
+
+
+def test_refusals_name_what_exists():
+    v = ag.Variable(np.ones((2, 2)))
+    with pytest.raises(TypeError, match=r"autograd\.functions\.concat "):
+        np.concatenate([v, v], dtype=np.float32)
+    with pytest.raises(TypeError, match=r"np\.linalg\.inv has no"):
+        np.linalg.inv(v)
+
+
+def test_seed_gradients_take_the_outputs_dtype():
+    x = ag.Variable(np.ones(2, np.float32))
+    y = x * 2.0
+    y.grad = ag.Variable(np.ones(2))             # float64
+    y.backward()
+    assert x.grad.dtype == np.float32
+    z = ag.Variable(np.ones(2))
+    g, = (ag.grad(z * 3.0, z, grad_outputs=np.ones(2, np.float32)),)
+    assert g.dtype == np.float64

@@ -653,3 +653,24 @@ def test_model_and_optimizer_file_is_checked_before_anything_changes(tmp_path):
     for name in expected:
         for slot in ("m", "v"):
             np.testing.assert_array_equal(state[name][slot], expected[name][slot])
+
+
+def test_freezing_a_lazy_layer_freezes_what_it_makes_later():
+    fc = L.Linear(2)
+    fc.requires_grad_(False)
+    fc(np.ones((1, 3)))
+    assert fc.W.requires_grad is False and fc.b.requires_grad is False
+    m = M.MLP([4, 1])
+    m.requires_grad_(False)
+    m(np.ones((2, 3)))
+    assert not any(p.requires_grad for p in m.params().values())
+    m.requires_grad_(True)
+    assert all(p.requires_grad for p in m.params().values())
+
+
+def test_sgd_updates_with_a_read_only_broadcast_gradient():
+    fc = L.Linear(3, rng=np.random.default_rng(0))
+    F.sum(fc(np.ones((1, 2)))).backward()           # the bias gradient: a broadcast view
+    before = fc.b.data.copy()
+    O.SGD(lr=0.5).update(fc)
+    np.testing.assert_allclose(fc.b.data, before - 0.5)

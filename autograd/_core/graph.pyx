@@ -687,6 +687,10 @@ cdef _backward(Node y, bint create_graph, bint retain_grad):
     if seed is not None and (<Node>seed)._data.shape != y._data.shape:
         raise ValueError(f"backward: the gradient set on the output has shape "
                          f"{(<Node>seed)._data.shape}, the output has shape {y._data.shape}")
+    if seed is not None and (<Node>seed)._data.dtype != y._data.dtype:
+        # gradients keep their variable's dtype: a float32 seed for a float64 output
+        seed = wrap_const((<Node>seed)._data.astype(y._data.dtype))
+        y._grad = seed
     if y._creator is None or y._creator._cut:
         if y._const:
             if y._user:         # a leaf made with requires_grad=False: no gradient
@@ -1078,11 +1082,15 @@ cdef object _seed_of(object g, Node o, Py_ssize_t k, bint create_graph):
         if (<Node>g)._data.shape != o._data.shape:
             raise ValueError(f"grad: grad_outputs[{k}] has shape {(<Node>g)._data.shape}, "
                              f"output {k} has shape {o._data.shape}")
-        return g if create_graph else (<Node>g)._data
+        if (<Node>g)._data.dtype == o._data.dtype:
+            return g if create_graph else (<Node>g)._data
+        g = (<Node>g)._data         # gradients keep their variable's dtype: cast the seed
     arr = as_array(g, f"grad: grad_outputs[{k}]")
     if arr.shape != o._data.shape:
         raise ValueError(f"grad: grad_outputs[{k}] has shape {arr.shape}, "
                          f"output {k} has shape {o._data.shape}")
+    if arr.dtype != o._data.dtype:
+        arr = arr.astype(o._data.dtype)
     return wrap_const(arr) if create_graph else arr
 
 

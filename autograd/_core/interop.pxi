@@ -44,9 +44,18 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
                     f"for a NumPy result")
 
 
-def _np_reshape(a, *args, **kwargs):
+def _np_reshape(a, *args, order="C", **kwargs):
+    if order != "C":
+        raise TypeError(f"np.reshape on a Variable: only order='C' (got order={order!r}); "
+                        f"use autograd.functions.reshape, or v.data for a NumPy result")
     shape = kwargs.get("newshape", kwargs.get("shape", args[0] if args else None))
     return reshape(a, shape)
+
+
+def _np_ravel(a, order="C"):
+    if order != "C":
+        raise TypeError(f"np.ravel on a Variable: only order='C' (got order={order!r})")
+    return flatten(a, 0)
 
 
 def _np_sum(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
@@ -111,12 +120,25 @@ def _np_norm(x, ord=None, axis=None, keepdims=False):
     return norm(x, axis, keepdims)
 
 
+# the autograd.functions name of each NumPy function that has one under another name
+cdef dict _OUR_NAMES = {"concatenate": "concat", "var": "variance", "expand_dims": "unsqueeze",
+                        "ravel": "flatten", "amax": "max", "amin": "min"}
+
+
 cdef int _no_extras(str name, dict kwargs) except -1:
     for key, value in kwargs.items():
         if value is not None:
             raise TypeError(f"np.{name} on a Variable does not take {key}=; call "
-                            f"autograd.functions.{name} or use v.data")
+                            f"autograd.functions.{_OUR_NAMES.get(name, name)} or use v.data")
     return 0
+
+
+cdef str _np_name(object func):
+    """``np.exp``, ``np.linalg.inv``: how a NumPy user spells ``func``."""
+    module = getattr(func, "__module__", None) or "numpy"
+    module = module.replace("numpy._core", "numpy").replace("numpy.core", "numpy")
+    prefix = "np" + module[len("numpy"):] if module.startswith("numpy") else module
+    return f"{prefix}.{getattr(func, '__name__', repr(func))}"
 
 
 def _shape_query(f):
@@ -134,7 +156,7 @@ cdef dict _FUNCTIONS = {
     np.squeeze: lambda a, axis=None: squeeze(a, axis), np.expand_dims: _np_expand_dims,
     np.broadcast_to: lambda a, shape, subok=False: broadcast_to(a, shape),
     np.cumsum: _np_cumsum, np.clip: _np_clip, np.linalg.norm: _np_norm,
-    np.matmul: matmul, np.ravel: lambda a, order="C": flatten(a, 0),
+    np.matmul: matmul, np.ravel: _np_ravel,
     np.shape: _shape_query(np.shape), np.ndim: _shape_query(np.ndim),
     np.size: _shape_query(np.size), np.argmax: _shape_query(np.argmax),
     np.argmin: _shape_query(np.argmin), np.allclose: _shape_query(np.allclose),
@@ -150,6 +172,6 @@ def array_function(self, func, types, args, kwargs):
     ``np.where(c, v, 0)``, ``np.einsum(...)``... run the differentiable function."""
     f = _FUNCTIONS.get(func)
     if f is None:
-        raise TypeError(f"np.{func.__name__} has no differentiable counterpart in "
+        raise TypeError(f"{_np_name(func)} has no differentiable counterpart in "
                         f"autograd.functions; apply it to v.data for a NumPy result")
     return f(*args, **kwargs)

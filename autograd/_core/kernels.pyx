@@ -405,8 +405,10 @@ cdef void _axpy(cython.floating[::1] y,        # IN/OUT
 def axpy_fast(y, x, double alpha):
     """``axpy`` for the optimizers, which pass a writable C-contiguous ``y`` and an ``x``
     of its shape: the checks that cost more than the loop on small arrays are skipped."""
-    cdef double[::1] yd, xd
-    cdef float[::1] yf, xf
+    cdef double[::1] yd
+    cdef const double[::1] xd
+    cdef float[::1] yf
+    cdef const float[::1] xf
     # the loop trusts only what is checked here: both arrays, one dtype, native byte
     # order, contiguous, y writable, and the same number of elements
     if (cnp.PyArray_Check(x) and cnp.PyArray_Check(y)

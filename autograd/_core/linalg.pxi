@@ -226,12 +226,26 @@ cdef class Einsum(Function):
                     operands.append(np.ones(shape[pos], dtype=dtype))
             spec = ",".join(subs) + "->" + "".join(target)
             if differentiable:
-                g = einsum(spec, *operands)
-                grads.append(_sum_to(<Node>g, shape))
+                g = _to_shape(<Node>einsum(spec, *operands), shape)
             else:
                 g = np.einsum(spec, *operands, optimize=len(operands) > 2)
-                grads.append(sum_to_array(np.asarray(g, dtype=dtype), shape))
+                g = _to_shape(wrap_const(np.asarray(g, dtype=dtype)), shape)._data
+            grads.append(g)
         return grads[0] if len(xs) == 1 else tuple(grads)
+
+
+cdef Node _to_shape(Node g, tuple shape):
+    """``g`` made ``shape``, dimension by dimension: summed where an operand of size 1 was
+    broadcast against a larger one, broadcast where it is the operand that is larger."""
+    gshape = g._data.shape
+    if gshape == shape:
+        return g
+    axes = tuple([k for k in range(len(shape)) if shape[k] == 1 and gshape[k] != 1])
+    if axes:
+        g = _sum(g, axes, True)
+    if g._data.shape != shape:
+        g = _broadcast_to(g, shape)
+    return g
 
 
 def einsum(subscripts, *operands):

@@ -438,7 +438,7 @@ def huber_loss(y, t, delta=1.0):
     d = _binary(&B_SUB, vy, wrap_const(vt._data.astype(vy._data.dtype, copy=False)))
     quad = _unary(&U_MULC, _unary(&U_SQUARE, d, 0), 0.5)
     lin = _unary(&U_MULC, _unary(&U_SUBC, _unary(&U_ABS, d, 0), 0.5 * delta), delta)
-    return mean(where(np.abs(d._data) <= delta, quad, lin))
+    return mean(where(np.abs(d._data) < delta, quad, lin))     # the kink on the linear side, as PyTorch
 
 
 def accuracy(y, t):

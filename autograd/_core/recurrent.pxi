@@ -133,6 +133,21 @@ def lstm_cell(x, wx, b, wh=None, h=None, c=None):
         raise ValueError("lstm_cell: wh must hold the four gates' hidden weights (f, i, o, u)")
     cdef Node hv = as_var(h) if has_h else None
     cdef Node cv = as_var(c) if c is not None else None
+    xs = xv._data.shape
+    for k in range(4):
+        ws = (<Node>wxs[k])._data.shape
+        if len(xs) != 2 or len(ws) != 2 or ws[0] != xs[1]:
+            raise ValueError(f"lstm_cell: x of shape {xs} does not fit the input weights of "
+                             f"shape {ws}")
+        if (<Node>bs[k])._data.shape not in ((ws[1],), (1, ws[1])):
+            raise ValueError(f"lstm_cell: a bias of shape {(<Node>bs[k])._data.shape} does not "
+                             f"fit {ws[1]} units (expected (1, {ws[1]}))")
+        if has_h and (<Node>whs[k])._data.shape != (ws[1], ws[1]):
+            raise ValueError(f"lstm_cell: hidden weights of shape {(<Node>whs[k])._data.shape}; "
+                             f"expected ({ws[1]}, {ws[1]})")
+    if has_h and hv._data.shape != (xs[0], (<Node>wxs[0])._data.shape[1]):
+        raise ValueError(f"lstm_cell: h of shape {hv._data.shape} does not fit a batch of "
+                         f"{xs[0]} and {(<Node>wxs[0])._data.shape[1]} units")
     # the pre-activations, computed as the composed step computes them
     a = []
     cdef Node ak

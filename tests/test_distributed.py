@@ -1,0 +1,358 @@
+"""autograd.distributed: data-parallel training over MPI, checked by launching
+``mpirun -n 2`` on this machine. Skipped when mpi4py or mpirun is absent (CI installs
+the ``mpi`` extra); the ImportError without mpi4py is checked either way."""
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# The training both sides run: the MPI ranks (batch 50 each, sharded) and this process
+# (batch 100, one process) execute this same source.
+COMMON = textwrap.dedent('''
+    import numpy as np
+    import autograd as ag
+    import autograd.functions as F
+    import autograd.hooks as H
+    import autograd.models as M
+    import autograd.optimizers as O
+
+    # name -> optimizer of a model; names ending in "_step" are given the model at
+    # construction and updated with step() rather than update(model)
+    OPTIMIZERS = {
+        "sgd": lambda m: O.SGD(lr=0.5),
+        "adam": lambda m: O.Adam(alpha=0.01),
+        "momentum": lambda m: O.Momentum(lr=0.1),
+        "sgd_clip": lambda m: O.SGD(lr=0.5, hooks=[H.ClipGrad(0.05)]),
+        "adamw_decay": lambda m: O.AdamW(alpha=0.01, hooks=[H.WeightDecay(1e-3)]),
+        "adam_step": lambda m: O.Adam(m, alpha=0.01),
+    }
+
+    def data():
+        rng = np.random.default_rng(1)
+        x = rng.standard_normal((200, 4))
+        t = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(np.int64) + (x[:, 3] > 1)
+        return x, t
+
+    def model():
+        m = M.MLP([16, 3], activation=F.tanh, rng=np.random.default_rng(0))
+        m(np.zeros((1, 4)))
+        return m
+
+    def train(name, batch, shard, wrap=lambda opt: opt, before=lambda step: None, steps=20):
+        """Parameters after each of ``steps`` updates: a list of {name: array}.
+        ``wrap`` wraps the optimizer; ``before(step)`` runs before each update."""
+        x, t = data()
+        m = model()
+        opt = wrap(OPTIMIZERS[name](m))
+        loader = ag.data.DataLoader(ag.data.ArrayDataset(x, t), batch_size=batch,
+                                    shuffle=True, rng=np.random.default_rng(2), shard=shard)
+        history = []
+        while len(history) < steps:
+            for xb, tb in loader:
+                loss = F.softmax_cross_entropy(m(xb), tb)
+                m.cleargrads()
+                loss.backward()
+                before(len(history))
+                opt.step() if name.endswith("_step") else opt.update(m)
+                history.append({k: p.data.copy() for k, p in m.params().items()})
+                if len(history) == steps:
+                    break
+        return history
+''')
+
+WORKER = COMMON + textwrap.dedent('''
+    import sys
+    import autograd.distributed as dist
+
+    mode, out = sys.argv[1], sys.argv[2]
+    r, n = dist.rank(), dist.size()
+
+    if mode == "train":
+        for name in OPTIMIZERS:
+            history = train(name, 50, (r, n), dist.DistributedOptimizer)
+            np.savez(f"{out}/{name}_{r}.npz",
+                     **{f"{i}/{k}": a for i, h in enumerate(history) for k, a in h.items()})
+        # differently initialised ranks, made equal by broadcast_parameters
+        m = M.MLP([5, 2], rng=np.random.default_rng(10 + r))
+        m(np.zeros((1, 3)))
+        for p in m.params().values():
+            p.data += r                 # the biases too
+        before = {k: p.data.copy() for k, p in m.params().items()}
+        dist.broadcast_parameters(m, root=1)
+        np.savez(f"{out}/bcast_{r}.npz", **{"before/" + k: a for k, a in before.items()},
+                 **{"after/" + k: p.data for k, p in m.params().items()})
+        # a parameter with a gradient on rank 1 only, and one with none anywhere
+        a = ag.Variable(np.ones(3), name="a")
+        b = ag.Variable(np.ones(2), name="b")
+        if r == 1:
+            (a * 4.0).sum().backward()
+        dist.allreduce_grads({"a": a, "b": b})
+        np.savez(f"{out}/nograd_{r}.npz", a=a.grad.data if a.grad is not None else np.array([]),
+                 b_missing=np.array(b.grad is None))
+        # allreduce of a number
+        np.savez(f"{out}/numbers_{r}.npz", total=dist.allreduce(r + 1.0),
+                 mean=dist.allreduce(np.array([r, 2.0 * r]), average=True))
+    elif mode == "raise":
+        def before(step):
+            if r == 1 and step == 2:
+                raise ValueError("rank 1 fails on purpose")
+        train("sgd", 50, (r, n), dist.DistributedOptimizer, before)
+    elif mode == "raise_elsewhere":  # rank 0 waits in a collective of its own, not ours
+        if r == 1:
+            raise ValueError("rank 1 fails on purpose")
+        from mpi4py import MPI
+        MPI.COMM_WORLD.barrier()
+    elif mode == "exit":
+        def before(step):
+            if r == 1 and step == 2:
+                sys.exit(3)
+        train("sgd", 50, (r, n), dist.DistributedOptimizer, before)
+    elif mode == "short":             # rank 1 runs fewer steps and ends normally
+        train("sgd", 50, (r, n), dist.DistributedOptimizer, steps=5 if r == 1 else 10)
+    elif mode == "mismatch":
+        m = M.MLP([4 + r, 2], rng=np.random.default_rng(0))
+        m(np.zeros((1, 3)))
+        dist.broadcast_parameters(m)
+''')
+
+
+def _mpirun():
+    """The mpirun that came with the mpi extra (beside this Python), else one on PATH."""
+    pytest.importorskip("mpi4py", reason="mpi4py is not installed (pip install 'cyautograd[mpi]')")
+    exe = shutil.which("mpirun", path=os.path.dirname(sys.executable)) or shutil.which("mpirun")
+    if exe is None:
+        pytest.skip("no mpirun on this machine")
+    cmd = [exe, "-n", "2", "--oversubscribe"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-run-as-root")
+    return cmd
+
+
+def _env():
+    # Variables set by an MPI already initialised in this process would confuse mpirun.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OMPI_", "PMIX_", "PRTE_", "PMI_"))}
+    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    if _from_source():                  # the ranks import the library this process tests
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _from_source():
+    import autograd
+    return pathlib.Path(autograd.__file__).resolve().parent == ROOT / "autograd"
+
+
+def launch(tmp_path, mode, timeout=120):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    start = time.monotonic()
+    proc = subprocess.run(_mpirun() + [sys.executable, str(script), mode, str(tmp_path)],
+                          capture_output=True, text=True, timeout=timeout, env=_env(),
+                          stdin=subprocess.DEVNULL)
+    return proc, time.monotonic() - start
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mpi")
+    proc, _ = launch(out, "train")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+def reference(name):
+    space = {}
+    exec(COMMON, space)
+    return space["train"](name, 100, None)
+
+
+NAMES = ["sgd", "adam", "momentum", "sgd_clip", "adamw_decay", "adam_step"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_two_ranks_of_50_equal_one_process_of_100(trained, name):
+    ranks = [np.load(trained / f"{name}_{r}.npz") for r in (0, 1)]
+    expected = reference(name)
+    assert len(expected) == 20
+    for step, params in enumerate(expected):
+        for key, value in params.items():
+            got = ranks[0][f"{step}/{key}"]
+            np.testing.assert_allclose(got, value, rtol=0, atol=1e-12,
+                                       err_msg=f"{name}: step {step}, {key}")
+    # the steps really moved the parameters
+    first = sorted(expected[0])[0]
+    assert not np.allclose(expected[0][first], expected[-1][first])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_ranks_bitwise_equal_after_every_step(trained, name):
+    r0, r1 = (np.load(trained / f"{name}_{r}.npz") for r in (0, 1))
+    assert sorted(r0.files) == sorted(r1.files) and len(r0.files) == 20 * 4
+    for key in r0.files:
+        assert r0[key].tobytes() == r1[key].tobytes(), key
+
+
+def test_broadcast_makes_different_ranks_equal(trained):
+    r0, r1 = (np.load(trained / f"bcast_{r}.npz") for r in (0, 1))
+    keys = [k for k in r0.files if k.startswith("after/")]
+    assert keys
+    for key in keys:
+        name = key.split("/", 1)[1]
+        assert not np.array_equal(r0["before/" + name], r1["before/" + name])
+        assert r0[key].tobytes() == r1[key].tobytes() == r1["before/" + name].tobytes()
+
+
+def test_parameters_without_gradient_agree(trained):
+    r0, r1 = (np.load(trained / f"nograd_{r}.npz") for r in (0, 1))
+    # rank 1's gradient 4, rank 0 none (zeros): the average 2 on both
+    np.testing.assert_array_equal(r0["a"], [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(r1["a"], [2.0, 2.0, 2.0])
+    assert r0["b_missing"] and r1["b_missing"]
+
+
+def test_allreduce_numbers(trained):
+    for r in (0, 1):
+        got = np.load(trained / f"numbers_{r}.npz")
+        assert float(got["total"]) == 3.0
+        np.testing.assert_array_equal(got["mean"], [0.5, 1.0])
+
+
+@pytest.mark.parametrize("mode, message", [
+    ("raise", "rank 1 fails on purpose"),
+    ("raise_elsewhere", "rank 1 fails on purpose"),
+    ("exit", "has ended its program while rank 0 waits"),
+    ("short", "has ended its program while rank 0 waits"),
+    ("mismatch", "the ranks' models differ"),
+])
+def test_a_failing_rank_ends_the_job(tmp_path, mode, message):
+    proc, elapsed = launch(tmp_path, mode, timeout=60)
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert elapsed < 30
+    assert message in proc.stderr, proc.stderr
+
+
+def test_example_trains_on_two_ranks_and_one(tmp_path):
+    cmd = _mpirun()
+    example = str(ROOT / "examples" / "train_mpi.py")
+    args = ["--epochs", "20", "--log-every", "10"]
+    two = subprocess.run(cmd + [sys.executable, example, *args, "--checkpoint",
+                                str(tmp_path / "two.npz")],
+                         capture_output=True, text=True, timeout=120, env=_env(),
+                         stdin=subprocess.DEVNULL)
+    assert two.returncode == 0, two.stdout + two.stderr
+    one = subprocess.run([sys.executable, example, *args, "--checkpoint", str(tmp_path / "one.npz")],
+                         capture_output=True, text=True, timeout=120, env=_env())
+    assert one.returncode == 0, one.stderr
+    lines = two.stdout.splitlines()
+    # only rank 0 prints: two progress lines and the saving line, once
+    assert len(lines) == 3 and lines[-1].startswith("saved"), two.stdout
+    assert "2 processes" in lines[0] and "1 process," in one.stdout.splitlines()[0]
+    # the same training: the same losses printed, the same parameters to rounding
+    strip = lambda text: [line.split("(")[0] for line in text.splitlines()[:2]]
+    assert strip(two.stdout) == strip(one.stdout)
+    a, b = np.load(tmp_path / "two.npz"), np.load(tmp_path / "one.npz")
+    for key in a.files:
+        np.testing.assert_allclose(a[key], b[key], rtol=0, atol=1e-12)
+
+    # 10 epochs on two ranks, then resumed to 20 on one: the uninterrupted run's result
+    half = subprocess.run(cmd + [sys.executable, example, "--epochs", "10", "--checkpoint",
+                                 str(tmp_path / "half.npz")],
+                          capture_output=True, text=True, timeout=120, env=_env(),
+                          stdin=subprocess.DEVNULL)
+    assert half.returncode == 0, half.stdout + half.stderr
+    resumed = subprocess.run([sys.executable, example, *args, "--resume", "--checkpoint",
+                              str(tmp_path / "half.npz")],
+                             capture_output=True, text=True, timeout=120, env=_env())
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.splitlines()[0].startswith("epoch   20"), resumed.stdout
+    c = np.load(tmp_path / "half.npz")
+    for key in b.files:
+        np.testing.assert_allclose(c[key], b[key], rtol=0, atol=1e-12)
+
+
+def test_docs_script_runs_on_two_ranks(tmp_path):
+    """The scripts of docs/distributed.md (```py blocks: they need mpirun, so
+    tests/test_docs.py does not run them) train, save once, then resume."""
+    import re
+    blocks = re.findall(r"```py\n(.*?)```", (ROOT / "docs" / "distributed.md").read_text(), re.S)
+    assert len(blocks) == 2
+    script = tmp_path / "train.py"
+    script.write_text(blocks[0] + "\n" + blocks[1])
+    proc = subprocess.run(_mpirun() + [sys.executable, str(script)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=180, env=_env(),
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 10 and lines[-1].startswith("epoch 100: loss"), proc.stdout
+    assert float(lines[-1].split()[-1]) < 0.5
+    assert (tmp_path / "spiral.npz").exists()
+
+
+def test_single_process_api():
+    """Without mpirun: rank 0 of 1, the calls validate their arguments and do nothing."""
+    pytest.importorskip("mpi4py")
+    import inspect
+
+    import autograd as ag
+    import autograd.distributed as dist
+    import autograd.models as M
+    import autograd.optimizers as O
+    assert (dist.rank(), dist.size(), dist.is_root()) == (0, 1, True)
+    for name in dist.__all__:
+        assert inspect.getdoc(getattr(dist, name)), name
+    m = M.MLP([3, 2], rng=np.random.default_rng(0))
+    m(np.ones((4, 2))).sum().backward()
+    grads = {k: p.grad.data.copy() for k, p in m.params().items()}
+    dist.allreduce_grads(m)
+    dist.broadcast_parameters(m)
+    for k, p in m.params().items():
+        np.testing.assert_array_equal(p.grad.data, grads[k])
+    opt = dist.DistributedOptimizer(O.SGD(lr=0.1))
+    opt.lr = 0.5                            # reaches the wrapped optimizer (schedulers)
+    assert opt.optimizer.lr == 0.5
+    opt.update(m)
+    with pytest.raises(TypeError, match="update"):
+        dist.DistributedOptimizer(object())
+    with pytest.raises(TypeError, match="holds no parameters"):
+        dist.DistributedOptimizer(O.SGD()).step()
+    with pytest.raises(TypeError, match="expected a model"):
+        dist.allreduce_grads(42)
+    with pytest.raises(TypeError, match="not a Variable"):
+        dist.allreduce_grads({"w": np.ones(2)})
+    with pytest.raises(ValueError, match="root must be in"):
+        dist.broadcast_parameters(m, root=1)
+    with pytest.raises(TypeError, match="average must be"):
+        dist.allreduce_grads(m, average="yes")
+    assert dist.allreduce(3, average=True) == 3.0
+    np.testing.assert_array_equal(dist.allreduce(np.array([1, 2])), [1, 2])
+    dist.barrier()
+    v = ag.Variable(np.ones(2))
+    dist.allreduce_grads([v])               # an iterable of Variables, no gradient: fine
+    assert v.grad is None
+
+
+def test_import_without_mpi4py_names_the_extra(tmp_path):
+    # a stand-in mpi4py that fails to import, as when the package is absent
+    fake = tmp_path / "mpi4py"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('No module named mpi4py')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(tmp_path)] + ([str(ROOT)] if _from_source() else [])))
+    proc = subprocess.run([sys.executable, "-c", "import autograd.distributed"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode != 0
+    assert "ImportError" in proc.stderr
+    assert 'pip install "cyautograd[mpi]"' in proc.stderr
+    # the rest of the library does not need it
+    proc = subprocess.run([sys.executable, "-c", "import autograd as ag; ag.data.DataLoader"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
