@@ -1,5 +1,6 @@
 """autograd/distributed.py needs mpi4py (the optional extra ``mpi``): without it, its
 doctests are not collected (importing the module is an ImportError by design)."""
+
 import importlib.util
 
 collect_ignore = []

@@ -23,9 +23,11 @@ every ``size``-th sample of it, so every sample is seen by exactly one rank per 
 >>> [[b[0].tolist() for b in p] for p in parts]
 [[[0, 2], [4, 6]], [[1, 3], [5, 7]]]
 """
+
 import math
 import numbers
-from typing import Any, Iterator, Optional, Tuple
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +35,7 @@ __all__ = ["ArrayDataset", "DataLoader", "SeqDataLoader", "sine", "spiral", "moo
 
 
 # --------------------------------------------------------------------------- checks
+
 
 def _count(value, what, minimum=1):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
@@ -62,10 +65,15 @@ def _rng(rng, what):
     if rng is None:
         return np.random
     if not (hasattr(rng, "random") and hasattr(rng, "standard_normal")):
-        hint = " (for a seed, pass numpy.random.default_rng(seed))" \
-            if isinstance(rng, numbers.Integral) else ""
-        raise TypeError(f"{what}: rng must be a numpy.random.Generator or an ag.random source, "
-                        f"got {type(rng).__name__}{hint}")
+        hint = (
+            " (for a seed, pass numpy.random.default_rng(seed))"
+            if isinstance(rng, numbers.Integral)
+            else ""
+        )
+        raise TypeError(
+            f"{what}: rng must be a numpy.random.Generator or an ag.random source, "
+            f"got {type(rng).__name__}{hint}"
+        )
     return rng
 
 
@@ -79,6 +87,7 @@ def _permutation(source, n):
 
 
 # --------------------------------------------------------------------------- datasets
+
 
 class ArrayDataset:
     """Samples held in arrays of equal length: sample ``i`` is ``(a[i] for a in arrays)``.
@@ -97,20 +106,22 @@ class ArrayDataset:
             raise ValueError("ArrayDataset: give at least one array")
         held = []
         for i, a in enumerate(arrays):
-            if hasattr(a, "creator") and hasattr(a, "data"):      # a Variable: its data
+            if hasattr(a, "creator") and hasattr(a, "data"):  # a Variable: its data
                 a = a.data
             a = np.asarray(a)
             if a.dtype == object:
                 raise TypeError(f"ArrayDataset: array {i} is not numeric (dtype object)")
             if a.ndim == 0:
-                raise ValueError(f"ArrayDataset: array {i} is a scalar; each array needs a "
-                                 f"first axis of samples")
+                raise ValueError(
+                    f"ArrayDataset: array {i} is a scalar; each array needs a first axis of samples"
+                )
             held.append(a)
         lengths = [len(a) for a in held]
         if len(set(lengths)) != 1:
-            raise ValueError(f"ArrayDataset: the arrays must have the same length (first "
-                             f"axis), got {lengths}")
-        self.arrays: Tuple[np.ndarray, ...] = tuple(held)
+            raise ValueError(
+                f"ArrayDataset: the arrays must have the same length (first axis), got {lengths}"
+            )
+        self.arrays: tuple[np.ndarray, ...] = tuple(held)
 
     def __len__(self) -> int:
         return len(self.arrays[0])
@@ -129,14 +140,17 @@ def _as_dataset(dataset, what):
     if isinstance(dataset, np.ndarray):
         return ArrayDataset(dataset)
     if isinstance(dataset, tuple) and dataset and all(isinstance(a, np.ndarray) for a in dataset):
-        return ArrayDataset(*dataset)           # (x, t) as the dataset functions return
+        return ArrayDataset(*dataset)  # (x, t) as the dataset functions return
     if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
-        raise TypeError(f"{what}: dataset must be an ArrayDataset, a tuple of arrays or an "
-                        f"object with __len__ and __getitem__, got {type(dataset).__name__}")
+        raise TypeError(
+            f"{what}: dataset must be an ArrayDataset, a tuple of arrays or an "
+            f"object with __len__ and __getitem__, got {type(dataset).__name__}"
+        )
     return dataset
 
 
 # --------------------------------------------------------------------------- loaders
+
 
 class DataLoader:
     """Batches of a dataset, one epoch per pass, as tuples of arrays.
@@ -173,9 +187,15 @@ class DataLoader:
     (3, [[0, 1], [2, 3], [4]])
     """
 
-    def __init__(self, dataset: Any, batch_size: int = 32, shuffle: bool = False,
-                 drop_last: bool = False, rng: Any = None,
-                 shard: Optional[Tuple[int, int]] = None) -> None:
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int = 32,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        rng: Any = None,
+        shard: tuple[int, int] | None = None,
+    ) -> None:
         self.dataset = _as_dataset(dataset, "DataLoader")
         self.batch_size = _count(batch_size, "DataLoader: batch_size")
         self.shuffle = _flag(shuffle, "DataLoader: shuffle")
@@ -186,8 +206,10 @@ class DataLoader:
         self.rng = _rng(rng, "DataLoader")
         n, size = len(self.dataset), self.shard[1] if self.shard else 1
         if self.shard is not None and n < size and not self.drop_last:
-            raise ValueError(f"DataLoader: a dataset of {n} samples cannot be shared by "
-                             f"{size} ranks (each needs at least one sample)")
+            raise ValueError(
+                f"DataLoader: a dataset of {n} samples cannot be shared by "
+                f"{size} ranks (each needs at least one sample)"
+            )
 
     @staticmethod
     def _check_shard(shard):
@@ -210,7 +232,7 @@ class DataLoader:
         bounds = [(k * step, (k + 1) * step) for k in range(full)]
         if rest and not self.drop_last:
             if rest < size and bounds:
-                bounds[-1] = (bounds[-1][0], n)          # too few for every rank: join
+                bounds[-1] = (bounds[-1][0], n)  # too few for every rank: join
             else:
                 bounds.append((full * step, n))
         return bounds
@@ -229,18 +251,19 @@ class DataLoader:
         samples = [self.dataset[int(i)] for i in index]
         if not isinstance(samples[0], tuple):
             return (np.stack([np.asarray(s) for s in samples]),)
-        return tuple(np.stack([np.asarray(s[j]) for s in samples])
-                     for j in range(len(samples[0])))
+        return tuple(np.stack([np.asarray(s[j]) for s in samples]) for j in range(len(samples[0])))
 
-    def __iter__(self) -> Iterator[Tuple[np.ndarray, ...]]:
+    def __iter__(self) -> Iterator[tuple[np.ndarray, ...]]:
         order = self._order()
         rank, size = self.shard if self.shard else (0, 1)
         for start, end in self._bounds():
-            yield self._take(order[start + rank:end:size])
+            yield self._take(order[start + rank : end : size])
 
     def __repr__(self) -> str:
-        return (f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last}, shard={self.shard})")
+        return (
+            f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, "
+            f"shuffle={self.shuffle}, drop_last={self.drop_last}, shard={self.shard})"
+        )
 
 
 class SeqDataLoader:
@@ -267,8 +290,10 @@ class SeqDataLoader:
         if len(arrays) == 1:
             dataset = _as_dataset(arrays[0], "SeqDataLoader")
             if not isinstance(dataset, ArrayDataset):
-                raise TypeError(f"SeqDataLoader: expected arrays, a tuple of arrays or an "
-                                f"ArrayDataset, got {type(arrays[0]).__name__}")
+                raise TypeError(
+                    f"SeqDataLoader: expected arrays, a tuple of arrays or an "
+                    f"ArrayDataset, got {type(arrays[0]).__name__}"
+                )
         else:
             dataset = ArrayDataset(*arrays)
         self.dataset = dataset
@@ -278,11 +303,15 @@ class SeqDataLoader:
     def __len__(self) -> int:
         return self.n // self.batch_size
 
-    def __iter__(self) -> Iterator[Tuple[np.ndarray, ...]]:
+    def __iter__(self) -> Iterator[tuple[np.ndarray, ...]]:
         b = self.batch_size
         for begin in range(0, self.n - b + 1, b):
-            yield tuple((a[begin:begin + b].reshape(-1, 1) if a.ndim == 1
-                         else a[begin:begin + b]).copy() for a in self.dataset.arrays)
+            yield tuple(
+                (
+                    a[begin : begin + b].reshape(-1, 1) if a.ndim == 1 else a[begin : begin + b]
+                ).copy()
+                for a in self.dataset.arrays
+            )
 
     def __repr__(self) -> str:
         return f"SeqDataLoader({self.dataset!r}, batch_size={self.batch_size})"
@@ -290,7 +319,8 @@ class SeqDataLoader:
 
 # --------------------------------------------------------------------------- made on the fly
 
-def sine(n: int = 1000, noise: float = 0.05, rng: Any = None) -> Tuple[np.ndarray, np.ndarray]:
+
+def sine(n: int = 1000, noise: float = 0.05, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """A noisy sine over one period, as the seed's LSTM program makes it: ``n`` points
     ``y = sin(x) + uniform(-noise, noise)`` at ``x`` evenly spaced in ``[0, 2*pi]``;
     returns the ``n - 1`` pairs ``(y[:-1], y[1:])`` (each point and the next), 1-D.
@@ -311,7 +341,7 @@ def sine(n: int = 1000, noise: float = 0.05, rng: Any = None) -> Tuple[np.ndarra
     return y[:-1].copy(), y[1:].copy()
 
 
-def spiral(n: int = 300, classes: int = 3, rng: Any = None) -> Tuple[np.ndarray, np.ndarray]:
+def spiral(n: int = 300, classes: int = 3, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Points on ``classes`` interleaved spiral arms: ``x`` of shape ``(n, 2)`` (float64)
     and integer labels ``t`` of shape ``(n,)`` (int64), in a random order. ``n`` is the
     total; the arms get ``n // classes`` points each, the first ``n % classes`` one more.
@@ -336,7 +366,7 @@ def spiral(n: int = 300, classes: int = 3, rng: Any = None) -> Tuple[np.ndarray,
     return x[order], t[order]
 
 
-def moons(n: int = 200, noise: float = 0.1, rng: Any = None) -> Tuple[np.ndarray, np.ndarray]:
+def moons(n: int = 200, noise: float = 0.1, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles, as scikit-learn's ``make_moons``: ``x`` of shape
     ``(n, 2)`` plus Gaussian noise of standard deviation ``noise``, integer labels ``t``
     (0 for the upper moon, ``n - n // 2`` points; 1 for the lower, ``n // 2``), in a
@@ -353,8 +383,12 @@ def moons(n: int = 200, noise: float = 0.1, rng: Any = None) -> Tuple[np.ndarray
     upper, lower = n - n // 2, n // 2
     a = np.linspace(0, math.pi, upper)
     b = np.linspace(0, math.pi, lower)
-    x = np.concatenate([np.stack([np.cos(a), np.sin(a)], axis=1),
-                        np.stack([1 - np.cos(b), 0.5 - np.sin(b)], axis=1)])
+    x = np.concatenate(
+        [
+            np.stack([np.cos(a), np.sin(a)], axis=1),
+            np.stack([1 - np.cos(b), 0.5 - np.sin(b)], axis=1),
+        ]
+    )
     t = np.concatenate([np.zeros(upper, np.int64), np.ones(lower, np.int64)])
     x = x + np.asarray(source.standard_normal((n, 2)), dtype=np.float64) * noise
     order = _permutation(source, n)

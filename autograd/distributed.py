@@ -33,12 +33,13 @@ non-zero status (``MPI_Abort``), so no other rank is left waiting in a collectiv
 a rank that leaves early in any other way (``sys.exit``, the end of its program) is
 noticed by a rank waiting for it in a collective of this module, which then raises.
 """
+
 import atexit
 import hashlib
 import numbers
 import sys
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -47,20 +48,29 @@ try:
 except ImportError as _error:
     raise ImportError(
         f"autograd.distributed needs mpi4py and an MPI runtime ({_error}); install them with: "
-        f'pip install "cyautograd[mpi]"') from _error
+        f'pip install "cyautograd[mpi]"'
+    ) from _error
 
 from autograd.variable import Variable
 
-__all__ = ["rank", "size", "is_root", "barrier", "allreduce", "broadcast_parameters",
-           "allreduce_grads", "DistributedOptimizer"]
+__all__ = [
+    "rank",
+    "size",
+    "is_root",
+    "barrier",
+    "allreduce",
+    "broadcast_parameters",
+    "allreduce_grads",
+    "DistributedOptimizer",
+]
 
 _WORLD = MPI.COMM_WORLD
 _RANK = _WORLD.Get_rank()
 _SIZE = _WORLD.Get_size()
-_EXIT_TAG = 1       # the message a rank sends to every other when its program ends
-_GRACE = 2.0        # seconds a collective may still take to finish after a peer has left
-_SPIN = 0.0001      # seconds of polling without pause when waiting for the other ranks
-_NAP = 0.00001      # then the pause between polls
+_EXIT_TAG = 1  # the message a rank sends to every other when its program ends
+_GRACE = 2.0  # seconds a collective may still take to finish after a peer has left
+_SPIN = 0.0001  # seconds of polling without pause when waiting for the other ranks
+_NAP = 0.00001  # then the pause between polls
 
 
 def rank() -> int:
@@ -80,12 +90,15 @@ def is_root() -> bool:
 
 # --------------------------------------------------------------------------- ending the job
 
+
 def _abort_on_exception(kind, value, traceback):
     """An uncaught exception on any rank ends every rank: print it, then MPI_Abort."""
     try:
         _previous_hook(kind, value, traceback)
-        sys.stderr.write(f"autograd.distributed: rank {_RANK} of {_SIZE} raised "
-                         f"{kind.__name__}; aborting all ranks\n")
+        sys.stderr.write(
+            f"autograd.distributed: rank {_RANK} of {_SIZE} raised "
+            f"{kind.__name__}; aborting all ranks\n"
+        )
         sys.stdout.flush()
         sys.stderr.flush()
     finally:
@@ -96,7 +109,7 @@ def _leave():
     """At exit: tell every other rank that this one is done, then wait for all of them
     to say the same before MPI is finalized. A rank still waiting in a collective of
     this module sees the message and raises instead of waiting forever."""
-    if MPI.Is_finalized():                  # the program finalized MPI itself
+    if MPI.Is_finalized():  # the program finalized MPI itself
         return
     empty = np.empty(0, np.uint8)
     others = [r for r in range(_SIZE) if r != _RANK]
@@ -112,7 +125,7 @@ if _SIZE > 1:
     _comm = _WORLD.Dup()
     _previous_hook = sys.excepthook
     sys.excepthook = _abort_on_exception
-    atexit.register(_leave)     # after mpi4py's import, so it runs before MPI_Finalize
+    atexit.register(_leave)  # after mpi4py's import, so it runs before MPI_Finalize
 else:
     _comm = _WORLD
 
@@ -135,13 +148,15 @@ def _wait(request, what):
                         f"{what}: rank {status.Get_source()} has ended its program while rank "
                         f"{_RANK} waits for it; every rank must make the same calls (the same "
                         f"number of steps: shard the data with DataLoader(..., shard=(rank(), "
-                        f"size())))")
+                        f"size())))"
+                    )
             return
 
 
 # --------------------------------------------------------------------------- parameters
 
-def _named_params(model, what) -> List[Tuple[str, Any]]:
+
+def _named_params(model, what) -> list[tuple[str, Any]]:
     if hasattr(model, "params") and callable(model.params):
         items = list(model.params().items())
     elif isinstance(model, dict):
@@ -152,8 +167,10 @@ def _named_params(model, what) -> List[Tuple[str, Any]]:
         try:
             items = [(str(i), p) for i, p in enumerate(model)]
         except TypeError:
-            raise TypeError(f"{what}: expected a model or layer, a dict of Variables or an "
-                            f"iterable of them, got {type(model).__name__}") from None
+            raise TypeError(
+                f"{what}: expected a model or layer, a dict of Variables or an "
+                f"iterable of them, got {type(model).__name__}"
+            ) from None
     seen = set()
     out = []
     for name, p in items:
@@ -161,21 +178,21 @@ def _named_params(model, what) -> List[Tuple[str, Any]]:
             raise TypeError(f"{what}: parameter {name!r} is a {type(p).__name__}, not a Variable")
         if p.data.dtype.kind != "f":
             raise TypeError(f"{what}: parameter {name!r} has dtype {p.data.dtype}, not a float")
-        if id(p) not in seen:               # a parameter shared under two names goes once
+        if id(p) not in seen:  # a parameter shared under two names goes once
             seen.add(id(p))
             out.append((name, p))
     return out
 
 
-def _groups(params) -> List[Tuple[np.dtype, List[Tuple[str, Any]]]]:
+def _groups(params) -> list[tuple[np.dtype, list[tuple[str, Any]]]]:
     """The parameters by dtype, dtypes in a fixed order, parameters in the given order."""
-    by_dtype: Dict[str, Tuple[np.dtype, list]] = {}
+    by_dtype: dict[str, tuple[np.dtype, list]] = {}
     for name, p in params:
         by_dtype.setdefault(p.data.dtype.str, (p.data.dtype, []))[1].append((name, p))
     return [by_dtype[key] for key in sorted(by_dtype)]
 
 
-_agreed = set()
+_agreed: set[tuple[Any, ...]] = set()
 
 
 def _agree(params, what):
@@ -184,12 +201,14 @@ def _agree(params, what):
     layout = tuple((name, p.data.shape, p.data.dtype.str) for name, p in params)
     if layout in _agreed:
         return
-    digest = int.from_bytes(hashlib.sha256(repr(layout).encode()).digest()[:8], "little",
-                            signed=True) >> 1
+    digest = (
+        int.from_bytes(hashlib.sha256(repr(layout).encode()).digest()[:8], "little", signed=True)
+        >> 1
+    )
     mine = np.array([digest, -digest], np.int64)
     highest = np.empty_like(mine)
     _wait(_comm.Iallreduce(mine, highest, op=MPI.MAX), what)
-    if (highest == mine).all():             # the maximum of d and of -d: all equal
+    if (highest == mine).all():  # the maximum of d and of -d: all equal
         _agreed.add(layout)
         return
     layouts = _comm.allgather(layout)
@@ -197,14 +216,17 @@ def _agree(params, what):
         if other != layout:
             mine_only = sorted(set(layout) - set(other))[:3]
             theirs = sorted(set(other) - set(layout))[:3]
-            raise ValueError(f"{what}: the ranks' models differ: rank {_RANK} has "
-                             f"{mine_only or 'the same entries in another order'}, rank {r} has "
-                             f"{theirs or 'the same entries in another order'} (name, shape, "
-                             f"dtype); build the same model on every rank and run one forward "
-                             f"pass before (lazy layers make their weights at the first call)")
+            raise ValueError(
+                f"{what}: the ranks' models differ: rank {_RANK} has "
+                f"{mine_only or 'the same entries in another order'}, rank {r} has "
+                f"{theirs or 'the same entries in another order'} (name, shape, "
+                f"dtype); build the same model on every rank and run one forward "
+                f"pass before (lazy layers make their weights at the first call)"
+            )
 
 
 # --------------------------------------------------------------------------- collectives
+
 
 def barrier() -> None:
     """Wait until every rank has reached this point."""
@@ -225,7 +247,9 @@ def allreduce(value: Any, average: bool = False) -> Any:
     scalar = isinstance(value, numbers.Number)
     data = np.array(value, dtype=np.float64 if scalar else None)
     if data.dtype.kind not in "fiu":
-        raise TypeError(f"allreduce: expected a number or a numeric array, got {type(value).__name__}")
+        raise TypeError(
+            f"allreduce: expected a number or a numeric array, got {type(value).__name__}"
+        )
     if _SIZE > 1:
         out = np.empty_like(data)
         _wait(_comm.Iallreduce(np.ascontiguousarray(data), out, op=MPI.SUM), "allreduce")
@@ -255,7 +279,7 @@ def broadcast_parameters(model: Any, root: int = 0) -> None:
         _wait(_comm.Ibcast(buf, root=root), "broadcast_parameters")
         offset = 0
         for _, p in group:
-            part = buf[offset:offset + p.data.size].reshape(p.data.shape)
+            part = buf[offset : offset + p.data.size].reshape(p.data.shape)
             offset += p.data.size
             if p.data.flags.writeable and p.data.flags.c_contiguous:
                 np.copyto(p.data, part)
@@ -266,7 +290,7 @@ def broadcast_parameters(model: Any, root: int = 0) -> None:
 def _pack(buf, arrays):
     offset = 0
     for a in arrays:
-        np.copyto(buf[offset:offset + a.size].reshape(a.shape), a, casting="same_kind")
+        np.copyto(buf[offset : offset + a.size].reshape(a.shape), a, casting="same_kind")
         offset += a.size
 
 
@@ -293,7 +317,7 @@ def allreduce_grads(model: Any, average: bool = True) -> None:
         flags = buf[total:]
         offset = 0
         for i, (name, p) in enumerate(group):
-            part = buf[offset:offset + p.data.size].reshape(p.data.shape)
+            part = buf[offset : offset + p.data.size].reshape(p.data.shape)
             offset += p.data.size
             grad = p.grad
             if grad is None:
@@ -301,8 +325,10 @@ def allreduce_grads(model: Any, average: bool = True) -> None:
                 flags[i] = 0
                 continue
             if grad.data.shape != p.data.shape:
-                raise ValueError(f"allreduce_grads: parameter {name!r} of shape {p.data.shape} "
-                                 f"has a gradient of shape {grad.data.shape}")
+                raise ValueError(
+                    f"allreduce_grads: parameter {name!r} of shape {p.data.shape} "
+                    f"has a gradient of shape {grad.data.shape}"
+                )
             np.copyto(part, grad.data, casting="same_kind")
             flags[i] = 1
         packed.append((group, buf, total))
@@ -319,10 +345,10 @@ def allreduce_grads(model: Any, average: bool = True) -> None:
         offset = 0
         seen = set()
         for i, (_, p) in enumerate(group):
-            part = buf[offset:offset + p.data.size].reshape(p.data.shape)
+            part = buf[offset : offset + p.data.size].reshape(p.data.shape)
             offset += p.data.size
             if flags[i] == 0:
-                continue                    # no rank had a gradient: none has one now
+                continue  # no rank had a gradient: none has one now
             grad = p.grad
             if grad is None or id(grad) in seen:
                 p.grad = Variable(part)
@@ -346,8 +372,10 @@ class DistributedOptimizer:
 
     def __init__(self, optimizer: Any, average: bool = True) -> None:
         if not callable(getattr(optimizer, "update", None)):
-            raise TypeError(f"DistributedOptimizer: expected an optimizer with update(model), "
-                            f"got {type(optimizer).__name__}")
+            raise TypeError(
+                f"DistributedOptimizer: expected an optimizer with update(model), "
+                f"got {type(optimizer).__name__}"
+            )
         if not isinstance(average, (bool, np.bool_)):
             raise TypeError(f"DistributedOptimizer: average must be True or False, got {average!r}")
         object.__setattr__(self, "optimizer", optimizer)
@@ -363,13 +391,15 @@ class DistributedOptimizer:
         gradients, then the wrapped ``step()``."""
         params = _held_params(self.optimizer)
         if params is None:
-            raise TypeError("DistributedOptimizer.step(): the wrapped optimizer holds no "
-                            "parameters; give them at its construction or call update(model)")
+            raise TypeError(
+                "DistributedOptimizer.step(): the wrapped optimizer holds no "
+                "parameters; give them at its construction or call update(model)"
+            )
         allreduce_grads(params, average=self.average)
         self.optimizer.step()
 
     def __getattr__(self, name):
-        if name == "optimizer":             # not set yet (copy, pickle): no recursion
+        if name == "optimizer":  # not set yet (copy, pickle): no recursion
             raise AttributeError(name)
         return getattr(self.optimizer, name)
 
@@ -384,10 +414,10 @@ class DistributedOptimizer:
 def _held_params(optimizer):
     """The parameters an optimizer was given at construction (a model, a dict or a list
     of Variables), by name, or None when it was given none."""
-    given = getattr(optimizer, "_given", None)      # autograd's optimizers
+    given = getattr(optimizer, "_given", None)  # autograd's optimizers
     if callable(given):
         return given()
-    for attr in ("params", "parameters"):          # other optimizers that keep a list
+    for attr in ("params", "parameters"):  # other optimizers that keep a list
         held = getattr(optimizer, attr, None)
         if held is None or callable(held):
             continue

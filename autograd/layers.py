@@ -89,7 +89,7 @@ class Layer:
             )
         buffers = self._buffers
         if isinstance(value, (Parameter, Layer)):
-            if self.__dict__.get("_frozen"):        # made after requires_grad_(False)
+            if self.__dict__.get("_frozen"):  # made after requires_grad_(False)
                 if isinstance(value, Parameter):
                     value.requires_grad = False
                 else:
@@ -535,8 +535,10 @@ class LSTM(Layer):
             )
         b = [layer.b for layer in inputs]
         if self.h is not None and self.h.shape[0] != shape[0]:
-            raise ValueError(f"LSTM: a batch of {shape[0]} after batches of {self.h.shape[0]}; "
-                             f"call reset_state() before changing the batch size")
+            raise ValueError(
+                f"LSTM: a batch of {shape[0]} after batches of {self.h.shape[0]}; "
+                f"call reset_state() before changing the batch size"
+            )
         if self.h is None:
             h, c = _ops.lstm_cell(x, wx, b)
         else:

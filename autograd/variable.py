@@ -114,8 +114,10 @@ class Variable(_graph.Node):
     def __bool__(self) -> bool:
         # as NumPy: the truth of one element; more than one is ambiguous
         if self.data.size != 1:
-            raise ValueError(f"the truth value of a Variable of {self.data.size} elements is "
-                             f"ambiguous; use (v > 0).any() or .all() on the comparison")
+            raise ValueError(
+                f"the truth value of a Variable of {self.data.size} elements is "
+                f"ambiguous; use (v > 0).any() or .all() on the comparison"
+            )
         return bool(self.data.flat[0])
 
     def __len__(self) -> int:

@@ -14,13 +14,13 @@ alternating round by round; the median round is reported. The all-reduce time pe
 step is measured inside the training loop (it includes waiting for the slower rank)
 and alone (back to back after a barrier).
 """
+
 import argparse
 import json
 import os
 import pathlib
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -49,9 +49,15 @@ def problem(dtype):
 def batches(x, t, rank, size, steps):
     """``steps`` batches of this rank's shard, epoch after epoch (the same in both libraries)."""
     import autograd as ag
-    loader = ag.data.DataLoader(ag.data.ArrayDataset(x, t), batch_size=GLOBAL_BATCH // size,
-                                shuffle=True, drop_last=True, rng=np.random.default_rng(1),
-                                shard=(rank, size))
+
+    loader = ag.data.DataLoader(
+        ag.data.ArrayDataset(x, t),
+        batch_size=GLOBAL_BATCH // size,
+        shuffle=True,
+        drop_last=True,
+        rng=np.random.default_rng(1),
+        shard=(rank, size),
+    )
     out = []
     while len(out) < steps:
         out.extend(loader)
@@ -60,17 +66,19 @@ def batches(x, t, rank, size, steps):
 
 # --------------------------------------------------------------------------- workers
 
+
 def worker_autograd(args):
     import autograd.distributed as dist
     import autograd.functions as F
     import autograd.models as M
     import autograd.optimizers as O
+
     rank, size = dist.rank(), dist.size()
     x, t, init = problem(np.dtype(args.dtype))
     data = batches(x, t, rank, size, WARMUP + args.steps)
     model = M.MLP(SIZES[1:], activation=F.relu, dtype=x.dtype)
     model(x[:1])
-    for k, p in model.params().items():      # "linear[0].w" (or "linear0.w") <- linear0.w
+    for k, p in model.params().items():  # "linear[0].w" (or "linear0.w") <- linear0.w
         p.data = init[k.replace("[", "").replace("]", "")].copy()
     dist.broadcast_parameters(model)
     opt = O.SGD(lr=LR)
@@ -83,9 +91,9 @@ def worker_autograd(args):
         model.cleargrads()
         loss.backward()
         r0 = time.perf_counter()
-        dist.allreduce_grads(model)          # what DistributedOptimizer.update does ...
+        dist.allreduce_grads(model)  # what DistributedOptimizer.update does ...
         reduce_time += time.perf_counter() - r0
-        opt.update(model)                    # ... before the wrapped update
+        opt.update(model)  # ... before the wrapped update
     dist.barrier()
     elapsed = time.perf_counter() - start
     final = dist.allreduce(float(loss.data), average=True)
@@ -96,23 +104,36 @@ def worker_autograd(args):
         dist.allreduce_grads(model)
     alone = (time.perf_counter() - r0) / 10
     if rank == 0:
-        print(json.dumps({"step": elapsed / args.steps, "reduce": reduce_time / args.steps,
-                          "alone": alone if size > 1 else 0.0, "loss": final}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "step": elapsed / args.steps,
+                    "reduce": reduce_time / args.steps,
+                    "alone": alone if size > 1 else 0.0,
+                    "loss": final,
+                }
+            ),
+            flush=True,
+        )
 
 
 def _torch_rank(rank, size, port, args, queue):
     import torch
     import torch.distributed as tdist
+
     torch.set_num_threads(1)
     x, t, init = problem(np.dtype(args.dtype))
-    data = [(torch.from_numpy(xb), torch.from_numpy(tb))
-            for xb, tb in batches(x, t, rank, size, WARMUP + args.steps)]
+    data = [
+        (torch.from_numpy(xb), torch.from_numpy(tb))
+        for xb, tb in batches(x, t, rank, size, WARMUP + args.steps)
+    ]
 
     class MLP(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.p = torch.nn.ParameterDict(
-                {k.replace(".", "_"): torch.nn.Parameter(torch.tensor(v)) for k, v in init.items()})
+                {k.replace(".", "_"): torch.nn.Parameter(torch.tensor(v)) for k, v in init.items()}
+            )
 
         def forward(self, h):
             p = self.p
@@ -122,8 +143,9 @@ def _torch_rank(rank, size, port, args, queue):
 
     model = MLP()
     if size > 1:
-        tdist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                                 world_size=size)
+        tdist.init_process_group(
+            "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=size
+        )
         model = torch.nn.parallel.DistributedDataParallel(model)
     opt = torch.optim.SGD(model.parameters(), lr=LR)
     barrier = tdist.barrier if size > 1 else (lambda: None)
@@ -133,7 +155,7 @@ def _torch_rank(rank, size, port, args, queue):
             start = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss = torch.nn.functional.cross_entropy(model(xb), tb)
-        loss.backward()                      # DDP all-reduces the gradients in here
+        loss.backward()  # DDP all-reduces the gradients in here
         opt.step()
     barrier()
     elapsed = time.perf_counter() - start
@@ -148,17 +170,20 @@ def _torch_rank(rank, size, port, args, queue):
 
 def worker_torch(args):
     import torch.multiprocessing as mp
+
     ctx = mp.get_context("spawn")
     queue = ctx.SimpleQueue()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    mp.start_processes(_torch_rank, args=(args.nprocs, port, args, queue), nprocs=args.nprocs,
-                       start_method="spawn")
+    mp.start_processes(
+        _torch_rank, args=(args.nprocs, port, args, queue), nprocs=args.nprocs, start_method="spawn"
+    )
     print(json.dumps(queue.get()), flush=True)
 
 
 # --------------------------------------------------------------------------- driver
+
 
 def mpirun(n):
     exe = shutil.which("mpirun", path=os.path.dirname(sys.executable)) or shutil.which("mpirun")
@@ -195,8 +220,14 @@ def main(argv=None):
     if args.worker == "torch":
         return worker_torch(args)
 
-    me = [sys.executable, str(pathlib.Path(__file__).resolve()), "--steps", str(args.steps),
-          "--dtype", args.dtype]
+    me = [
+        sys.executable,
+        str(pathlib.Path(__file__).resolve()),
+        "--steps",
+        str(args.steps),
+        "--dtype",
+        args.dtype,
+    ]
     try:
         import mpi4py  # noqa: F401
     except ImportError:
@@ -205,6 +236,7 @@ def main(argv=None):
         sys.exit("no mpirun found")
     try:
         import torch  # noqa: F401
+
         libraries = ["autograd", "pytorch"]
     except ImportError:
         print("note: PyTorch is not installed; its DDP is skipped", file=sys.stderr)
@@ -227,23 +259,39 @@ def main(argv=None):
     ref = losses[("autograd", 1)]
     for c, loss in losses.items():
         if not np.isclose(loss, ref, rtol=1e-3 if args.dtype == "float32" else 1e-8):
-            sys.exit(f"{c} ends at loss {loss}, autograd on 1 process at {ref}: the workloads differ")
+            sys.exit(
+                f"{c} ends at loss {loss}, autograd on 1 process at {ref}: the workloads differ"
+            )
 
     import platform
-    print(f"\nData-parallel MLP 784-512-512-10, global batch {GLOBAL_BATCH}, {args.dtype}, "
-          f"{args.steps} steps, 1 BLAS thread per process, median of {args.rounds} rounds")
-    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"NumPy {np.__version__}")
-    print(f"{'library':<26} {'procs':>5} {'ms/step':>9} {'samples/s':>10} {'speed-up':>9} "
-          f"{'all-reduce ms/step (alone)':>27}")
+
+    print(
+        f"\nData-parallel MLP 784-512-512-10, global batch {GLOBAL_BATCH}, {args.dtype}, "
+        f"{args.steps} steps, 1 BLAS thread per process, median of {args.rounds} rounds"
+    )
+    print(
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"NumPy {np.__version__}"
+    )
+    print(
+        f"{'library':<26} {'procs':>5} {'ms/step':>9} {'samples/s':>10} {'speed-up':>9} "
+        f"{'all-reduce ms/step (alone)':>27}"
+    )
     for lib, n in configs:
         r = median[(lib, n)]
         speedup = median[(lib, 1)]["step"] / r["step"]
-        name = "autograd (MPI)" if lib == "autograd" else \
-            ("pytorch (DDP, gloo)" if n > 1 else "pytorch (one process)")
-        reduce = f"{r['reduce'] * 1e3:.2f} ({r['alone'] * 1e3:.2f})" if "reduce" in r and n > 1 else ""
-        print(f"{name:<26} {n:>5} {r['step'] * 1e3:>9.2f} {GLOBAL_BATCH / r['step']:>10.0f} "
-              f"{speedup:>8.2f}x {reduce:>27}")
+        name = (
+            "autograd (MPI)"
+            if lib == "autograd"
+            else ("pytorch (DDP, gloo)" if n > 1 else "pytorch (one process)")
+        )
+        reduce = (
+            f"{r['reduce'] * 1e3:.2f} ({r['alone'] * 1e3:.2f})" if "reduce" in r and n > 1 else ""
+        )
+        print(
+            f"{name:<26} {n:>5} {r['step'] * 1e3:>9.2f} {GLOBAL_BATCH / r['step']:>10.0f} "
+            f"{speedup:>8.2f}x {reduce:>27}"
+        )
     if "pytorch" in libraries:
         ratio = median[("pytorch", 2)]["step"] / median[("autograd", 2)]["step"]
         print(f"on 2 processes PyTorch DDP takes {ratio:.2f}x autograd's time per step")

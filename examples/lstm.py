@@ -13,6 +13,7 @@ batches after the last full window of an epoch are fed (they carry the state and
 count in the loss) but not trained on, and a note on stderr says how many.
 ``--train-tail`` also updates after the last batch of each epoch.
 """
+
 import argparse
 import math
 import os
@@ -46,7 +47,7 @@ def windows(args):
 
 def train(args, log=sys.stderr):
     rng = ag.random.const(args.seed)
-    data, label = sine(args.N, args.noise, rng)      # the seed's noisy sine, point -> next point
+    data, label = sine(args.N, args.noise, rng)  # the seed's noisy sine, point -> next point
     loader = SeqDataLoader(data, label, batch_size=args.batch_size)
     n = len(data)
     n_batches, last = windows(args)
@@ -57,7 +58,7 @@ def train(args, log=sys.stderr):
     for epoch in range(args.epochs):
         model.reset_state()
         loss, count = ag.variable(0.0), 0
-        for x, t in loader:                         # consecutive (batch, 1) pieces, in order
+        for x, t in loader:  # consecutive (batch, 1) pieces, in order
             y = model(x)
             loss = loss + F.mean_squared_error(y, t)
             count += 1
@@ -66,13 +67,21 @@ def train(args, log=sys.stderr):
                 loss.backward()
                 loss.unchain_backward()
                 opt.update(model)
-        print(f"{epoch:3d}: loss={loss.at() / max(count, 1):f} "
-              f"elapsed={time.perf_counter() - start:.2f}s", file=log, flush=True)
+        print(
+            f"{epoch:3d}: loss={loss.at() / max(count, 1):f} "
+            f"elapsed={time.perf_counter() - start:.2f}s",
+            file=log,
+            flush=True,
+        )
     untrained = 0 if last is not None else n_batches % args.bptt_length
     if untrained:
-        print(f"note: the last {untrained} of the {n_batches} batches of each epoch were fed "
-              f"but not trained on (after the last full --bptt-length window, as in the seed); "
-              f"--train-tail trains them", file=log, flush=True)
+        print(
+            f"note: the last {untrained} of the {n_batches} batches of each epoch were fed "
+            f"but not trained on (after the last full --bptt-length window, as in the seed); "
+            f"--train-tail trains them",
+            file=log,
+            flush=True,
+        )
     return model, n
 
 
@@ -91,6 +100,7 @@ def pyplot():
     """matplotlib.pyplot drawing to files, or None when matplotlib is not installed."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -119,20 +129,26 @@ MAX_HIDDEN = 4096
 def check_plot(p, path):
     """Answer a --plot that cannot be written now, not after the training."""
     if os.path.isdir(path):
-        p.error(f"--plot {path!r} is a directory; give a file name such as "
-                f"{os.path.join(path, 'lstm.png')!r}")
+        p.error(
+            f"--plot {path!r} is a directory; give a file name such as "
+            f"{os.path.join(path, 'lstm.png')!r}"
+        )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         p.error(f"--plot {path!r}: the folder {os.path.dirname(path)!r} does not exist")
     plt = pyplot()
     if plt is None:
-        p.error("--plot needs matplotlib: pip install 'cyautograd[plot]' (or pip install matplotlib)")
+        p.error(
+            "--plot needs matplotlib: pip install 'cyautograd[plot]' (or pip install matplotlib)"
+        )
     from matplotlib.backend_bases import FigureCanvasBase
+
     formats = FigureCanvasBase.get_supported_filetypes()
     suffix = os.path.splitext(path)[1].lower().lstrip(".")
     if suffix not in formats:
-        p.error(f"--plot {path!r} should end in one of "
-                f"{', '.join('.' + f for f in sorted(formats))}")
+        p.error(
+            f"--plot {path!r} should end in one of {', '.join('.' + f for f in sorted(formats))}"
+        )
     if not os.access(path if os.path.exists(path) else folder, os.W_OK):
         p.error(f"--plot {path!r} is not writable")
 
@@ -148,8 +164,11 @@ def parse(argv=None):
     p.add_argument("--noise", "-noise", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0, help="seed of the random source")
     p.add_argument("--plot", metavar="FILE.png", help="also draw prediction against the cosine")
-    p.add_argument("--train-tail", action="store_true",
-                   help="also update after the last batch of each epoch (the seed does not)")
+    p.add_argument(
+        "--train-tail",
+        action="store_true",
+        help="also update after the last batch of each epoch (the seed does not)",
+    )
     args = p.parse_args(argv)
     for name in ("N", "epochs", "batch_size", "hidden_size", "bptt_length"):
         if getattr(args, name) <= 0:
@@ -168,9 +187,11 @@ def parse(argv=None):
         p.error(f"--seed must be in [0, 2**64), got {args.seed}")
     n_batches, last = windows(args)
     if last is None and args.bptt_length > n_batches:
-        p.error(f"--bptt-length {args.bptt_length} is more than the {n_batches} batches of an "
-                f"epoch (-N {args.N}, --batch-size {args.batch_size}), so the model would never "
-                f"be updated; lower it, or pass --train-tail")
+        p.error(
+            f"--bptt-length {args.bptt_length} is more than the {n_batches} batches of an "
+            f"epoch (-N {args.N}, --batch-size {args.batch_size}), so the model would never "
+            f"be updated; lower it, or pass --train-tail"
+        )
     if args.plot is not None:
         check_plot(p, args.plot)
     return args
@@ -186,8 +207,10 @@ def main(argv=None):
     # the model predicts the next point of the curve it is fed
     mse = float(np.mean((ys[:-1] - xs[1:]) ** 2))
     mse_same = float(np.mean((ys - xs) ** 2))
-    print(f"mean squared error against cos: {mse:.6f} (next point), {mse_same:.6f} (same point)",
-          file=sys.stderr)
+    print(
+        f"mean squared error against cos: {mse:.6f} (next point), {mse_same:.6f} (same point)",
+        file=sys.stderr,
+    )
     if args.plot is not None:
         plot(args.plot, grid, xs, ys)
     return mse

@@ -13,6 +13,7 @@ prints progress and writes the checkpoint (the parameters, and the epoch beside 
 in ``<checkpoint>.json``); ``--resume`` continues from it on any number of ranks.
 As root in a container: ``mpirun --allow-run-as-root -n 2 ...``.
 """
+
 import argparse
 import json
 import os
@@ -66,16 +67,20 @@ def main(argv=None):
 
     # Every rank makes the same data and the same model from the same seed.
     x, t = ag.data.spiral(args.N, classes=3, rng=np.random.default_rng(args.seed))
-    loader = ag.data.DataLoader(ag.data.ArrayDataset(x, t), batch_size=args.batch_size // size,
-                                shuffle=True, shard=(rank, size))
+    loader = ag.data.DataLoader(
+        ag.data.ArrayDataset(x, t),
+        batch_size=args.batch_size // size,
+        shuffle=True,
+        shard=(rank, size),
+    )
     model = M.MLP([args.hidden_size, 3], rng=np.random.default_rng(args.seed + 1))
-    model(x[:1])                            # make the lazy weights before sharing them
+    model(x[:1])  # make the lazy weights before sharing them
     opt = O.SGD(lr=args.learning_rate)
 
     start_epoch = 0
     state_file = args.checkpoint + ".json"
     if args.resume:
-        if rank == 0:                       # the root reads; broadcast_parameters shares
+        if rank == 0:  # the root reads; broadcast_parameters shares
             model.load(args.checkpoint)
             with open(state_file) as f:
                 start_epoch = json.load(f)["epoch"]
@@ -103,9 +108,12 @@ def main(argv=None):
         if rank == 0 and ((epoch + 1) % args.log_every == 0 or epoch + 1 == args.epochs):
             with ag.no_grad():
                 acc = float(F.accuracy(model(x), t).data)
-            print(f"epoch {epoch + 1:4d}  loss {total / count:.6f}  accuracy {acc:.4f}  "
-                  f"({size} process{'es' if size > 1 else ''}, "
-                  f"{time.perf_counter() - start:.1f}s)", flush=True)
+            print(
+                f"epoch {epoch + 1:4d}  loss {total / count:.6f}  accuracy {acc:.4f}  "
+                f"({size} process{'es' if size > 1 else ''}, "
+                f"{time.perf_counter() - start:.1f}s)",
+                flush=True,
+            )
 
     if rank == 0:
         model.save(args.checkpoint)

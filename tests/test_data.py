@@ -1,5 +1,6 @@
 """autograd.data: datasets, DataLoader (shuffling, dropping, sharding), SeqDataLoader,
 and the datasets made on the fly."""
+
 import pathlib
 
 import numpy as np
@@ -22,6 +23,7 @@ def dataset(n):
 
 # --------------------------------------------------------------------------- ArrayDataset
 
+
 def test_array_dataset_samples():
     ds = ArrayDataset(np.zeros((4, 2)), [1, 2, 3, 4])
     assert len(ds) == 4
@@ -35,18 +37,22 @@ def test_array_dataset_takes_variables():
     assert isinstance(ds.arrays[0], np.ndarray) and ds.arrays[0].shape == (3, 2)
 
 
-@pytest.mark.parametrize("arrays, error, words", [
-    ((), ValueError, "at least one array"),
-    ((np.zeros(3), np.zeros(4)), ValueError, "same length"),
-    ((np.float64(2.0),), ValueError, "scalar"),
-    ((np.array([object(), 1]),), TypeError, "not numeric"),
-])
+@pytest.mark.parametrize(
+    "arrays, error, words",
+    [
+        ((), ValueError, "at least one array"),
+        ((np.zeros(3), np.zeros(4)), ValueError, "same length"),
+        ((np.float64(2.0),), ValueError, "scalar"),
+        ((np.array([object(), 1]),), TypeError, "not numeric"),
+    ],
+)
 def test_array_dataset_bad_arguments(arrays, error, words):
     with pytest.raises(error, match=words):
         ArrayDataset(*arrays)
 
 
 # --------------------------------------------------------------------------- DataLoader
+
 
 def test_batches_in_order_with_a_short_last():
     loader = DataLoader(dataset(7), batch_size=3)
@@ -70,8 +76,11 @@ def test_batches_are_copies():
     assert ds.arrays[0].min() == 0
 
 
-@pytest.mark.parametrize("make", [lambda: np.random.default_rng(5), lambda: ag.random.const(5)],
-                         ids=["generator", "ag.random"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: np.random.default_rng(5), lambda: ag.random.const(5)],
+    ids=["generator", "ag.random"],
+)
 def test_shuffle_each_epoch_a_new_order_reproducibly(make):
     loader = DataLoader(dataset(20), batch_size=6, shuffle=True, rng=make())
     first, second = labels(loader), labels(loader)
@@ -104,21 +113,24 @@ def test_tuple_of_arrays_as_dataset():
     np.testing.assert_array_equal(tb, t[:10])
 
 
-@pytest.mark.parametrize("kwargs, error, words", [
-    (dict(batch_size=0), ValueError, "batch_size must be >= 1"),
-    (dict(batch_size=2.0), TypeError, "batch_size must be an int"),
-    (dict(batch_size=True), TypeError, "batch_size must be an int"),
-    (dict(shuffle="yes"), TypeError, "shuffle must be True or False"),
-    (dict(drop_last=1), TypeError, "drop_last must be True or False"),
-    (dict(rng=5), TypeError, "rng must be a numpy.random.Generator.*default_rng"),
-    (dict(rng="seed"), TypeError, "rng must be"),
-    (dict(shard=3), TypeError, r"shard must be a \(rank, size\) pair"),
-    (dict(shard=(0, 1, 2)), TypeError, "shard must be"),
-    (dict(shard=(2, 2)), ValueError, r"shard rank must be in \[0, 2\)"),
-    (dict(shard=(-1, 2)), ValueError, "shard rank must be >= 0"),
-    (dict(shard=(0, 0)), ValueError, "shard size must be >= 1"),
-    (dict(shard=(0.0, 2)), TypeError, "shard rank must be an int"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        (dict(batch_size=0), ValueError, "batch_size must be >= 1"),
+        (dict(batch_size=2.0), TypeError, "batch_size must be an int"),
+        (dict(batch_size=True), TypeError, "batch_size must be an int"),
+        (dict(shuffle="yes"), TypeError, "shuffle must be True or False"),
+        (dict(drop_last=1), TypeError, "drop_last must be True or False"),
+        (dict(rng=5), TypeError, "rng must be a numpy.random.Generator.*default_rng"),
+        (dict(rng="seed"), TypeError, "rng must be"),
+        (dict(shard=3), TypeError, r"shard must be a \(rank, size\) pair"),
+        (dict(shard=(0, 1, 2)), TypeError, "shard must be"),
+        (dict(shard=(2, 2)), ValueError, r"shard rank must be in \[0, 2\)"),
+        (dict(shard=(-1, 2)), ValueError, "shard rank must be >= 0"),
+        (dict(shard=(0, 0)), ValueError, "shard size must be >= 1"),
+        (dict(shard=(0.0, 2)), TypeError, "shard rank must be an int"),
+    ],
+)
 def test_loader_bad_arguments(kwargs, error, words):
     with pytest.raises(error, match=words):
         DataLoader(dataset(10), **kwargs)
@@ -131,6 +143,7 @@ def test_loader_bad_dataset():
 
 # --------------------------------------------------------------------------- sharding
 
+
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 12, 13, 25, 100, 101])
 @pytest.mark.parametrize("size", [1, 2, 3, 4])
 @pytest.mark.parametrize("batch", [1, 4, 5])
@@ -140,9 +153,17 @@ def test_shards_see_every_sample_once(n, size, batch, shuffle):
         with pytest.raises(ValueError, match="cannot be shared"):
             DataLoader(dataset(n), batch_size=batch, shard=(0, size))
         return
-    loaders = [DataLoader(dataset(n), batch_size=batch, shuffle=shuffle,
-                          rng=np.random.default_rng(3), shard=(r, size)) for r in range(size)]
-    for _ in range(2):                                  # two epochs, each complete
+    loaders = [
+        DataLoader(
+            dataset(n),
+            batch_size=batch,
+            shuffle=shuffle,
+            rng=np.random.default_rng(3),
+            shard=(r, size),
+        )
+        for r in range(size)
+    ]
+    for _ in range(2):  # two epochs, each complete
         epochs = [labels(loader) for loader in loaders]
         counts = {len(e) for e in epochs}
         assert counts == {len(loaders[0])}, "every rank yields the same number of batches"
@@ -156,11 +177,28 @@ def test_shards_see_every_sample_once(n, size, batch, shuffle):
 def test_shards_together_are_the_single_process_batches(drop_last):
     """Rank r takes every size-th sample of the single process's batch of B*size."""
     n, size, batch = 53, 3, 4
-    single = labels(DataLoader(dataset(n), batch_size=batch * size, shuffle=True,
-                               drop_last=drop_last, rng=np.random.default_rng(9)))
-    parts = [labels(DataLoader(dataset(n), batch_size=batch, shuffle=True, drop_last=drop_last,
-                               rng=np.random.default_rng(9), shard=(r, size)))
-             for r in range(size)]
+    single = labels(
+        DataLoader(
+            dataset(n),
+            batch_size=batch * size,
+            shuffle=True,
+            drop_last=drop_last,
+            rng=np.random.default_rng(9),
+        )
+    )
+    parts = [
+        labels(
+            DataLoader(
+                dataset(n),
+                batch_size=batch,
+                shuffle=True,
+                drop_last=drop_last,
+                rng=np.random.default_rng(9),
+                shard=(r, size),
+            )
+        )
+        for r in range(size)
+    ]
     assert len(single) == len(parts[0]) == (4 if drop_last else 5)
     for k, whole in enumerate(single):
         for r in range(size):
@@ -171,8 +209,9 @@ def test_shards_together_are_the_single_process_batches(drop_last):
 
 def test_shard_of_one_is_the_plain_loader():
     plain = DataLoader(dataset(11), batch_size=3, shuffle=True, rng=ag.random.const(1))
-    sharded = DataLoader(dataset(11), batch_size=3, shuffle=True, rng=ag.random.const(1),
-                         shard=(0, 1))
+    sharded = DataLoader(
+        dataset(11), batch_size=3, shuffle=True, rng=ag.random.const(1), shard=(0, 1)
+    )
     assert labels(plain) == labels(sharded)
 
 
@@ -186,10 +225,11 @@ def test_shard_without_rng_is_the_same_on_every_rank():
     a = labels(DataLoader(dataset(40), batch_size=5, shuffle=True, shard=(0, 2)))
     b = labels(DataLoader(dataset(40), batch_size=5, shuffle=True, shard=(1, 2)))
     assert sorted(sum(a + b, [])) == list(range(40))
-    assert a != [[0, 2, 4, 6, 8], [10, 12, 14, 16, 18]][:len(a)]   # shuffled
+    assert a != [[0, 2, 4, 6, 8], [10, 12, 14, 16, 18]][: len(a)]  # shuffled
 
 
 # --------------------------------------------------------------------------- SeqDataLoader
+
 
 @pytest.mark.parametrize("n, batch", [(1000, 30), (100, 7), (31, 30), (50, 50)])
 def test_seq_loader_gives_the_lstm_programs_batches(n, batch):
@@ -201,9 +241,13 @@ def test_seq_loader_gives_the_lstm_programs_batches(n, batch):
     x, t = sine(n, 0.05, rng=ag.random.const(0))
     np.testing.assert_array_equal(x, data)
     np.testing.assert_array_equal(t, label)
-    expected = [(ag.Variable(data[b:b + batch].reshape(-1, 1)),
-                 ag.Variable(label[b:b + batch].reshape(-1, 1)))
-                for b in range(0, len(data) - batch + 1, batch)]
+    expected = [
+        (
+            ag.Variable(data[b : b + batch].reshape(-1, 1)),
+            ag.Variable(label[b : b + batch].reshape(-1, 1)),
+        )
+        for b in range(0, len(data) - batch + 1, batch)
+    ]
     loader = SeqDataLoader(x, t, batch_size=batch)
     got = list(loader)
     assert loader.n == n - 1 and len(loader) == len(got) == len(expected)
@@ -211,7 +255,7 @@ def test_seq_loader_gives_the_lstm_programs_batches(n, batch):
         assert gx.shape == ex.shape == (batch, 1)
         np.testing.assert_array_equal(gx, ex.data)
         np.testing.assert_array_equal(gt, et.data)
-    again = list(loader)                                # every epoch from the start
+    again = list(loader)  # every epoch from the start
     assert [b[0].tolist() for b in again] == [b[0].tolist() for b in got]
 
 
@@ -225,22 +269,26 @@ def test_seq_loader_inputs():
         for u, v, w in zip(a, b, c):
             np.testing.assert_array_equal(u, w)
             np.testing.assert_array_equal(v, w)
-    (xb,), = [next(iter(SeqDataLoader(np.zeros((10, 3)), batch_size=5)))]
+    ((xb,),) = [next(iter(SeqDataLoader(np.zeros((10, 3)), batch_size=5)))]
     assert xb.shape == (5, 3)
 
 
-@pytest.mark.parametrize("args, kwargs, error, words", [
-    ((np.zeros(5),), dict(batch_size=0), ValueError, "batch_size must be >= 1"),
-    ((np.zeros(5), np.zeros(4)), {}, ValueError, "same length"),
-    (([(1, 2)],), {}, TypeError, "SeqDataLoader: expected arrays"),
-    ((), {}, ValueError, "at least one array"),
-])
+@pytest.mark.parametrize(
+    "args, kwargs, error, words",
+    [
+        ((np.zeros(5),), dict(batch_size=0), ValueError, "batch_size must be >= 1"),
+        ((np.zeros(5), np.zeros(4)), {}, ValueError, "same length"),
+        (([(1, 2)],), {}, TypeError, "SeqDataLoader: expected arrays"),
+        ((), {}, ValueError, "at least one array"),
+    ],
+)
 def test_seq_loader_bad_arguments(args, kwargs, error, words):
     with pytest.raises(error, match=words):
         SeqDataLoader(*args, **kwargs)
 
 
 # --------------------------------------------------------------------------- datasets
+
 
 def test_sine():
     x, t = sine(101, 0.0)
@@ -270,8 +318,15 @@ def test_moons():
     np.testing.assert_allclose(np.hypot(lower[:, 0] - 1, lower[:, 1] - 0.5), 1)
 
 
-@pytest.mark.parametrize("make", [lambda s: sine(50, 0.1, rng=s), lambda s: spiral(50, 3, rng=s),
-                                  lambda s: moons(50, 0.1, rng=s)], ids=["sine", "spiral", "moons"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda s: sine(50, 0.1, rng=s),
+        lambda s: spiral(50, 3, rng=s),
+        lambda s: moons(50, 0.1, rng=s),
+    ],
+    ids=["sine", "spiral", "moons"],
+)
 def test_datasets_are_reproducible_from_either_source(make):
     for source in (lambda: np.random.default_rng(4), lambda: ag.random.const(4)):
         a, b = make(source()), make(source())
@@ -281,18 +336,21 @@ def test_datasets_are_reproducible_from_either_source(make):
     assert not np.array_equal(a[0], c[0])
 
 
-@pytest.mark.parametrize("call, error, words", [
-    (lambda: sine(1), ValueError, "sine: n must be >= 2"),
-    (lambda: sine(10, -0.1), ValueError, "sine: noise must be a finite number >= 0"),
-    (lambda: sine(10, float("nan")), ValueError, "noise must be a finite"),
-    (lambda: sine(10, "0.1"), TypeError, "noise must be a number"),
-    (lambda: sine(10.0), TypeError, "sine: n must be an int"),
-    (lambda: spiral(2, 3), ValueError, r"spiral: n \(2\) must be at least classes \(3\)"),
-    (lambda: spiral(10, 0), ValueError, "classes must be >= 1"),
-    (lambda: moons(1), ValueError, "moons: n must be >= 2"),
-    (lambda: moons(10, rng=3), TypeError, "moons: rng must be"),
-    (lambda: spiral(10, rng=object()), TypeError, "spiral: rng must be"),
-])
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: sine(1), ValueError, "sine: n must be >= 2"),
+        (lambda: sine(10, -0.1), ValueError, "sine: noise must be a finite number >= 0"),
+        (lambda: sine(10, float("nan")), ValueError, "noise must be a finite"),
+        (lambda: sine(10, "0.1"), TypeError, "noise must be a number"),
+        (lambda: sine(10.0), TypeError, "sine: n must be an int"),
+        (lambda: spiral(2, 3), ValueError, r"spiral: n \(2\) must be at least classes \(3\)"),
+        (lambda: spiral(10, 0), ValueError, "classes must be >= 1"),
+        (lambda: moons(1), ValueError, "moons: n must be >= 2"),
+        (lambda: moons(10, rng=3), TypeError, "moons: rng must be"),
+        (lambda: spiral(10, rng=object()), TypeError, "spiral: rng must be"),
+    ],
+)
 def test_dataset_bad_arguments(call, error, words):
     with pytest.raises(error, match=words):
         call()
@@ -302,6 +360,7 @@ def test_reachable_from_the_package():
     assert ag.data.DataLoader is DataLoader
     assert "data" in ag.__all__
     import inspect
+
     for name in ag.data.__all__:
         assert inspect.getdoc(getattr(ag.data, name)), name
 
@@ -311,6 +370,7 @@ def test_training_with_the_loader():
     import autograd.functions as F
     import autograd.models as M
     import autograd.optimizers as O
+
     x, t = spiral(150, 3, rng=np.random.default_rng(0))
     model = M.MLP([10, 3], rng=np.random.default_rng(1))
     opt = O.SGD(lr=1.0)

@@ -1,6 +1,7 @@
 """autograd.distributed: data-parallel training over MPI, checked by launching
 ``mpirun -n 2`` on this machine. Skipped when mpi4py or mpirun is absent (CI installs
 the ``mpi`` extra); the ImportError without mpi4py is checked either way."""
+
 import os
 import pathlib
 import shutil
@@ -68,7 +69,7 @@ COMMON = textwrap.dedent('''
         return history
 ''')
 
-WORKER = COMMON + textwrap.dedent('''
+WORKER = COMMON + textwrap.dedent("""
     import sys
     import autograd.distributed as dist
 
@@ -121,7 +122,7 @@ WORKER = COMMON + textwrap.dedent('''
         m = M.MLP([4 + r, 2], rng=np.random.default_rng(0))
         m(np.zeros((1, 3)))
         dist.broadcast_parameters(m)
-''')
+""")
 
 
 def _mpirun():
@@ -138,16 +139,18 @@ def _mpirun():
 
 def _env():
     # Variables set by an MPI already initialised in this process would confuse mpirun.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OMPI_", "PMIX_", "PRTE_", "PMI_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "PRTE_", "PMI_"))
+    }
     env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    if _from_source():                  # the ranks import the library this process tests
+    if _from_source():  # the ranks import the library this process tests
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
 
 def _from_source():
     import autograd
+
     return pathlib.Path(autograd.__file__).resolve().parent == ROOT / "autograd"
 
 
@@ -155,9 +158,14 @@ def launch(tmp_path, mode, timeout=120):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     start = time.monotonic()
-    proc = subprocess.run(_mpirun() + [sys.executable, str(script), mode, str(tmp_path)],
-                          capture_output=True, text=True, timeout=timeout, env=_env(),
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        _mpirun() + [sys.executable, str(script), mode, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+    )
     return proc, time.monotonic() - start
 
 
@@ -186,8 +194,9 @@ def test_two_ranks_of_50_equal_one_process_of_100(trained, name):
     for step, params in enumerate(expected):
         for key, value in params.items():
             got = ranks[0][f"{step}/{key}"]
-            np.testing.assert_allclose(got, value, rtol=0, atol=1e-12,
-                                       err_msg=f"{name}: step {step}, {key}")
+            np.testing.assert_allclose(
+                got, value, rtol=0, atol=1e-12, err_msg=f"{name}: step {step}, {key}"
+            )
     # the steps really moved the parameters
     first = sorted(expected[0])[0]
     assert not np.allclose(expected[0][first], expected[-1][first])
@@ -226,13 +235,16 @@ def test_allreduce_numbers(trained):
         np.testing.assert_array_equal(got["mean"], [0.5, 1.0])
 
 
-@pytest.mark.parametrize("mode, message", [
-    ("raise", "rank 1 fails on purpose"),
-    ("raise_elsewhere", "rank 1 fails on purpose"),
-    ("exit", "has ended its program while rank 0 waits"),
-    ("short", "has ended its program while rank 0 waits"),
-    ("mismatch", "the ranks' models differ"),
-])
+@pytest.mark.parametrize(
+    "mode, message",
+    [
+        ("raise", "rank 1 fails on purpose"),
+        ("raise_elsewhere", "rank 1 fails on purpose"),
+        ("exit", "has ended its program while rank 0 waits"),
+        ("short", "has ended its program while rank 0 waits"),
+        ("mismatch", "the ranks' models differ"),
+    ],
+)
 def test_a_failing_rank_ends_the_job(tmp_path, mode, message):
     proc, elapsed = launch(tmp_path, mode, timeout=60)
     assert proc.returncode != 0, proc.stdout + proc.stderr
@@ -244,13 +256,22 @@ def test_example_trains_on_two_ranks_and_one(tmp_path):
     cmd = _mpirun()
     example = str(ROOT / "examples" / "train_mpi.py")
     args = ["--epochs", "20", "--log-every", "10"]
-    two = subprocess.run(cmd + [sys.executable, example, *args, "--checkpoint",
-                                str(tmp_path / "two.npz")],
-                         capture_output=True, text=True, timeout=120, env=_env(),
-                         stdin=subprocess.DEVNULL)
+    two = subprocess.run(
+        cmd + [sys.executable, example, *args, "--checkpoint", str(tmp_path / "two.npz")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+    )
     assert two.returncode == 0, two.stdout + two.stderr
-    one = subprocess.run([sys.executable, example, *args, "--checkpoint", str(tmp_path / "one.npz")],
-                         capture_output=True, text=True, timeout=120, env=_env())
+    one = subprocess.run(
+        [sys.executable, example, *args, "--checkpoint", str(tmp_path / "one.npz")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
     assert one.returncode == 0, one.stderr
     lines = two.stdout.splitlines()
     # only rank 0 prints: two progress lines and the saving line, once
@@ -264,14 +285,23 @@ def test_example_trains_on_two_ranks_and_one(tmp_path):
         np.testing.assert_allclose(a[key], b[key], rtol=0, atol=1e-12)
 
     # 10 epochs on two ranks, then resumed to 20 on one: the uninterrupted run's result
-    half = subprocess.run(cmd + [sys.executable, example, "--epochs", "10", "--checkpoint",
-                                 str(tmp_path / "half.npz")],
-                          capture_output=True, text=True, timeout=120, env=_env(),
-                          stdin=subprocess.DEVNULL)
+    half = subprocess.run(
+        cmd
+        + [sys.executable, example, "--epochs", "10", "--checkpoint", str(tmp_path / "half.npz")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+    )
     assert half.returncode == 0, half.stdout + half.stderr
-    resumed = subprocess.run([sys.executable, example, *args, "--resume", "--checkpoint",
-                              str(tmp_path / "half.npz")],
-                             capture_output=True, text=True, timeout=120, env=_env())
+    resumed = subprocess.run(
+        [sys.executable, example, *args, "--resume", "--checkpoint", str(tmp_path / "half.npz")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.splitlines()[0].startswith("epoch   20"), resumed.stdout
     c = np.load(tmp_path / "half.npz")
@@ -283,13 +313,20 @@ def test_docs_script_runs_on_two_ranks(tmp_path):
     """The scripts of docs/distributed.md (```py blocks: they need mpirun, so
     tests/test_docs.py does not run them) train, save once, then resume."""
     import re
+
     blocks = re.findall(r"```py\n(.*?)```", (ROOT / "docs" / "distributed.md").read_text(), re.S)
     assert len(blocks) == 2
     script = tmp_path / "train.py"
     script.write_text(blocks[0] + "\n" + blocks[1])
-    proc = subprocess.run(_mpirun() + [sys.executable, str(script)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=180, env=_env(),
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        _mpirun() + [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) == 10 and lines[-1].startswith("epoch 100: loss"), proc.stdout
@@ -306,6 +343,7 @@ def test_single_process_api():
     import autograd.distributed as dist
     import autograd.models as M
     import autograd.optimizers as O
+
     assert (dist.rank(), dist.size(), dist.is_root()) == (0, 1, True)
     for name in dist.__all__:
         assert inspect.getdoc(getattr(dist, name)), name
@@ -317,7 +355,7 @@ def test_single_process_api():
     for k, p in m.params().items():
         np.testing.assert_array_equal(p.grad.data, grads[k])
     opt = dist.DistributedOptimizer(O.SGD(lr=0.1))
-    opt.lr = 0.5                            # reaches the wrapped optimizer (schedulers)
+    opt.lr = 0.5  # reaches the wrapped optimizer (schedulers)
     assert opt.optimizer.lr == 0.5
     opt.update(m)
     with pytest.raises(TypeError, match="update"):
@@ -336,7 +374,7 @@ def test_single_process_api():
     np.testing.assert_array_equal(dist.allreduce(np.array([1, 2])), [1, 2])
     dist.barrier()
     v = ag.Variable(np.ones(2))
-    dist.allreduce_grads([v])               # an iterable of Variables, no gradient: fine
+    dist.allreduce_grads([v])  # an iterable of Variables, no gradient: fine
     assert v.grad is None
 
 
@@ -345,14 +383,26 @@ def test_import_without_mpi4py_names_the_extra(tmp_path):
     fake = tmp_path / "mpi4py"
     fake.mkdir()
     (fake / "__init__.py").write_text("raise ImportError('No module named mpi4py')\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(tmp_path)] + ([str(ROOT)] if _from_source() else [])))
-    proc = subprocess.run([sys.executable, "-c", "import autograd.distributed"],
-                          capture_output=True, text=True, env=env, timeout=60)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(tmp_path)] + ([str(ROOT)] if _from_source() else [])),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", "import autograd.distributed"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode != 0
     assert "ImportError" in proc.stderr
     assert 'pip install "cyautograd[mpi]"' in proc.stderr
     # the rest of the library does not need it
-    proc = subprocess.run([sys.executable, "-c", "import autograd as ag; ag.data.DataLoader"],
-                          capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import autograd as ag; ag.data.DataLoader"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr

@@ -136,9 +136,9 @@ def test_refusals_name_what_exists():
 def test_seed_gradients_take_the_outputs_dtype():
     x = ag.Variable(np.ones(2, np.float32))
     y = x * 2.0
-    y.grad = ag.Variable(np.ones(2))             # float64
+    y.grad = ag.Variable(np.ones(2))  # float64
     y.backward()
     assert x.grad.dtype == np.float32
     z = ag.Variable(np.ones(2))
-    g, = (ag.grad(z * 3.0, z, grad_outputs=np.ones(2, np.float32)),)
+    (g,) = (ag.grad(z * 3.0, z, grad_outputs=np.ones(2, np.float32)),)
     assert g.dtype == np.float64

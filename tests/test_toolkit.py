@@ -670,7 +670,7 @@ def test_freezing_a_lazy_layer_freezes_what_it_makes_later():
 
 def test_sgd_updates_with_a_read_only_broadcast_gradient():
     fc = L.Linear(3, rng=np.random.default_rng(0))
-    F.sum(fc(np.ones((1, 2)))).backward()           # the bias gradient: a broadcast view
+    F.sum(fc(np.ones((1, 2)))).backward()  # the bias gradient: a broadcast view
     before = fc.b.data.copy()
     O.SGD(lr=0.5).update(fc)
     np.testing.assert_allclose(fc.b.data, before - 0.5)
