@@ -681,6 +681,16 @@ cdef int _missing_outputs(Function f) except -1:
                        f"its outputs); walk a graph from one place at a time")
 
 
+cdef object _output_grads(Function f, Py_ssize_t walk):
+    """What the walk has gathered for ``f``'s outputs: one gradient, or a list of them
+    (None for an output the walk did not reach)."""
+    if f._outs is None:
+        _missing_outputs(f)
+    if f._n_out == 1:
+        return _grad_in(<Node>f._outs, walk)
+    return [None if item is None else _grad_in(<Node>item, walk) for item in f._outs]
+
+
 cdef _backward(Node y, bint create_graph, bint retain_grad):
     global ag_backprop_disabled, ag_in_walk
     cdef object seed = y._grad
@@ -772,12 +782,7 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
             raw = _pop(&heap)
             f = <Function>raw
             Py_DECREF(f)          # `f` holds its own reference now
-            if f._outs is None:
-                _missing_outputs(f)
-            if f._n_out == 1:
-                gy = _grad_in(<Node>f._outs, walk)
-            else:
-                gy = [None if o is None else _grad_in(o, walk) for o in f._outs]
+            gy = _output_grads(f, walk)
             try:
                 _check_versions(f)
                 gxs = f.backward_vars(gy) if create_graph else f.backward_arrays(gy)
@@ -1211,12 +1216,7 @@ cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint
             raw = _pop(&heap)
             f = <Function>raw
             Py_DECREF(f)
-            if f._outs is None:
-                _missing_outputs(f)
-            if f._n_out == 1:
-                gy = _grad_in(<Node>f._outs, walk)
-            else:
-                gy = [None if o is None else _grad_in(o, walk) for o in f._outs]
+            gy = _output_grads(f, walk)
             try:
                 _check_versions(f)
                 gxs = f.backward_vars(gy) if create_graph else f.backward_arrays(gy)
