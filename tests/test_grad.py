@@ -95,6 +95,32 @@ def test_tanh_tenth_derivative():
     np.testing.assert_allclose(g.data, x2.grad.data, rtol=1e-12)
 
 
+def _tanh_derivative(n, x):
+    """The n-th derivative of tanh at x: a polynomial in t = tanh(x), with
+    P_0 = t and P_{k+1} = P_k'(t) (1 - t**2)."""
+    p = np.polynomial.Polynomial([0.0, 1.0])
+    for _ in range(n):
+        p = p.deriv() * np.polynomial.Polynomial([1.0, 0.0, -1.0])
+    return p(np.tanh(x))
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 10])
+@pytest.mark.parametrize(
+    "value", [0.7, np.array([-1.5, -0.2, 0.0, 0.4, 2.0]), np.array([[0.3], [-0.8]], np.float32)]
+)
+def test_tanh_derivatives_against_their_polynomials(order, value):
+    # scalars take the C-double path, arrays the compiled kernels, float32 its own;
+    # the last step is a plain walk, the others create_graph ones
+    x = ag.Variable(np.asarray(value))
+    g = F.tanh(x)
+    for k in range(order):
+        (g,) = ag.grad([F.sum(g)], [x], create_graph=k < order - 1)
+    expected = _tanh_derivative(order, np.asarray(value, np.float64))
+    rtol = 1e-4 if x.dtype == np.float32 else 1e-12
+    assert g.dtype == x.dtype
+    np.testing.assert_allclose(g.data, expected, rtol=rtol, atol=rtol * np.abs(expected).max())
+
+
 def test_grad_with_respect_to_an_intermediate_walks_no_further():
     x = ag.Variable(np.array([0.5, -1.0]))
     h = Boom()(x) * 2.0

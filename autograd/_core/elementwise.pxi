@@ -239,8 +239,7 @@ _unary_op(&U_COS, "Cos", _cos_s, _cos_a, _cos_g, _cos_sg, _cos_ag)
 # tanh: Go's math.Tanh; its gradient 1 - y**2 fused in one pass
 cdef double _tanh_s(double x, double c) noexcept nogil: return tanh_scalar(x)
 cdef object _tanh_a(object x, double c): return tanh_array(x)
-cdef Node _tanh_g(Node x, Node y, Node gy, double c):
-    return _binary(&B_MUL, gy, _unary(&U_RSUBC, _binary(&B_MUL, y, y), 1.0))
+cdef Node _tanh_g(Node x, Node y, Node gy, double c): return _binary(&B_TANH_GRAD, gy, y)
 cdef double _tanh_sg(double x, double y, double gy, double c) noexcept nogil:
     return gy * (1.0 - y * y)
 cdef object _tanh_ag(object x, object y, object gy, double c): return tanh_grad(y, gy)
@@ -396,6 +395,27 @@ _unary_op(&U_LOG1P, "Log1p", _log1p_s, _log1p_a, _log1p_g, _log1p_sg)
 # ============================================================================ the binary records
 
 cdef BinaryOp B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAXIMUM, B_MINIMUM
+
+# tanh's gradient gy * (1 - y*y) as one operation of (gy, y), as PyTorch's tanh_backward:
+# each order of a higher derivative of tanh adds one node here rather than three
+cdef BinaryOp B_TANH_GRAD
+cdef double _tanh_grad_s(double gy, double y) noexcept nogil: return gy * (1.0 - y * y)
+cdef object _tanh_grad_a(object gy, object y):
+    if np.shape(gy) == np.shape(y):
+        return tanh_grad(y, gy)
+    return gy * (1 - y * y)
+cdef tuple _tanh_grad_g(Node gy, Node y, Node out, Node g, bint need_a, bint need_b):
+    return (_binary(&B_TANH_GRAD, g, y) if need_a else None,
+            _unary(&U_MULC, _binary(&B_MUL, _binary(&B_MUL, g, gy), y), -2.0) if need_b else None)
+cdef void _tanh_grad_sg(double gy, double y, double out, double g,
+                        double *ga, double *gb) noexcept nogil:
+    ga[0] = g * (1.0 - y * y)
+    gb[0] = g * gy * y * -2.0
+cdef tuple _tanh_grad_ag(object gy, object y, object out, object g, bint need_a, bint need_b):
+    return (_tanh_grad_a(g, y) if need_a else None,
+            g * gy * y * _num(y, -2.0) if need_b else None)
+_binary_op(&B_TANH_GRAD, "TanhGrad", _tanh_grad_s, _tanh_grad_a, _tanh_grad_g, _tanh_grad_sg,
+           _tanh_grad_ag)
 
 # a + b
 cdef double _add_s(double a, double b) noexcept nogil: return a + b
