@@ -195,8 +195,9 @@ def grad(f: Callable, argnum: Argnum = 0) -> Callable:
 
 
 def _rows(out: Node, inputs: Sequence[Node], create_graph: bool) -> tuple[Node, ...]:
-    """The Jacobian of ``out`` with respect to each input, ``out.shape + x.shape``: one
-    backward walk per element of ``out``, over the graph of one forward pass."""
+    """The Jacobian of ``out`` with respect to each input, ``out.shape + x.shape``, over
+    the graph of one forward pass: walks carrying a batch of rows where every operation
+    on the way has a batched backward, else one backward walk per element of ``out``."""
     m = out.data.size
     if not out.requires_grad or m == 0:
         return tuple(
@@ -205,6 +206,13 @@ def _rows(out: Node, inputs: Sequence[Node], create_graph: bool) -> tuple[Node, 
             )
             for x in inputs
         )
+    if not create_graph and m > 1:
+        blocks = _batched_rows(out, inputs)
+        if blocks is not None:
+            return tuple(
+                Variable(b.reshape(out.data.shape + x.data.shape), requires_grad=False)
+                for b, x in zip(blocks, inputs)
+            )
     seeds = _graph._basis(out.data)
     per_row = _graph._grad_rows(out, list(inputs), seeds, create_graph)
     results = []
@@ -223,10 +231,37 @@ def _rows(out: Node, inputs: Sequence[Node], create_graph: bool) -> tuple[Node, 
     return tuple(results)
 
 
+# Rows walked at once hold a batch of every gradient array on the way: at most this
+# many elements (of the largest of the output and the inputs) per batch.
+_BATCH_ELEMENTS = 1 << 21
+
+
+def _batched_rows(out: Node, inputs: Sequence[Node]) -> tuple[Any, ...] | None:
+    """The Jacobian's rows by walks whose seed carries a batch of rows (one-hot rows of
+    the identity), as many rows per walk as fit in ``_BATCH_ELEMENTS``: one walk instead
+    of one per row. None when an operation on the way has no batched backward."""
+    m = out.data.size
+    widest = max([out.data.size] + [x.data.size for x in inputs])
+    step = max(1, min(m, _BATCH_ELEMENTS // max(widest, 1)))
+    eye = np.eye(m, dtype=out.data.dtype)
+    parts: list[Any] = []
+    for start in range(0, m, step):
+        rows = eye[start : start + step]
+        seeds = rows.reshape((rows.shape[0],) + out.data.shape)
+        got = _graph._grad_batched(out, list(inputs), seeds)
+        if got is None:
+            return None
+        parts.append(got)
+    if len(parts) == 1:
+        return tuple(np.ascontiguousarray(b) for b in parts[0])
+    return tuple(np.concatenate([p[j] for p in parts]) for j in range(len(inputs)))
+
+
 def jacobian(f: Callable, argnum: Argnum = 0) -> Callable:
     """The Jacobian of ``f`` with respect to argument ``argnum``, of shape
     ``out.shape + in.shape`` (a tuple of them for a tuple ``argnum``). One forward pass,
-    then one backward walk per output element.
+    then backward walks that each carry a batch of rows (one walk per row where an
+    operation on the way has no batched backward, or the result must be differentiable).
 
     >>> import autograd as ag
     >>> jacobian(lambda x: x * x)(ag.variable(1.0, 2.0))
@@ -247,8 +282,8 @@ def jacobian(f: Callable, argnum: Argnum = 0) -> Callable:
 def hessian(f: Callable, argnum: Argnum = 0) -> Callable:
     """The Hessian of ``f`` (which returns one element) with respect to argument ``argnum``,
     of shape ``in.shape + in.shape``; for a tuple ``argnum``, a tuple of tuples of the
-    blocks. One forward pass, one backward walk for the gradient, then one walk per
-    input element.
+    blocks. One forward pass, one backward walk for the gradient, then walks that each
+    carry a batch of rows of the Hessian (see ``jacobian``).
 
     >>> import autograd as ag
     >>> hessian(lambda x: x[0] * x[1] ** 2.0)(ag.variable(3.0, 2.0))

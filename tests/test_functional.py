@@ -361,3 +361,90 @@ def test_newton_example_prints_expected_and_agrees_with_numpy():
         v = v - np.linalg.solve(H, g)
     assert len(steps) <= 8
     assert steps[-1].startswith("step") and "x[2]([1 1])" in steps[-1]
+
+
+# ------------------------------------------------------------------ batched rows
+
+
+_BATCHED_CASES = {
+    "elementwise and broadcasting": (
+        lambda x: F.tanh(x * x[::-1]) + F.exp(x).reshape(1, -1) * np.ones((3, 1)),
+        (6,),
+    ),
+    "slices and sums": (lambda x: F.sum(100 * (x[1:] - x[:-1] ** 2) ** 2, axis=0), (5, 3)),
+    "integer and mask indexing": (
+        lambda x: F.sin(x[np.array([2, 0, 2])]) * F.cos(x[x.data > 0]).sum(),
+        (5,),
+    ),
+    "sum with keepdims, transpose, reshape": (
+        lambda x: F.transpose(F.sum(x * x, axis=1, keepdims=True) / x).reshape(-1) ** 3,
+        (3, 4),
+    ),
+    "sum_to and broadcast_to": (
+        lambda x: F.sum_to(F.broadcast_to(x, (2, 3, 4)) * F.log(x * x + 1), (3, 1)),
+        (3, 4),
+    ),
+    "a product (walked row by row)": (lambda x: F.matmul(x, F.transpose(x)) * x[:, :1], (3, 2)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BATCHED_CASES))
+def test_batched_rows_equal_rows_walked_one_by_one(case, monkeypatch):
+    f, shape = _BATCHED_CASES[case]
+    x = np.random.default_rng(3).normal(size=shape)
+    batched_j, batched_h = jacobian(f)(x).data, hessian(lambda v: F.sum(f(v) ** 2))(x).data
+    walked = []
+    monkeypatch.setattr(AF._graph, "_grad_rows", _counting(AF._graph._grad_rows, walked))
+    monkeypatch.setattr(AF, "_batched_rows", lambda out, inputs: None)
+    j, h = jacobian(f)(x).data, hessian(lambda v: F.sum(f(v) ** 2))(x).data
+    assert walked  # the reference really walked row by row
+    np.testing.assert_allclose(batched_j, j, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(batched_h, h, rtol=1e-12, atol=1e-12)
+    # and against central differences
+    np.testing.assert_allclose(batched_j, _numeric_jacobian(f, x), rtol=1e-6, atol=1e-6)
+
+
+def _counting(fn, calls):
+    def wrapped(*args, **kwargs):
+        calls.append(1)
+        return fn(*args, **kwargs)
+
+    return wrapped
+
+
+def _numeric_jacobian(f, x, eps=1e-6):
+    y = f(ag.Variable(x)).data
+    jac = np.empty(y.shape + x.shape)
+    for i in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] += eps
+        down[i] -= eps
+        jac[(...,) + i] = (f(ag.Variable(up)).data - f(ag.Variable(down)).data) / (2 * eps)
+    return jac
+
+
+def test_batched_rows_take_one_walk_and_chunk(monkeypatch):
+    walked, batched = [], []
+    monkeypatch.setattr(AF._graph, "_grad_rows", _counting(AF._graph._grad_rows, walked))
+    monkeypatch.setattr(AF._graph, "_grad_batched", _counting(AF._graph._grad_batched, batched))
+    f = lambda v: F.sum(100 * (v[1:] - v[:-1] ** 2) ** 2 + (1 - v[:-1]) ** 2)
+    x = np.linspace(-1.2, 1.0, 40)
+    full = hessian(f)(x).data
+    assert walked == [] and len(batched) == 1
+    monkeypatch.setattr(AF, "_BATCH_ELEMENTS", 40 * 7)  # 7 rows a walk: 6 walks
+    np.testing.assert_array_equal(hessian(f)(x).data, full)
+    assert walked == [] and len(batched) == 7
+    # the Rosenbrock Hessian is tridiagonal with these entries
+    i = np.arange(40)
+    assert np.allclose(np.diag(full)[1:-1], 1200 * x[1:-1] ** 2 - 400 * x[2:] + 202)
+    assert np.allclose(np.diag(full, 1), -400 * x[:-1])
+    assert np.count_nonzero(full[np.abs(i[:, None] - i[None, :]) > 1]) == 0
+
+
+def test_batched_rows_keep_float32():
+    x = np.linspace(-1, 1, 5).astype(np.float32)
+    h = hessian(lambda v: F.sum(F.tanh(v) ** 3))(x)
+    assert h.dtype == np.float32
+    t = np.tanh(x.astype(np.float64))
+    d2 = 6 * t * (1 - t**2) ** 2 - 6 * t**3 * (1 - t**2)  # (tanh^3)''
+    np.testing.assert_allclose(np.diag(h.data), d2, rtol=1e-5)

@@ -99,6 +99,15 @@ cdef class Unary(Function):
             return None
         return self.op.grad(x, _out_var(self), <Node>gy, self.c)
 
+    cdef object backward_batched(self, object gy):
+        # the differentiable backward on constants: elementwise, so the batch axis in
+        # front of gy broadcasts against x and y
+        cdef Node x = self._x0
+        if x._const:
+            return None
+        return self.op.grad(wrap_const(x._data), wrap_const(_out_data(self)), wrap_const(gy),
+                            self.c)._data
+
 
 cdef Node _unary(UnaryOp *op, Node x, double c):
     cdef object xd = x._data
@@ -155,6 +164,27 @@ cdef class Binary(Function):
         gxs = self.op.grad(x0, x1, _out_var(self), <Node>gy, need_a, need_b)
         return (_sum_to(<Node>gxs[0], x0._data.shape) if need_a and gxs[0] is not None else None,
                 _sum_to(<Node>gxs[1], x1._data.shape) if need_b and gxs[1] is not None else None)
+
+    cdef object backward_batched(self, object gy):
+        cdef Node x0 = self._x0
+        cdef Node x1 = self._x1
+        cdef bint need_a = not x0._const
+        cdef bint need_b = not x1._const
+        gxs = self.op.grad(wrap_const(x0._data), wrap_const(x1._data),
+                           wrap_const(_out_data(self)), wrap_const(gy), need_a, need_b)
+        ga, gb = gxs
+        return (sum_to_batched(_batch_of((<Node>ga)._data, gy), x0._data.shape)
+                if need_a and ga is not None else None,
+                sum_to_batched(_batch_of((<Node>gb)._data, gy), x1._data.shape)
+                if need_b and gb is not None else None)
+
+
+cdef object _batch_of(object g, object gy):
+    """A gradient that does not depend on gy (Add's passes it through, but a backward may
+    return a broadcast constant) given the batch axis gy has."""
+    if g.ndim == gy.ndim and g.shape[0] == gy.shape[0]:
+        return g
+    return np.broadcast_to(g, np.broadcast_shapes(g.shape, gy.shape))
 
 
 cdef Node _binary(BinaryOp *op, Node a, Node b):

@@ -36,6 +36,9 @@ cdef class Function:
     # else a tuple with one entry per input (None where none is needed).
     cdef object backward_arrays(self, object gy)
     cdef object backward_vars(self, object gy)
+    # The same for a batch of gradients (a leading axis over independent seeds, the rows
+    # of a Jacobian): raises NotBatched where an operation has no batched backward.
+    cdef object backward_batched(self, object gy)
 
 
 ctypedef object (*binary_fn)(object, object)
@@ -53,3 +56,4 @@ cdef int link_outputs(Function f, list ys, tuple inputs) except -1
 cdef tuple inputs_of(Function f)
 cdef Node wrap_const(object arr)
 cdef list zero_grads(Function f, list gys, bint as_variables)
+cdef object sum_to_batched(object g, tuple shape)

@@ -482,6 +482,9 @@ cdef class Function:
             out.append(gx)
         return out[0] if len(out) == 1 else tuple(out)
 
+    cdef object backward_batched(self, object gy):
+        raise NotBatched(type(self).__name__)
+
     cdef object backward_arrays(self, object gy):
         if self._n_out == 1:
             gv = new_var(gy)
@@ -1176,9 +1179,10 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
 
 
 cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint allow_unused,
-                      list saved, Py_ssize_t mark):
+                      list saved, Py_ssize_t mark, Py_ssize_t batch=0):
     """One grad() walk. ``mark``: the id of an earlier walk whose marks hold for this
-    graph and these inputs (0: mark now, with this walk's id)."""
+    graph and these inputs (0: mark now, with this walk's id). ``batch`` > 0: the seeds
+    carry a leading axis of that length (independent rows, walked at once)."""
     global _walk_counter, ag_backprop_disabled
     cdef Heap heap
     cdef Function f
@@ -1219,7 +1223,12 @@ cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint
             gy = _output_grads(f, walk)
             try:
                 _check_versions(f)
-                gxs = f.backward_vars(gy) if create_graph else f.backward_arrays(gy)
+                if batch:
+                    gxs = f.backward_batched(gy)
+                elif create_graph:
+                    gxs = f.backward_vars(gy)
+                else:
+                    gxs = f.backward_arrays(gy)
                 if f._n_in == 1:
                     if gxs is not None:
                         seq = _gather(f._x0, gxs, walk, mark, create_graph, touched,
@@ -1258,7 +1267,12 @@ cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint
                         why = "is not used to compute the outputs"
                     raise ValueError(f"grad: {_describe(x, k)} {why}; pass allow_unused=True "
                                      f"to get zeros for it")
-                results.append(new_var(np.zeros_like(x._data)))
+                if batch:
+                    results.append(np.zeros((batch,) + x._data.shape, dtype=x._data.dtype))
+                else:
+                    results.append(new_var(np.zeros_like(x._data)))
+            elif batch:
+                results.append(g)
             elif create_graph:
                 results.append(g)
             else:
@@ -1287,6 +1301,47 @@ def _basis(data):
         e.flat[i] = 1
         out.append(e)
     return out
+
+
+class NotBatched(Exception):
+    """An operation without a batched backward: walk the rows one by one."""
+
+
+cdef object sum_to_batched(object g, tuple shape):
+    """Sum a batch of gradients ``(B,) + broadcast shape`` down to ``(B,) + shape``."""
+    cdef Py_ssize_t lead = g.ndim - 1 - len(shape)
+    cdef Py_ssize_t i
+    if lead == 0 and g.shape[1:] == shape:
+        return g
+    axes = list(range(1, 1 + lead))
+    for i in range(len(shape)):
+        if shape[i] == 1 and g.shape[1 + lead + i] != 1:
+            axes.append(1 + lead + i)
+    if axes:
+        g = g.sum(axis=tuple(axes), keepdims=True)
+    return g.reshape((g.shape[0],) + shape)
+
+
+def _grad_batched(Node out, list inputs, object seeds):
+    """The rows of a Jacobian in one walk: ``seeds`` is ``(B,) + out.shape``, the result
+    a tuple with one ``(B,) + x.shape`` array per input. None when some operation between
+    ``out`` and the inputs has no batched backward (walk the rows one by one then) or when
+    called inside another walk."""
+    global ag_in_walk
+    cdef tuple ins = tuple(inputs)
+    cdef int in_walk = ag_in_walk
+    ag_in_walk = 1
+    _enter()
+    try:
+        if _depth > 1:          # inside another walk: the caller walks row by row
+            return None
+        try:
+            return _grad_walk((out,), [seeds], ins, False, True, None, 0, seeds.shape[0])
+        except NotBatched:
+            return None
+    finally:
+        _leave()
+        ag_in_walk = in_walk
 
 
 def _grad_rows(Node out, list inputs, list seeds, create_graph):

@@ -12,6 +12,12 @@ cdef class Sum(Function):
             gy = gy.reshape(_keep_shape(shape, self.axes))
         return np.broadcast_to(gy, shape)
 
+    cdef object backward_batched(self, object gy):
+        shape = self._x0._data.shape
+        if not self.keepdims:
+            gy = gy.reshape((gy.shape[0],) + _keep_shape(shape, self.axes))
+        return np.broadcast_to(gy, (gy.shape[0],) + shape)
+
     cdef object backward_vars(self, object gy):
         shape = self._x0._data.shape
         g = <Node>gy

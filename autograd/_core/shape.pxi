@@ -8,6 +8,9 @@ cdef class Reshape(Function):
     cdef object backward_arrays(self, object gy):
         return gy.reshape(self._x0._data.shape)
 
+    cdef object backward_batched(self, object gy):
+        return gy.reshape((gy.shape[0],) + self._x0._data.shape)
+
     cdef object backward_vars(self, object gy):
         return _reshape(<Node>gy, self._x0._data.shape)
 
@@ -49,6 +52,9 @@ cdef class Transpose(Function):
     cdef object backward_arrays(self, object gy):
         return np.transpose(gy, np.argsort(self.axes))
 
+    cdef object backward_batched(self, object gy):
+        return np.transpose(gy, (0,) + tuple((np.argsort(self.axes) + 1).tolist()))
+
     cdef object backward_vars(self, object gy):
         return _transpose(<Node>gy, tuple(np.argsort(self.axes).tolist()))
 
@@ -88,6 +94,9 @@ cdef class BroadcastTo(Function):
     cdef object backward_arrays(self, object gy):
         return sum_to_array(gy, self._x0._data.shape)
 
+    cdef object backward_batched(self, object gy):
+        return sum_to_batched(gy, self._x0._data.shape)
+
     cdef object backward_vars(self, object gy):
         return _sum_to(<Node>gy, self._x0._data.shape)
 
@@ -118,11 +127,22 @@ def broadcast_to(x, shape):
     return _broadcast_to(as_var(x), _shape_arg(shape, "broadcast_to"))
 
 
+cdef object _broadcast_batched(object gy, tuple shape):
+    """A batch ``(B,) + s`` broadcast to ``(B,) + shape`` (``s`` aligned to the right)."""
+    cdef Py_ssize_t missing = len(shape) - (gy.ndim - 1)
+    if missing > 0:
+        gy = gy.reshape((gy.shape[0],) + (1,) * missing + gy.shape[1:])
+    return np.broadcast_to(gy, (gy.shape[0],) + shape)
+
+
 cdef class SumTo(Function):
     cdef tuple shape
 
     cdef object backward_arrays(self, object gy):
         return np.broadcast_to(gy, self._x0._data.shape)
+
+    cdef object backward_batched(self, object gy):
+        return _broadcast_batched(gy, self._x0._data.shape)
 
     cdef object backward_vars(self, object gy):
         return _broadcast_to(<Node>gy, self._x0._data.shape)
@@ -322,11 +342,27 @@ cdef object _scatter(object gy, object index, tuple shape):
     return gx
 
 
+cdef object _batch_index(object index):
+    """``index`` behind a leading batch axis; NotBatched where NumPy would move the
+    indexed axes to the front (advanced indices apart from each other)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    cdef Py_ssize_t arrays = 0
+    for i in parts:
+        if isinstance(i, np.ndarray):
+            arrays += 1
+    if arrays > 1:
+        raise NotBatched("GetItem")
+    return (slice(None),) + parts
+
+
 cdef class GetItem(Function):
     cdef object index
 
     cdef object backward_arrays(self, object gy):
         return _scatter(gy, self.index, self._x0._data.shape)
+
+    cdef object backward_batched(self, object gy):
+        return _scatter(gy, _batch_index(self.index), (gy.shape[0],) + self._x0._data.shape)
 
     cdef object backward_vars(self, object gy):
         return _get_item_grad(<Node>gy, self.index, self._x0._data.shape)
@@ -338,6 +374,9 @@ cdef class GetItemGrad(Function):
 
     cdef object backward_arrays(self, object ggx):
         return ggx[self.index]
+
+    cdef object backward_batched(self, object ggx):
+        return ggx[_batch_index(self.index)]
 
     cdef object backward_vars(self, object ggx):
         return _get_item(<Node>ggx, self.index)
