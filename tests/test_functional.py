@@ -384,7 +384,11 @@ _BATCHED_CASES = {
         lambda x: F.sum_to(F.broadcast_to(x, (2, 3, 4)) * F.log(x * x + 1), (3, 1)),
         (3, 4),
     ),
-    "a product (walked row by row)": (lambda x: F.matmul(x, F.transpose(x)) * x[:, :1], (3, 2)),
+    "products": (
+        lambda x: F.linear(F.tanh(F.matmul(x, F.transpose(x))), x, x[0]) * x[:, :1],
+        (3, 3),
+    ),
+    "no batched backward (cumsum: row by row)": (lambda x: F.cumsum(x * x, axis=0) ** 2, (4,)),
 }
 
 

@@ -17,6 +17,17 @@ cdef class MatMul(Function):
             gw = sum_to_array(np.matmul(_swap_last(x._data), gy), w._data.shape)
         return (gx, gw)
 
+    cdef object backward_batched(self, object gy):
+        # the batch axis in front of gy broadcasts through matmul's leading dimensions
+        cdef Node x = self._x0
+        cdef Node w = self._x1
+        gx = gw = None
+        if not x._const:
+            gx = sum_to_batched(np.matmul(gy, _swap_last(w._data)), x._data.shape)
+        if not w._const:
+            gw = sum_to_batched(np.matmul(_swap_last(x._data), gy), w._data.shape)
+        return (gx, gw)
+
     cdef object backward_vars(self, object gy):
         cdef Node x = self._x0
         cdef Node w = self._x1
@@ -87,6 +98,18 @@ cdef class Linear(Function):
             gw = np.matmul(x._data.T, gy)
         if self._n_in == 3 and not (<Node>self._more[0])._const:
             gb = sum_to_array(gy, (<Node>self._more[0])._data.shape)
+        return (gx, gw, gb)[:self._n_in]
+
+    cdef object backward_batched(self, object gy):
+        cdef Node x = self._x0
+        cdef Node w = self._x1
+        gx = gw = gb = None
+        if not x._const:
+            gx = np.matmul(gy, w._data.T)
+        if not w._const:
+            gw = np.matmul(x._data.T, gy)       # (B, in, out): x is 2-D here
+        if self._n_in == 3 and not (<Node>self._more[0])._const:
+            gb = sum_to_batched(gy, (<Node>self._more[0])._data.shape)
         return (gx, gw, gb)[:self._n_in]
 
     cdef object backward_vars(self, object gy):
