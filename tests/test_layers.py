@@ -202,3 +202,156 @@ def test_fused_lstm_cell_second_order():
 
     check_first(step, arrays, rng)
     check_second(step, arrays, rng)
+
+
+def _joined_arrays(rng, batch, n_in, n, dtype):
+    """x, the list form's 4 input weights, 4 biases, 4 hidden weights, h, c."""
+    arrays = (
+        [rng.normal(size=(batch, n_in))]
+        + [rng.normal(size=(n_in, n)) for _ in range(4)]
+        + [rng.normal(size=(1, n)) for _ in range(4)]
+        + [rng.normal(scale=0.5, size=(n, n)) for _ in range(4)]
+        + [rng.normal(size=(batch, n)), rng.normal(size=(batch, n))]
+    )
+    return [a.astype(dtype) for a in arrays]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_in", [1, 3])
+@pytest.mark.parametrize("first", [True, False])
+def test_lstm_cell_joined_gates_are_the_list_form(dtype, n_in, first):
+    # The gates side by side, w (in, 4H), b (1, 4H), wh (H, 4H): the same BLAS calls as
+    # the list form, so h, c and every gradient are its numbers to the last bit.
+    from autograd._core import ops
+
+    arrays = _joined_arrays(np.random.default_rng(3), 5, n_in, 7, dtype)
+    weights = np.linspace(0.5, 1.5, 35).reshape(5, 7).astype(dtype)
+
+    def run(joined):
+        vs = [ag.Variable(a.copy()) for a in arrays]
+        x, wx, b, wh, h, c = vs[0], vs[1:5], vs[5:9], vs[9:13], vs[13], vs[14]
+        if joined:
+            wx, b, wh = (
+                ag.Variable(np.concatenate([v.data for v in part], axis=1)) for part in (wx, b, wh)
+            )
+            ins = [x, wx, b, wh, h, c]
+        else:
+            ins = vs
+        hn, cn = ops.lstm_cell(x, wx, b) if first else ops.lstm_cell(x, wx, b, wh, h, c)
+        F.sum(hn * weights + cn * cn).backward()
+        grads = [None if v.grad is None else v.grad.data for v in ins]
+        if not joined:  # the list form's gradients, joined as the joined form's are
+            f_unused = [np.zeros_like(a) for a in arrays[1:2] + arrays[5:6]]
+            g = grads
+            wx_g = [f_unused[0] if first and k == 0 else g[1 + k] for k in range(4)]
+            b_g = [f_unused[1] if first and k == 0 else g[5 + k] for k in range(4)]
+            grads = [g[0], np.concatenate(wx_g, 1), np.concatenate(b_g, 1)]
+            grads += [None if first else np.concatenate(g[9:13], 1), g[13], g[14]]
+        return hn.data, cn.data, grads
+
+    jh, jc, jg = run(True)
+    lh, lc, lg = run(False)
+    assert jh.dtype == dtype and jh.shape == (5, 7) and jc.shape == (5, 7)
+    np.testing.assert_array_equal(jh, lh)
+    np.testing.assert_array_equal(jc, lc)
+    for a, b in zip(jg, lg):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a.dtype == dtype
+            np.testing.assert_array_equal(a, b)
+    # and the list form is the composed step (values to the last bit)
+    vs = [ag.Variable(a.copy()) for a in arrays]
+    ch, cc = (
+        _composed_step(vs[0], vs[1:5], vs[5:9])
+        if first
+        else _composed_step(vs[0], vs[1:5], vs[5:9], vs[9:13], vs[13], vs[14])
+    )
+    np.testing.assert_array_equal(jh, ch.data)
+    np.testing.assert_array_equal(jc, cc.data)
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_lstm_cell_joined_gates_first_and_second_order(first):
+    from helpers import check_first, check_second
+
+    from autograd._core import ops
+
+    rng = np.random.default_rng(4)
+    arrays = [
+        rng.normal(scale=0.7, size=s) for s in [(2, 2), (2, 12), (1, 12), (3, 12), (2, 3), (2, 3)]
+    ]
+
+    def step(*vs):
+        if first:
+            h, c = ops.lstm_cell(vs[0], vs[1], vs[2])
+        else:
+            h, c = ops.lstm_cell(*vs)
+        return h * 2.0 + c
+
+    check_first(step, arrays[:3] if first else arrays, rng)
+    check_second(step, arrays[:3] if first else arrays, rng)
+
+
+def test_lstm_cell_joined_gates_float32_gradients():
+    from autograd._core import ops
+
+    rng = np.random.default_rng(5)
+    arrays = [rng.normal(size=s) for s in [(4, 3), (3, 8), (1, 8), (2, 8), (4, 2), (4, 2)]]
+
+    def grads(dtype):
+        vs = [ag.Variable(a.astype(dtype)) for a in arrays]
+        h, c = ops.lstm_cell(*vs)
+        F.sum(h * h + c).backward()
+        return [v.grad.data for v in vs]
+
+    for g32, g64 in zip(grads(np.float32), grads(np.float64)):
+        assert g32.dtype == np.float32
+        np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-5)
+
+
+def test_lstm_cell_joined_gates_bad_input():
+    from autograd._core import ops
+
+    x, w, b = np.ones((2, 3)), np.ones((3, 8)), np.zeros((1, 8))
+    wh, h, c = np.ones((2, 8)), np.ones((2, 2)), np.ones((2, 2))
+    with pytest.raises(ValueError, match=r"does not fit input weights of shape \(3, 7\)"):
+        ops.lstm_cell(x, np.ones((3, 7)), b)
+    with pytest.raises(ValueError, match=r"does not fit input weights of shape \(4, 8\)"):
+        ops.lstm_cell(x, np.ones((4, 8)), b)
+    with pytest.raises(ValueError, match=r"a bias of shape \(1, 4\)"):
+        ops.lstm_cell(x, w, np.zeros((1, 4)))
+    with pytest.raises(ValueError, match=r"hidden weights of shape \(3, 8\); expected \(2, 8\)"):
+        ops.lstm_cell(x, w, b, np.ones((3, 8)), h, c)
+    with pytest.raises(ValueError, match=r"h of shape \(3, 2\) does not fit a batch of 2"):
+        ops.lstm_cell(x, w, b, wh, np.ones((3, 2)), c)
+    with pytest.raises(ValueError, match=r"c of shape \(2, 3\)"):
+        ops.lstm_cell(x, w, b, wh, h, np.ones((2, 3)))
+    with pytest.raises(ValueError, match="h given without the hidden weights"):
+        ops.lstm_cell(x, w, b, None, h, c)
+    h1, c1 = ops.lstm_cell(x, w, b.reshape(-1))  # a (4H,) bias fits too
+    assert h1.shape == c1.shape == (2, 2)
+
+
+def test_lstm_gates_joined_kernels():
+    from autograd._core.kernels import lstm_gates, lstm_gates_cat, lstm_gates_cat_backward
+
+    rng = np.random.default_rng(6)
+    a, c0 = rng.normal(size=(3, 8)), rng.normal(size=(3, 2))
+    h, c, (g, tc) = lstm_gates_cat(a, c0)
+    lh, lc, (f, i, o, u, ltc) = lstm_gates(a[:, :2], a[:, 2:4], a[:, 4:6], a[:, 6:], c0)
+    np.testing.assert_array_equal(h, lh)
+    np.testing.assert_array_equal(c, lc)
+    np.testing.assert_array_equal(g, np.concatenate([f, i, o, u], 1))
+    np.testing.assert_allclose(h, 1 / (1 + np.exp(-a[:, 4:6])) * np.tanh(c), rtol=1e-14)
+    gh = rng.normal(size=(3, 2))
+    da, gc0 = lstm_gates_cat_backward((g, tc), None, gh, None)
+    np.testing.assert_array_equal(da[:, :2], 0.0)  # no previous cell: f is not used
+    np.testing.assert_allclose(gc0, gh * o * (1 - tc * tc) * f, rtol=1e-14)
+    with pytest.raises(TypeError, match="float32 or float64 expected"):
+        lstm_gates_cat(a.astype(np.int64), None)
+    with pytest.raises(ValueError, match=r"expected \(B, 4H\) pre-activations"):
+        lstm_gates_cat(a[:, :7], None)
+    with pytest.raises(ValueError, match="does not match"):
+        lstm_gates_cat(a, c0[:, :1])
+    with pytest.raises(ValueError, match="saved gates of different layouts"):
+        lstm_gates_cat_backward((g[:, :4], tc), None, gh, None)

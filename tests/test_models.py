@@ -182,6 +182,30 @@ def test_lstm_program_learns_the_cosine():
     assert mse < 0.02, lines[-1]
 
 
+@pytest.mark.parametrize("threads", [None, "1"])
+def test_lstm_program_prints_what_it_printed(threads):
+    """The default run (seed 0, 100 epochs) prints, to the last digit, what it printed
+    before the LSTM step became one operation (tests/expected/lstm*.txt were recorded
+    then), at OpenBLAS's default thread count and at one thread."""
+    import os
+
+    env = dict(os.environ)
+    if threads is not None:
+        env.update(OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "lstm.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+        env=env,
+    )
+    expected = ROOT / "tests" / "expected"
+    assert out.stdout == (expected / "lstm.txt").read_text()
+    err = [line.split(" elapsed=")[0] for line in out.stderr.splitlines()]
+    assert err == (expected / "lstm_stderr.txt").read_text().splitlines()
+
+
 def test_lstm_program_plot_needs_matplotlib_or_draws(tmp_path):
     out = subprocess.run(
         [

@@ -502,6 +502,55 @@ cdef void _lstm_bwd_loop(const cython.floating[::1] f, const cython.floating[::1
         gc0[k] = g_c * f[k]
 
 
+cdef void _lstm_fwd_cat_loop(const cython.floating[:, ::1] a,                            # IN
+                             const cython.floating[:, ::1] c0, bint has_c0,              # IN
+                             cython.floating[:, ::1] g, cython.floating[:, ::1] c,        # OUT
+                             cython.floating[:, ::1] tc,                                 # OUT
+                             cython.floating[:, ::1] h) noexcept nogil:                  # OUT
+    # a and g are (B, 4H): the gates f, i, o, u side by side; the arithmetic is
+    # _lstm_fwd_loop's, element for element
+    cdef Py_ssize_t r, k, n = c.shape[1]
+    cdef cython.floating fk, ik, ok, uk, ck, tk
+    for r in range(c.shape[0]):
+        for k in range(n):
+            fk = <cython.floating>sigmoid_scalar(a[r, k])
+            ik = <cython.floating>sigmoid_scalar(a[r, n + k])
+            ok = <cython.floating>sigmoid_scalar(a[r, 2 * n + k])
+            uk = <cython.floating>tanh_scalar(a[r, 3 * n + k])
+            if has_c0:
+                ck = fk * c0[r, k] + ik * uk
+            else:
+                ck = ik * uk
+            tk = <cython.floating>tanh_scalar(ck)
+            g[r, k] = fk; g[r, n + k] = ik; g[r, 2 * n + k] = ok; g[r, 3 * n + k] = uk
+            c[r, k] = ck; tc[r, k] = tk
+            h[r, k] = ok * tk
+
+
+cdef void _lstm_bwd_cat_loop(const cython.floating[:, ::1] g,                            # IN
+                             const cython.floating[:, ::1] tc,                           # IN
+                             const cython.floating[:, ::1] c0, bint has_c0,              # IN
+                             const cython.floating[:, ::1] gh, bint has_gh,              # IN
+                             const cython.floating[:, ::1] gc, bint has_gc,              # IN
+                             cython.floating[:, ::1] da,                                 # OUT
+                             cython.floating[:, ::1] gc0) noexcept nogil:                # OUT
+    # _lstm_bwd_loop's arithmetic on the gates side by side; da is (B, 4H)
+    cdef Py_ssize_t r, k, n = tc.shape[1]
+    cdef cython.floating g_h, g_c, fk, ik, ok, uk, tk
+    for r in range(tc.shape[0]):
+        for k in range(n):
+            fk = g[r, k]; ik = g[r, n + k]; ok = g[r, 2 * n + k]; uk = g[r, 3 * n + k]
+            tk = tc[r, k]
+            g_h = gh[r, k] if has_gh else 0
+            g_c = gc[r, k] if has_gc else 0
+            g_c = g_c + (g_h * ok) * (1 - tk * tk)
+            da[r, 2 * n + k] = (g_h * tk) * (ok * (1 - ok))
+            da[r, k] = ((g_c * c0[r, k]) if has_c0 else 0) * (fk * (1 - fk))
+            da[r, n + k] = (g_c * uk) * (ik * (1 - ik))
+            da[r, 3 * n + k] = (g_c * ik) * (1 - uk * uk)
+            gc0[r, k] = g_c * fk
+
+
 cdef object _same_layout(object a, object like, str what):
     """``a`` as a C-contiguous array of ``like``'s dtype and shape (checked)."""
     a = np.ascontiguousarray(a, dtype=like.dtype)
@@ -562,3 +611,47 @@ def lstm_gates_backward(saved, c0, gh, gc):
                               gc.reshape(-1), has_gc, daf.reshape(-1), dai.reshape(-1),
                               dao.reshape(-1), dau.reshape(-1), gc0.reshape(-1))
     return (daf, dai, dao, dau), gc0
+
+
+def lstm_gates_cat(a, c0):
+    """The forward pass over the gates side by side: ``a`` is (B, 4H), the
+    pre-activations of f, i, o, u; ``c0`` the previous cell (B, H) or None. Returns
+    (h, c, (gates, tanh(c))), the gates (B, 4H) in ``a``'s order."""
+    a = np.ascontiguousarray(a)
+    if a.dtype != np.float32 and a.dtype != np.float64:
+        raise TypeError(f"lstm_gates_cat: float32 or float64 expected, got {a.dtype}")
+    if a.ndim != 2 or a.shape[1] % 4:
+        raise ValueError(f"lstm_gates_cat: expected (B, 4H) pre-activations, got {a.shape}")
+    n = a.shape[1] // 4
+    g = np.empty_like(a)
+    c, tc, h = [np.empty((a.shape[0], n), dtype=a.dtype) for _ in range(3)]
+    has_c0 = c0 is not None
+    c0 = _same_layout(c0, c, "lstm_gates_cat") if has_c0 else c
+    if a.dtype == np.float64:
+        _lstm_fwd_cat_loop[double](a, c0, has_c0, g, c, tc, h)
+    else:
+        _lstm_fwd_cat_loop[float](a, c0, has_c0, g, c, tc, h)
+    return h, c, (g, tc)
+
+
+def lstm_gates_cat_backward(saved, c0, gh, gc):
+    """The backward pass of ``lstm_gates_cat``: the gradient of the (B, 4H)
+    pre-activations (zero for f when there is no ``c0``) and of the previous cell, from
+    those of ``h`` and ``c`` (either may be None: zero)."""
+    g, tc = saved
+    if g.ndim != 2 or tc.ndim != 2 or g.shape != (tc.shape[0], 4 * tc.shape[1]) \
+            or g.dtype != tc.dtype or not (g.flags.c_contiguous and tc.flags.c_contiguous):
+        raise ValueError("lstm_gates_cat_backward: saved gates of different layouts")
+    has_c0 = c0 is not None
+    has_gh = gh is not None
+    has_gc = gc is not None
+    c0 = _same_layout(c0, tc, "lstm_gates_cat_backward") if has_c0 else tc
+    gh = _same_layout(gh, tc, "lstm_gates_cat_backward") if has_gh else tc
+    gc = _same_layout(gc, tc, "lstm_gates_cat_backward") if has_gc else tc
+    da = np.empty_like(g)
+    gc0 = np.empty_like(tc)
+    if g.dtype == np.float64:
+        _lstm_bwd_cat_loop[double](g, tc, c0, has_c0, gh, has_gh, gc, has_gc, da, gc0)
+    else:
+        _lstm_bwd_cat_loop[float](g, tc, c0, has_c0, gh, has_gh, gc, has_gc, da, gc0)
+    return da, gc0
