@@ -182,10 +182,11 @@ def lstm_cell(x, wx, b, wh=None, h=None, c=None):
 # ---------------------------------------------------------------------------- the RNN step
 # An Elman step after the input's product, h = tanh(a + h0 @ wh), as one node instead of
 # three (product, sum, tanh). ``a = x @ wx + b`` stays a Linear node of its own: its
-# gradients then reach wx and b in the walk's order as before, so the numbers are the
-# composed form's to the last bit. Forward and backward compute the composed form's
-# arithmetic in its order; the differentiable backward is built of the composed form's
-# operations, so create_graph works.
+# gradients then reach wx and b in the walk's order as before. Forward and backward
+# compute the composed form's arithmetic in its order, so the values are the composed
+# form's to the last bit, and so are the gradients while each state gets its gradient
+# from two places at most (the walk may add three in another order); the differentiable
+# backward is built of the composed form's operations, so create_graph works.
 
 
 cdef class RNNCell(Function):
@@ -216,8 +217,8 @@ cdef class RNNCell(Function):
 
 def rnn_cell(a, wh, h):
     """One step of an Elman RNN after its input's product, ``tanh(a + h @ wh)``, as one
-    operation (``a`` is ``x @ wx + b``, from ``linear``; ``h`` the previous state).
-    Computed as the composed form computes it, to the last bit.
+    operation (``a`` is ``x @ wx + b``, from ``linear``; ``h`` the previous state),
+    computed as the composed form ``tanh(a + linear(h, wh))`` computes it.
 
     >>> h = rnn_cell(variable(0.5).reshape(1, 1), variable(2.0).reshape(1, 1),
     ...              variable(0.25).reshape(1, 1))
