@@ -485,10 +485,15 @@ class RNN(Layer):
         self.h = None
 
     def forward(self, x):
+        h2h = self.h2h
         if self.h is None:
             h = F.tanh(self.x2h(x))
+        elif type(h2h) is Linear and h2h.b is None and h2h.w is not None:
+            # the hidden product, the sum and tanh as one operation (ops.rnn_cell: the
+            # composed form's arithmetic, one graph node instead of three)
+            h = _ops.rnn_cell(self.x2h(x), h2h.w, self.h)
         else:
-            h = F.tanh(self.x2h(x) + self.h2h(self.h))
+            h = F.tanh(self.x2h(x) + h2h(self.h))
         self.h = h
         return h
 

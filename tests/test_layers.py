@@ -124,6 +124,125 @@ def test_rnn():
     assert rnn.h is None
 
 
+def _rnn_run(rnn, xs, fused, square=False):
+    """Loss and gradients of a sequence through ``rnn``: its own (fused) step, or the
+    composed form tanh(x2h(x) + h2h(h)) written out with the elementary functions."""
+    rnn.reset_state()
+    rnn.cleargrads()
+    head = np.linspace(-1.0, 1.0, rnn.h2h.w.shape[1]).reshape(-1, 1).astype(xs[0].dtype)
+    loss, h = 0, None
+    for x in xs:
+        if fused:
+            h = rnn(x)
+        else:
+            a = F.linear(x, rnn.x2h.w, rnn.x2h.b)
+            h = F.tanh(a if h is None else a + F.linear(h, rnn.h2h.w))
+        loss = loss + (F.sum(h * h) if square else F.sum(F.matmul(h, head) ** 2))
+    loss.backward()
+    return loss.data, h.data, {k: v.grad.data for k, v in rnn.params().items()}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_rnn_step_is_the_composed_step_to_the_last_bit(dtype):
+    from autograd._core.ops import RNNCell
+
+    rng = np.random.default_rng(3)
+    rnn = L.RNN(5, in_size=3, rng=rng, dtype=dtype)
+    xs = [rng.normal(size=(4, 3)).astype(dtype) for _ in range(6)]
+    rnn(xs[0])
+    h = rnn(xs[1])
+    assert type(h.creator) is RNNCell  # one node for the product, the sum and tanh
+    assert h.dtype == dtype
+    fused = _rnn_run(rnn, xs, True)
+    composed = _rnn_run(rnn, xs, False)
+    np.testing.assert_array_equal(fused[0], composed[0])
+    np.testing.assert_array_equal(fused[1], composed[1])
+    assert sorted(fused[2]) == ["h2h.w", "x2h.b", "x2h.w"]
+    for name in fused[2]:
+        np.testing.assert_array_equal(fused[2][name], composed[2][name])
+        assert fused[2][name].dtype == dtype
+
+
+def test_fused_rnn_step_when_a_state_is_used_twice():
+    # h * h gives each state three gradients (two from the product, one from the next
+    # step); the walk may add them in another order than the composed graph's: the
+    # values agree to rounding, not necessarily to the last bit
+    rng = np.random.default_rng(6)
+    rnn = L.RNN(5, in_size=3, rng=rng)
+    xs = [rng.normal(size=(4, 3)) for _ in range(6)]
+    fused = _rnn_run(rnn, xs, True, square=True)
+    composed = _rnn_run(rnn, xs, False, square=True)
+    np.testing.assert_array_equal(fused[1], composed[1])  # the forward pass is exact
+    np.testing.assert_allclose(fused[0], composed[0], rtol=1e-14)
+    for name in fused[2]:
+        np.testing.assert_allclose(fused[2][name], composed[2][name], rtol=1e-12, atol=1e-14)
+
+
+def test_fused_rnn_cell_first_and_second_order():
+    from helpers import check_first, check_second
+
+    from autograd._core import ops
+
+    rng = np.random.default_rng(4)
+    # a broadcast a (1, 3) as well as a full one
+    for a_shape in [(2, 3), (1, 3)]:
+        arrays = [
+            rng.normal(size=a_shape),
+            rng.normal(scale=0.7, size=(4, 3)),
+            rng.normal(size=(2, 4)),
+        ]
+        check_first(ops.rnn_cell, arrays, rng)
+        check_second(ops.rnn_cell, arrays, rng)
+
+
+def test_fused_rnn_cell_gradients_and_constants():
+    from autograd._core import ops
+
+    rng = np.random.default_rng(5)
+    a, wh, h = rng.normal(size=(2, 3)), rng.normal(size=(4, 3)), rng.normal(size=(2, 4))
+    av, wv, hv = ag.Variable(a), ag.Variable(wh), ag.Variable(h)
+    g = rng.normal(size=(2, 3))
+    y = ops.rnn_cell(av, wv, hv)
+    np.testing.assert_allclose(y.data, np.tanh(a + h @ wh), rtol=1e-14)
+    F.sum(y * g).backward()
+    ga = g * (1 - np.tanh(a + h @ wh) ** 2)
+    np.testing.assert_allclose(av.grad.data, ga, rtol=1e-13)
+    np.testing.assert_allclose(wv.grad.data, h.T @ ga, rtol=1e-13)
+    np.testing.assert_allclose(hv.grad.data, ga @ wh.T, rtol=1e-13)
+    # constant inputs get nothing; with no graph, nothing is recorded
+    wv.cleargrad()
+    y = ops.rnn_cell(a, wv, h)
+    F.sum(y).backward()
+    assert wv.grad is not None and y.creator is not None
+    with ag.no_grad():
+        assert ops.rnn_cell(av, wv, hv).creator is None
+
+
+def test_fused_rnn_cell_bad_shapes():
+    from autograd._core import ops
+
+    with pytest.raises(ValueError, match="does not fit hidden weights"):
+        ops.rnn_cell(np.ones((2, 3)), np.ones((4, 3)), np.ones((2, 5)))
+    with pytest.raises(ValueError, match="does not fit hidden weights"):
+        ops.rnn_cell(np.ones((2, 3)), np.ones(3), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="does not fit the hidden product"):
+        ops.rnn_cell(np.ones((2, 5)), np.ones((4, 3)), np.ones((2, 4)))
+    with pytest.raises(TypeError):
+        ops.rnn_cell(None, np.ones((4, 3)), np.ones((2, 4)))
+
+
+def test_rnn_with_a_replaced_hidden_layer_is_composed():
+    rnn = L.RNN(3, in_size=2, rng=np.random.default_rng(0))
+    rnn.h2h = L.Linear(3, in_size=3, rng=np.random.default_rng(1))  # with a bias now
+    x = np.ones((2, 2))
+    h1 = rnn(x)
+    h2 = rnn(x)
+    expected = np.tanh(
+        x @ rnn.x2h.w.data + rnn.x2h.b.data + h1.data @ rnn.h2h.w.data + rnn.h2h.b.data
+    )
+    np.testing.assert_allclose(h2.data, expected, rtol=1e-14)
+
+
 def test_truncated_bptt_does_not_reach_earlier_steps():
     lstm = L.LSTM(4, rng=np.random.default_rng(0))
     x = ag.Variable(np.ones((1, 2)))
