@@ -285,6 +285,7 @@ def nchw_to_cn(gy):
 cdef void _max_pool_loop(const floating[:, :, ::1] x,        # IN  (m, h, w)
                          floating[:, :, ::1] y,               # OUT (m, oh, ow)
                          Py_ssize_t[:, :, ::1] idx,           # OUT (m, oh, ow): h*w + w index
+                         bint with_idx,                       # else idx is not written
                          Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
                          Py_ssize_t ph, Py_ssize_t pw) noexcept nogil:
     cdef Py_ssize_t planes = x.shape[0], height = x.shape[1], width = x.shape[2]
@@ -310,7 +311,43 @@ cdef void _max_pool_loop(const floating[:, :, ::1] x,        # IN  (m, h, w)
                             best = v
                             best_at = h * width + w
                 y[m, p, q] = best
-                idx[m, p, q] = best_at
+                if with_idx:
+                    idx[m, p, q] = best_at
+
+
+cdef void _max_pool_grad_loop(const floating[:, :, ::1] x,   # IN  (m, h, w)
+                              const floating[:, :, ::1] gy,  # IN  (m, oh, ow)
+                              floating[:, :, ::1] gx,         # OUT (m, h, w), zeroed
+                              Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                              Py_ssize_t ph, Py_ssize_t pw) noexcept nogil:
+    # Each window's maximum is found again exactly as _max_pool_loop finds it (same scan,
+    # same tie rule), so no index array need be kept between the passes.
+    cdef Py_ssize_t planes = x.shape[0], height = x.shape[1], width = x.shape[2]
+    cdef Py_ssize_t oh = gy.shape[1], ow = gy.shape[2]
+    cdef Py_ssize_t m, p, q, h, w, h0, w0, hs, he, ws, we, bh, bw
+    cdef floating v, best
+    for m in range(planes):
+        for p in range(oh):
+            h0 = p * sh - ph
+            hs = h0 if h0 > 0 else 0
+            he = h0 + kh if h0 + kh < height else height
+            for q in range(ow):
+                w0 = q * sw - pw
+                ws = w0 if w0 > 0 else 0
+                we = w0 + kw if w0 + kw < width else width
+                if hs >= he or ws >= we:
+                    continue
+                best = -INFINITY
+                bh = hs
+                bw = ws
+                for h in range(hs, he):
+                    for w in range(ws, we):
+                        v = x[m, h, w]
+                        if v > best or isnan(v):
+                            best = v
+                            bh = h
+                            bw = w
+                gx[m, bh, bw] += gy[m, p, q]
 
 
 cdef void _avg_pool_loop(const floating[:, :, ::1] x,        # IN  (m, h, w)
@@ -393,10 +430,18 @@ cdef Py_ssize_t _gather_loop(const floating[:, ::1] src,     # IN  (m, size)
 
 
 cdef int _max_pool_run(const floating[:, :, ::1] x, floating[:, :, ::1] y,
-                       Py_ssize_t[:, :, ::1] idx, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh,
-                       Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw) except -1:
+                       Py_ssize_t[:, :, ::1] idx, bint with_idx, Py_ssize_t kh, Py_ssize_t kw,
+                       Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw) except -1:
     with nogil:
-        _max_pool_loop(x, y, idx, kh, kw, sh, sw, ph, pw)
+        _max_pool_loop(x, y, idx, with_idx, kh, kw, sh, sw, ph, pw)
+    return 0
+
+
+cdef int _max_pool_grad_run(const floating[:, :, ::1] x, const floating[:, :, ::1] gy,
+                            floating[:, :, ::1] gx, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh,
+                            Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw) except -1:
+    with nogil:
+        _max_pool_grad_loop(x, gy, gx, kh, kw, sh, sw, ph, pw)
     return 0
 
 
@@ -443,18 +488,38 @@ cdef tuple _pool_geometry(object x, object kernel, object stride, object pad, st
     return kh, kw, sh, sw, ph, pw, oh, ow
 
 
-def max_pool_forward(x, kernel, stride, pad):
+def max_pool_forward(x, kernel, stride, pad, indices=True):
     """Max pooling of planes ``x`` (m, h, w): the maxima (m, oh, ow) and where each was
-    found, as flat indices ``row * w + col`` into its plane (intp). Padding never wins."""
+    found, as flat indices ``row * w + col`` into its plane (intp), or None when
+    ``indices`` is false. Padding never wins."""
     x = _floats(x, 3, "max_pool_forward: x")
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, pad, "max_pool_forward")
     y = np.empty((x.shape[0], oh, ow), dtype=x.dtype)
-    idx = np.empty((x.shape[0], oh, ow), dtype=np.intp)
+    with_idx = bool(indices)
+    idx = np.empty((x.shape[0], oh, ow) if with_idx else (1, 1, 1), dtype=np.intp)
     if x.dtype == np.float64:
-        _max_pool_run[double](x, y, idx, kh, kw, sh, sw, ph, pw)
+        _max_pool_run[double](x, y, idx, with_idx, kh, kw, sh, sw, ph, pw)
     else:
-        _max_pool_run[float](x, y, idx, kh, kw, sh, sw, ph, pw)
-    return y, idx
+        _max_pool_run[float](x, y, idx, with_idx, kh, kw, sh, sw, ph, pw)
+    return y, (idx if with_idx else None)
+
+
+def max_pool_backward(x, gy, kernel, stride, pad):
+    """The gradient of ``max_pool_forward`` for planes ``x`` (m, h, w) and the output
+    gradient ``gy`` (m, oh, ow) of the same dtype: each ``gy`` added where its window's
+    maximum is (found again in ``x``, the first in scan order, as the forward pass)."""
+    x = _floats(x, 3, "max_pool_backward: x")
+    gy = _same_dtype(x, gy, "max_pool_backward: gy")
+    kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, pad, "max_pool_backward")
+    if gy.shape != (x.shape[0], oh, ow):
+        raise ValueError(f"max_pool_backward: gy has shape {gy.shape}, expected "
+                         f"{(x.shape[0], oh, ow)}")
+    gx = np.zeros(x.shape, dtype=x.dtype)
+    if x.dtype == np.float64:
+        _max_pool_grad_run[double](x, gy, gx, kh, kw, sh, sw, ph, pw)
+    else:
+        _max_pool_grad_run[float](x, gy, gx, kh, kw, sh, sw, ph, pw)
+    return gx
 
 
 def avg_pool_forward(x, kernel, stride, pad):
