@@ -101,9 +101,11 @@ cdef tuple _conv_out(tuple xshape, tuple kernel, tuple stride, tuple pad, str wh
 # The patch matrix of a whole batch is kernel-size times the input; the batch is cut into
 # chunks of images whose temporaries (the patches, the product before it is rearranged
 # into the output, the rearranged output gradient) stay under this size each, so that a
-# step's peak memory is its activations, not nine copies of them. 64 KiB: the digits
-# CNN's products stay large enough (a few per convolution) that the chunking costs no time.
-cdef Py_ssize_t CHUNK_BYTES = 1 << 16
+# step's peak memory is its activations, not nine copies of them. 128 KiB: the digits
+# CNN's temporaries stay under its activations at float32, and its products few enough
+# (10 chunks at most a convolution) that the chunking costs no time; at 64 KiB the
+# float64 step was 8% slower (22 chunks in the second convolution).
+cdef Py_ssize_t CHUNK_BYTES = 1 << 17
 
 
 cdef list _chunks(Py_ssize_t n, Py_ssize_t bytes_per_image):
@@ -302,7 +304,7 @@ def conv2d(x, w, b=None, stride=1, pad=0):
 
     ``stride`` and ``pad`` are an int or an (h, w) pair. The output has shape
     (N, out, (H + 2 pad - kh) // stride + 1, ...). Computed as a matrix product over the
-    patches (im2col), one per chunk of images of at most 64 KiB of patches; differentiable
+    patches (im2col), one per chunk of images of at most 128 KiB of patches; differentiable
     to any order.
 
     >>> import numpy as np
@@ -410,28 +412,31 @@ cdef Node _pool_gather(Node gx, object idx, tuple gshape):
 
 
 cdef class MaxPool2d(Function):
-    # No index array: the backward pass finds each window's maximum again in the input,
-    # which the graph holds anyway (an intp index per output would cost twice a float32
-    # output, kept as long as the graph is).
+    # Where each maximum was, as its position in its window: one byte an output (uint8),
+    # private. An intp index into the plane would cost twice a float32 output, kept as
+    # long as the graph is; kernels of over 256 elements keep those (idx) instead.
+    cdef object pos
+    cdef object idx
     cdef tuple kernel, stride, pad
 
-    cdef object _input_planes(self):
-        xd = self._x0._data
-        xs = xd.shape
-        return xd.reshape(xs[0] * xs[1], xs[2], xs[3])
-
     cdef object backward_arrays(self, object gy):
-        planes = self._input_planes()
-        g = _float_like(np.asarray(gy), planes.dtype)
-        g = g.reshape(planes.shape[0], g.shape[2], g.shape[3])
-        gx = K.max_pool_backward(planes, g, self.kernel, self.stride, self.pad)
-        return gx.reshape(self._x0._data.shape)
+        xs = self._x0._data.shape
+        g = np.ascontiguousarray(gy)
+        if self.pos is None:
+            out = K.scatter_add(g.reshape(self.idx.shape), self.idx, xs[2] * xs[3])
+            return out.reshape(xs)
+        g = g.reshape(self.pos.shape)
+        out = K.max_pool_backward(self.pos, g, (xs[0] * xs[1], xs[2], xs[3]), self.kernel,
+                                  self.stride, self.pad)
+        return out.reshape(xs)
 
     cdef object backward_vars(self, object gy):
-        # higher orders: the positions are made again, for the scatter that needs them
-        idx = K.max_pool_forward(self._input_planes(), self.kernel, self.stride, self.pad)[1]
-        idx = idx.reshape(idx.shape[0], -1)
-        idx.flags.writeable = False
+        idx = self.idx
+        if idx is None:  # higher orders: the flat positions, for the scatter that needs them
+            idx = K.max_pool_forward(_planes(self._x0, "max_pool2d"), self.kernel, self.stride,
+                                     self.pad)[1]
+            idx = idx.reshape(idx.shape[0], -1)
+            idx.flags.writeable = False
         return _pool_scatter(<Node>gy, idx, self._x0._data.shape)
 
 
@@ -450,11 +455,19 @@ def max_pool2d(x, kernel, stride=None, pad=0):
     planes = _planes(v, "max_pool2d")
     xs = v._data.shape
     _conv_out(xs, k, s, p, "max_pool2d")
-    yd = K.max_pool_forward(planes, k, s, p, indices=False)[0]
+    cdef bint record = _record((v,))
+    small = k[0] * k[1] <= 256
+    yd, where = K.max_pool_forward(planes, k, s, p, ("window" if small else True) if record
+                                   else False)
     cdef Node y = new_var(yd.reshape(xs[0], xs[1], yd.shape[1], yd.shape[2]))
     cdef MaxPool2d f
-    if _record((v,)):
+    if record:
         f = MaxPool2d.__new__(MaxPool2d)
+        where.flags.writeable = False
+        if small:
+            f.pos = where
+        else:
+            f.idx = where.reshape(where.shape[0], -1)
         f.kernel = k
         f.stride = s
         f.pad = p
