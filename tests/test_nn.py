@@ -297,6 +297,137 @@ def test_avg_pool_counts_padded_zeros():
     np.testing.assert_allclose(y.data[0, 0], [[0.25, 0.5, 0.25], [0.5, 1, 0.5], [0.25, 0.5, 0.25]])
 
 
+def test_max_pool_graph_keeps_one_byte_an_output_and_walks_again():
+    """The pooling's Function keeps where each maximum was as a one-byte position in its
+    window: building the graph adds the output and a quarter of it (float32); and a
+    second backward over the same graph adds the same gradient again."""
+    import tracemalloc
+
+    rng = np.random.default_rng(21)
+    x = ag.Variable(rng.normal(size=(8, 16, 32, 32)).astype(np.float32))
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        y = F.max_pool2d(x, 2)
+        grown = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert y.data.nbytes == 131072
+    assert grown < 131072 + 32768 + 8192  # an intp index per output would add 262144
+    loss = F.sum(y * 3.0)
+    loss.backward()
+    once = x.grad.data.copy()
+    planes = x.data.reshape(128, 32, 32)
+    expected = np.zeros_like(planes)
+    ref = planes.reshape(128, 16, 2, 16, 2).transpose(0, 1, 3, 2, 4).reshape(128, 16, 16, 4)
+    arg = ref.argmax(axis=-1)
+    rows, cols = np.indices((16, 16))
+    for m in range(128):
+        expected[m, 2 * rows + arg[m] // 2, 2 * cols + arg[m] % 2] = 3.0
+    np.testing.assert_array_equal(once, expected.reshape(x.shape))
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.data, 2 * once)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "kernel, stride, pad",
+    [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((3, 2), (1, 2), (1, 1))],
+)
+def test_max_pool_window_positions_match_the_flat_indices(dtype, kernel, stride, pad):
+    """The one-byte window positions point where the flat indices do, and
+    ``max_pool_backward`` from them equals the scatter-add to the flat indices, with
+    ties (small integers), NaNs and overlapping padded windows."""
+    rng = np.random.default_rng(22)
+    x = rng.integers(0, 3, size=(5, 7, 6)).astype(dtype)
+    x[1, 2, 3] = x[3, 0, 0] = x[3, 0, 1] = np.nan
+    y, idx = K.max_pool_forward(x, kernel, stride, pad)
+    y2, pos = K.max_pool_forward(x, kernel, stride, pad, indices="window")
+    y3, none = K.max_pool_forward(x, kernel, stride, pad, indices=False)
+    assert none is None and pos.dtype == np.uint8 and pos.shape == y.shape
+    np.testing.assert_array_equal(y2, y)
+    np.testing.assert_array_equal(y3, y)
+    oh, ow = y.shape[1:]
+    rows = (np.arange(oh) * stride[0] - pad[0])[:, None] + pos // kernel[1]
+    cols = (np.arange(ow) * stride[1] - pad[1])[None, :] + pos % kernel[1]
+    np.testing.assert_array_equal(rows * 6 + cols, idx)
+    gy = rng.normal(size=y.shape).astype(dtype)
+    gx = K.max_pool_backward(pos, gy, x.shape, kernel, stride, pad)
+    assert gx.dtype == dtype and gx.shape == x.shape
+    ref = K.scatter_add(gy.reshape(5, -1), idx.reshape(5, -1), 42).reshape(x.shape)
+    np.testing.assert_array_equal(gx, ref)
+    if kernel == stride == (2, 2):  # the last NaN of the window wins
+        assert pos[3, 0, 0] == 1 and gx[3, 0, 1] == gy[3, 0, 0] and gx[3, 0, 0] == 0
+
+
+def test_max_pool_window_kernels_validate():
+    pos = np.zeros((2, 2, 2), np.uint8)
+    g = np.ones((2, 2, 2))
+    with pytest.raises(TypeError, match="uint8"):
+        K.max_pool_backward(pos.astype(np.intp), g, (2, 4, 4), (2, 2), (2, 2), (0, 0))
+    with pytest.raises(ValueError, match=r"must both be \(2, 2, 2\)"):
+        K.max_pool_backward(pos, np.ones((2, 3, 2)), (2, 4, 4), (2, 2), (2, 2), (0, 0))
+    with pytest.raises(ValueError, match="at most half"):
+        K.max_pool_backward(pos, g, (2, 4, 4), (2, 2), (2, 2), (2, 0))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        K.max_pool_backward(pos, g.astype(int), (2, 4, 4), (2, 2), (2, 2), (0, 0))
+    with pytest.raises(IndexError, match="1 positions are outside"):
+        K.max_pool_backward(
+            np.where(np.arange(8) == 5, 4, 0).astype(np.uint8).reshape(2, 2, 2),
+            g,
+            (2, 4, 4),
+            (2, 2),
+            (2, 2),
+            (0, 0),
+        )
+    with pytest.raises(ValueError, match="at most 256 elements"):
+        K.max_pool_forward(np.ones((1, 17, 17)), (17, 16), (1, 1), (0, 0), indices="window")
+    with pytest.raises(ValueError, match="indices must be"):
+        K.max_pool_forward(np.ones((1, 4, 4)), (2, 2), (2, 2), (0, 0), indices="flat")
+
+
+def test_max_pool_over_256_elements_keeps_flat_indices():
+    """Windows too large for a one-byte position keep flat indices: first and second
+    derivatives as with small windows."""
+    rng = np.random.default_rng(24)
+    x = ag.Variable(rng.normal(size=(2, 3, 20, 20)))
+    y = F.max_pool2d(x, (17, 16), stride=3)
+    (gx,) = ag.grad([F.sum(y * y)], [x], create_graph=True)
+    planes = x.data.reshape(6, 20, 20)
+    _, idx = K.max_pool_forward(planes, (17, 16), (3, 3), (0, 0))
+    vals = np.take_along_axis(planes.reshape(6, -1), idx.reshape(6, -1), 1)
+    expected = K.scatter_add(2 * vals, idx.reshape(6, -1), 400).reshape(x.shape)
+    np.testing.assert_allclose(gx.data, expected)
+    F.sum(gx).backward()
+    counts = K.scatter_add(np.ones(idx.shape).reshape(6, -1), idx.reshape(6, -1), 400)
+    np.testing.assert_allclose(x.grad.data, 2 * counts.reshape(x.shape))  # windows overlap
+
+
+def test_conv2d_forward_temporaries_stay_within_a_chunk():
+    """The convolution's temporaries (patches, the product before it is rearranged) are
+    made one chunk of at most 128 KiB at a time, the previous chunk's freed first: the
+    forward peak is the output plus a few chunks (with 256 KiB chunks, two of which were
+    alive at once, it was the output plus 516 KB)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(23)
+    x = ag.Variable(rng.normal(size=(256, 16, 8, 8)).astype(np.float32))
+    w = ag.Variable(rng.normal(size=(32, 16, 3, 3)).astype(np.float32))
+    b = ag.Variable(np.zeros(32, np.float32))
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        y = F.conv2d(x, w, b, pad=1)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert y.data.nbytes == 2097152
+    assert peak < 2097152 + 163840  # 3 images a chunk: 110,592 + 24,576 bytes
+    loops = F.conv2d(x.data[:1], w.data, b.data, pad=1).data
+    np.testing.assert_allclose(y.data[:1], loops, rtol=1e-5, atol=1e-4)
+
+
 def test_embedding_repeated_ids_add_up_and_ids_are_copied():
     w = ag.Variable(np.arange(6.0).reshape(3, 2))
     ids = np.array([1, 1, 2])
@@ -615,7 +746,7 @@ def test_lazy_conv_initialises_once_under_threads():
 
 def test_conv2d_in_many_chunks_equals_image_by_image():
     """40 images of 8x10x10 under 3x3 kernels, stride 2, make 14.4 KB of patches each: the
-    batch is done in chunks of 18 images; the results must equal one image at a time."""
+    batch is done in chunks of 9 images; the results must equal one image at a time."""
     rng = np.random.default_rng(14)
     x = rng.normal(size=(40, 8, 10, 10))
     w = rng.normal(size=(4, 8, 3, 3))

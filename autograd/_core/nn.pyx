@@ -99,9 +99,13 @@ cdef tuple _conv_out(tuple xshape, tuple kernel, tuple stride, tuple pad, str wh
 # ============================================================================ convolution
 
 # The patch matrix of a whole batch is kernel-size times the input; the batch is cut into
-# chunks of images whose patches stay under this size (one product for small inputs),
-# so that a step's peak memory is its activations, not nine copies of them.
-cdef Py_ssize_t CHUNK_BYTES = 1 << 18
+# chunks of images whose temporaries (the patches, the product before it is rearranged
+# into the output, the rearranged output gradient) stay under this size each, so that a
+# step's peak memory is its activations, not nine copies of them. 128 KiB: the digits
+# CNN's temporaries stay under its activations at float32, and its products few enough
+# (10 chunks at most a convolution) that the chunking costs no time; at 64 KiB the
+# float64 step was 8% slower (22 chunks in the second convolution).
+cdef Py_ssize_t CHUNK_BYTES = 1 << 17
 
 
 cdef list _chunks(Py_ssize_t n, Py_ssize_t bytes_per_image):
@@ -119,9 +123,10 @@ cdef object _conv_arrays(object x, object w, object b, tuple stride, tuple pad):
     x = np.ascontiguousarray(x)
     w2 = w.reshape(o, c * kh * kw)
     y = np.empty((n, o, oh * ow), dtype=np.result_type(x, w))
-    for n0, n1 in _chunks(n, c * kh * kw * oh * ow * y.dtype.itemsize):
+    for n0, n1 in _chunks(n, max(c * kh * kw, o) * oh * ow * y.dtype.itemsize):
         col = K.im2col(x[n0:n1], (kh, kw), stride, pad)
         K.cn_to_nchw(np.matmul(w2, col), b, n1 - n0, out=y[n0:n1])
+        col = None  # before the next chunk's is made: one chunk of patches alive at a time
     return y.reshape(n, o, oh, ow)
 
 
@@ -143,7 +148,7 @@ cdef tuple _conv_grads(object x, tuple xshape, object w, tuple wshape, object gy
         x = np.ascontiguousarray(_float_like(x, dtype))
         gw = np.zeros((o, c * kh * kw), dtype=dtype)
     gb = np.zeros(o, dtype=np.float64)
-    for n0, n1 in _chunks(n, c * kh * kw * oh * ow * np.dtype(dtype).itemsize):
+    for n0, n1 in _chunks(n, max(c * kh * kw, o) * oh * ow * np.dtype(dtype).itemsize):
         gy2, gb_part = K.nchw_to_cn(gy[n0:n1])
         gb += gb_part
         if gw is not None:
@@ -153,6 +158,7 @@ cdef tuple _conv_grads(object x, tuple xshape, object w, tuple wshape, object gy
         if gx is not None:
             K.col2im(np.matmul(w2.T, gy2), (n1 - n0, c, xshape[2], xshape[3]), (kh, kw),
                      stride, pad, out=gx[n0:n1])
+        gy2 = None
     return gx, None if gw is None else gw.reshape(wshape), gb
 
 
@@ -298,7 +304,7 @@ def conv2d(x, w, b=None, stride=1, pad=0):
 
     ``stride`` and ``pad`` are an int or an (h, w) pair. The output has shape
     (N, out, (H + 2 pad - kh) // stride + 1, ...). Computed as a matrix product over the
-    patches (im2col), one per chunk of images of at most 256 KiB of patches; differentiable
+    patches (im2col), one per chunk of images of at most 128 KiB of patches; differentiable
     to any order.
 
     >>> import numpy as np
@@ -406,16 +412,32 @@ cdef Node _pool_gather(Node gx, object idx, tuple gshape):
 
 
 cdef class MaxPool2d(Function):
-    cdef object idx          # (N*C, OH*OW): where each maximum was, private
+    # Where each maximum was, as its position in its window: one byte an output (uint8),
+    # private. An intp index into the plane would cost twice a float32 output, kept as
+    # long as the graph is; kernels of over 256 elements keep those (idx) instead.
+    cdef object pos
+    cdef object idx
+    cdef tuple kernel, stride, pad
 
     cdef object backward_arrays(self, object gy):
         xs = self._x0._data.shape
-        out = K.scatter_add(np.ascontiguousarray(gy).reshape(self.idx.shape), self.idx,
-                            xs[2] * xs[3])
+        g = np.ascontiguousarray(gy)
+        if self.pos is None:
+            out = K.scatter_add(g.reshape(self.idx.shape), self.idx, xs[2] * xs[3])
+            return out.reshape(xs)
+        g = g.reshape(self.pos.shape)
+        out = K.max_pool_backward(self.pos, g, (xs[0] * xs[1], xs[2], xs[3]), self.kernel,
+                                  self.stride, self.pad)
         return out.reshape(xs)
 
     cdef object backward_vars(self, object gy):
-        return _pool_scatter(<Node>gy, self.idx, self._x0._data.shape)
+        idx = self.idx
+        if idx is None:  # higher orders: the flat positions, for the scatter that needs them
+            idx = K.max_pool_forward(_planes(self._x0, "max_pool2d"), self.kernel, self.stride,
+                                     self.pad)[1]
+            idx = idx.reshape(idx.shape[0], -1)
+            idx.flags.writeable = False
+        return _pool_scatter(<Node>gy, idx, self._x0._data.shape)
 
 
 def max_pool2d(x, kernel, stride=None, pad=0):
@@ -433,14 +455,22 @@ def max_pool2d(x, kernel, stride=None, pad=0):
     planes = _planes(v, "max_pool2d")
     xs = v._data.shape
     _conv_out(xs, k, s, p, "max_pool2d")
-    yd, idx = K.max_pool_forward(planes, k, s, p)
+    cdef bint record = _record((v,))
+    small = k[0] * k[1] <= 256
+    yd, where = K.max_pool_forward(planes, k, s, p, ("window" if small else True) if record
+                                   else False)
     cdef Node y = new_var(yd.reshape(xs[0], xs[1], yd.shape[1], yd.shape[2]))
     cdef MaxPool2d f
-    if _record((v,)):
+    if record:
         f = MaxPool2d.__new__(MaxPool2d)
-        idx = idx.reshape(idx.shape[0], -1)
-        idx.flags.writeable = False
-        f.idx = idx
+        where.flags.writeable = False
+        if small:
+            f.pos = where
+        else:
+            f.idx = where.reshape(where.shape[0], -1)
+        f.kernel = k
+        f.stride = s
+        f.pad = p
         link1(f, y, v)
     return y
 

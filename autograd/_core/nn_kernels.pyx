@@ -285,11 +285,13 @@ def nchw_to_cn(gy):
 cdef void _max_pool_loop(const floating[:, :, ::1] x,        # IN  (m, h, w)
                          floating[:, :, ::1] y,               # OUT (m, oh, ow)
                          Py_ssize_t[:, :, ::1] idx,           # OUT (m, oh, ow): h*w + w index
+                         unsigned char[:, :, ::1] pos,        # OUT (m, oh, ow): i*kw + j in window
+                         int mode,                            # 1: idx, 2: pos, 0: neither
                          Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
                          Py_ssize_t ph, Py_ssize_t pw) noexcept nogil:
     cdef Py_ssize_t planes = x.shape[0], height = x.shape[1], width = x.shape[2]
     cdef Py_ssize_t oh = y.shape[1], ow = y.shape[2]
-    cdef Py_ssize_t m, p, q, h, w, h0, w0, hs, he, ws, we, best_at
+    cdef Py_ssize_t m, p, q, h, w, h0, w0, hs, he, ws, we, bh, bw
     cdef floating v, best
     for m in range(planes):
         for p in range(oh):
@@ -301,16 +303,49 @@ cdef void _max_pool_loop(const floating[:, :, ::1] x,        # IN  (m, h, w)
                 ws = w0 if w0 > 0 else 0
                 we = w0 + kw if w0 + kw < width else width
                 best = -INFINITY
-                best_at = hs * width + ws
+                bh = hs
+                bw = ws
                 # the first maximum in scan order wins, and NaN propagates, as in PyTorch
                 for h in range(hs, he):
                     for w in range(ws, we):
                         v = x[m, h, w]
                         if v > best or isnan(v):
                             best = v
-                            best_at = h * width + w
+                            bh = h
+                            bw = w
                 y[m, p, q] = best
-                idx[m, p, q] = best_at
+                if mode == 1:
+                    idx[m, p, q] = bh * width + bw
+                elif mode == 2:
+                    pos[m, p, q] = <unsigned char>((bh - h0) * kw + bw - w0)
+
+
+cdef Py_ssize_t _max_pool_grad_loop(const unsigned char[:, :, ::1] pos,  # IN  (m, oh, ow)
+                                    const floating[:, :, ::1] gy,        # IN  (m, oh, ow)
+                                    floating[:, :, ::1] gx,               # OUT (m, h, w), zeroed
+                                    Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                                    Py_ssize_t ph, Py_ssize_t pw) noexcept nogil:
+    # Each gradient added where its window's maximum was, from its position in the window:
+    # one byte an output kept between the passes instead of an intp flat index.
+    cdef Py_ssize_t planes = gx.shape[0], height = gx.shape[1], width = gx.shape[2]
+    cdef Py_ssize_t oh = gy.shape[1], ow = gy.shape[2]
+    cdef Py_ssize_t m, p, q, h, w, t, bad = 0
+    cdef Py_ssize_t di[256]
+    cdef Py_ssize_t dj[256]
+    for t in range(256):  # a position's row and column in the window, without a division
+        di[t] = t // kw if t < kh * kw else -height - kh  # outside: lands off the plane
+        dj[t] = t % kw
+    for m in range(planes):
+        for p in range(oh):
+            for q in range(ow):
+                t = pos[m, p, q]
+                h = p * sh - ph + di[t]
+                w = q * sw - pw + dj[t]
+                if h < 0 or h >= height or w < 0 or w >= width:
+                    bad += 1
+                    continue
+                gx[m, h, w] += gy[m, p, q]
+    return bad
 
 
 cdef void _avg_pool_loop(const floating[:, :, ::1] x,        # IN  (m, h, w)
@@ -393,11 +428,22 @@ cdef Py_ssize_t _gather_loop(const floating[:, ::1] src,     # IN  (m, size)
 
 
 cdef int _max_pool_run(const floating[:, :, ::1] x, floating[:, :, ::1] y,
-                       Py_ssize_t[:, :, ::1] idx, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh,
-                       Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw) except -1:
+                       Py_ssize_t[:, :, ::1] idx, unsigned char[:, :, ::1] pos, int mode,
+                       Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph,
+                       Py_ssize_t pw) except -1:
     with nogil:
-        _max_pool_loop(x, y, idx, kh, kw, sh, sw, ph, pw)
+        _max_pool_loop(x, y, idx, pos, mode, kh, kw, sh, sw, ph, pw)
     return 0
+
+
+cdef Py_ssize_t _max_pool_grad_run(const unsigned char[:, :, ::1] pos,
+                                   const floating[:, :, ::1] gy, floating[:, :, ::1] gx,
+                                   Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                                   Py_ssize_t ph, Py_ssize_t pw) except -1:
+    cdef Py_ssize_t bad
+    with nogil:
+        bad = _max_pool_grad_loop(pos, gy, gx, kh, kw, sh, sw, ph, pw)
+    return bad
 
 
 cdef int _avg_pool_run(const floating[:, :, ::1] x, floating[:, :, ::1] y, Py_ssize_t kh,
@@ -443,18 +489,62 @@ cdef tuple _pool_geometry(object x, object kernel, object stride, object pad, st
     return kh, kw, sh, sw, ph, pw, oh, ow
 
 
-def max_pool_forward(x, kernel, stride, pad):
+def max_pool_forward(x, kernel, stride, pad, indices=True):
     """Max pooling of planes ``x`` (m, h, w): the maxima (m, oh, ow) and where each was
-    found, as flat indices ``row * w + col`` into its plane (intp). Padding never wins."""
+    found. ``indices`` True: flat indices ``row * w + col`` into its plane (intp);
+    ``"window"``: the position ``i * kw + j`` within its window (uint8, kernels of at
+    most 256 elements), what ``max_pool_backward`` takes; False: None. Padding never wins."""
     x = _floats(x, 3, "max_pool_forward: x")
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, pad, "max_pool_forward")
-    y = np.empty((x.shape[0], oh, ow), dtype=x.dtype)
-    idx = np.empty((x.shape[0], oh, ow), dtype=np.intp)
-    if x.dtype == np.float64:
-        _max_pool_run[double](x, y, idx, kh, kw, sh, sw, ph, pw)
+    cdef int mode
+    if indices == "window":
+        if kh * kw > 256:
+            raise ValueError(f"max_pool_forward: window positions need a kernel of at most 256 "
+                             f"elements, got {kh}x{kw}")
+        mode = 2
+    elif indices is True or indices is False:
+        mode = 1 if indices else 0
     else:
-        _max_pool_run[float](x, y, idx, kh, kw, sh, sw, ph, pw)
-    return y, idx
+        raise ValueError(f"max_pool_forward: indices must be True, False or 'window', "
+                         f"got {indices!r}")
+    shape = (x.shape[0], oh, ow)
+    y = np.empty(shape, dtype=x.dtype)
+    idx = np.empty(shape if mode == 1 else (1, 1, 1), dtype=np.intp)
+    pos = np.empty(shape if mode == 2 else (1, 1, 1), dtype=np.uint8)
+    if x.dtype == np.float64:
+        _max_pool_run[double](x, y, idx, pos, mode, kh, kw, sh, sw, ph, pw)
+    else:
+        _max_pool_run[float](x, y, idx, pos, mode, kh, kw, sh, sw, ph, pw)
+    return y, (idx if mode == 1 else pos if mode == 2 else None)
+
+
+def max_pool_backward(pos, gy, shape, kernel, stride, pad):
+    """The gradient of ``max_pool_forward`` for planes of ``shape`` (m, h, w): each of
+    ``gy`` (m, oh, ow) added where its window's maximum was, from ``pos`` (m, oh, ow), the
+    uint8 window positions ``max_pool_forward(..., indices="window")`` gives. A position
+    outside its window or the plane is an IndexError."""
+    gy = _floats(gy, 3, "max_pool_backward: gy")
+    pos = np.asarray(pos)
+    if pos.dtype != np.uint8:
+        raise TypeError(f"max_pool_backward: pos must be uint8 window positions, got dtype "
+                        f"{pos.dtype}")
+    pos = np.ascontiguousarray(pos)
+    m, h, w = [int(s) for s in shape]
+    if min(m, h, w) < 0:
+        raise ValueError(f"max_pool_backward: shape must not be negative, got {tuple(shape)}")
+    gx = np.zeros((m, h, w), dtype=gy.dtype)
+    kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(gx, kernel, stride, pad, "max_pool_backward")
+    if gy.shape != (m, oh, ow) or pos.shape != (m, oh, ow):
+        raise ValueError(f"max_pool_backward: gy of shape {gy.shape} and pos of shape "
+                         f"{pos.shape} must both be {(m, oh, ow)}")
+    if gy.dtype == np.float64:
+        bad = _max_pool_grad_run[double](pos, gy, gx, kh, kw, sh, sw, ph, pw)
+    else:
+        bad = _max_pool_grad_run[float](pos, gy, gx, kh, kw, sh, sw, ph, pw)
+    if bad:
+        raise IndexError(f"max_pool_backward: {bad} positions are outside their windows or "
+                         f"the plane")
+    return gx
 
 
 def avg_pool_forward(x, kernel, stride, pad):
