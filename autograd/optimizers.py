@@ -28,7 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from autograd._core.kernels import axpy_fast
+from autograd._core.kernels import (
+    adagrad_update,
+    adam_update,
+    axpy_fast,
+    momentum_update,
+    rmsprop_update,
+)
 from autograd.variable import Variable
 
 __all__ = [
@@ -115,10 +121,9 @@ def _reference(param, states):
         return lambda: param
 
 
-# Large arrays are updated with the compiled axpy (one pass, no temporary) and scratch
-# buffers kept between updates; small ones with NumPy expressions, whose call overhead is
-# lower. Both give the same bits.
-_FUSED = 2048
+# Every update is one compiled pass per parameter (kernels.pyx): the parameter, its state
+# and its gradient read once, no temporaries, the same bits as the NumPy expressions in
+# the docstrings (each constant rounded to the parameter's dtype first, as NumPy rounds it).
 
 
 def _inplace(param):
@@ -258,18 +263,6 @@ class Optimizer:
             )
         return grad
 
-    def _scratch(self, like, count):
-        """``count`` temporary arrays shaped like ``like``: views of buffers kept between
-        updates (a fresh multi-megabyte array costs more in page faults than the
-        arithmetic done in it)."""
-        buffers = self.__dict__.setdefault("_buffers", {})
-        buf = buffers.get(like.dtype)
-        if buf is None or buf.shape[0] < count or buf.shape[1] < like.size:
-            rows = max(count, 0 if buf is None else buf.shape[0])
-            cols = max(like.size, 0 if buf is None else buf.shape[1])
-            buf = buffers[like.dtype] = np.empty((rows, cols), like.dtype)
-        return [buf[i, : like.size].reshape(like.shape) for i in range(count)]
-
     def _slots(self, param):
         """The optimizer's arrays for ``param`` (zeros at first), forgotten when it dies."""
         entry = self.state.get(id(param))
@@ -277,6 +270,19 @@ class Optimizer:
             return entry[1]
         arrays = [np.zeros_like(param.data) for _ in self.slot_names]
         self.state[id(param)] = (_reference(param, self.state), arrays)
+        return arrays
+
+    def _refit(self, param, data):
+        """The arrays of ``param`` made C-contiguous in its dtype (its array was replaced
+        by one of another dtype since they were made); the shape is checked."""
+        arrays = self._slots(param)
+        for i, a in enumerate(arrays):
+            if a.shape != data.shape:
+                raise ValueError(
+                    f"update: the {self.slot_names[i]} array of parameter {param.name!r} has "
+                    f"shape {a.shape}, the parameter {data.shape}"
+                )
+            arrays[i] = np.array(a, dtype=data.dtype, order="C", copy=True)
         return arrays
 
     # -------------------------------------------------------------------- state
@@ -370,7 +376,7 @@ class Optimizer:
             p = named.get(name)
             if p is not None:
                 self._fits(what, name, p, arrays)
-            loaded[name] = [np.array(a, copy=True) for a in arrays]
+            loaded[name] = [np.array(a, order="C", copy=True) for a in arrays]
         return checked, int(count), loaded
 
     def _install(self, checked, named):
@@ -483,13 +489,11 @@ class Momentum(Optimizer):
             grad = self._check(param, grad)
         data = _inplace(param)
         (v,) = self._slots(param)
-        v *= self.momentum
-        if data.size < _FUSED:
-            v -= self.lr * grad
-            data += v
-        else:
-            axpy_fast(v, grad, -self.lr)  # v -= lr * grad, one pass
-            axpy_fast(data, v, 1.0)
+        try:
+            momentum_update(data, v, grad, self.lr, self.momentum)
+        except TypeError:
+            (v,) = self._refit(param, data)
+            momentum_update(data, v, grad, self.lr, self.momentum)
 
 
 class Adam(Optimizer):
@@ -545,30 +549,21 @@ class Adam(Optimizer):
         fix2 = 1.0 - self.beta2**self.iter
         self._step_rate = self.lr * math.sqrt(fix2) / fix1
 
-    def _moments(self, param, grad):
-        """Advance ``m`` and ``v``; return ``rate * m / (sqrt(v) + 1e-8)`` (a new array)."""
-        m, v = self._slots(param)
-        if m.size < _FUSED:
-            m += (1 - self.beta1) * (grad - m)
-            v += (1 - self.beta2) * (grad * grad - v)
-            return self._step_rate * m / (np.sqrt(v) + 1e-8)
-        t, u = self._scratch(m, 2)
-        np.subtract(grad, m, out=t)
-        axpy_fast(m, t, 1 - self.beta1)  # m += (1 - beta1)(g - m)
-        np.multiply(grad, grad, out=t)
-        t -= v
-        axpy_fast(v, t, 1 - self.beta2)  # v += (1 - beta2)(g^2 - v)
-        np.multiply(m, self._step_rate, out=t)
-        np.sqrt(v, out=u)
-        u += 1e-8
-        t /= u
-        return t
-
     def update_one(self, param, grad):
         if type(grad) is not np.ndarray or grad.shape != param.data.shape:
             grad = self._check(param, grad)
         data = _inplace(param)
-        data -= self._moments(param, grad)
+        m, v = self._slots(param)
+        shrink = self._shrink()
+        try:
+            adam_update(data, m, v, grad, self._step_rate, self.beta1, self.beta2, shrink)
+        except TypeError:
+            m, v = self._refit(param, data)
+            adam_update(data, m, v, grad, self._step_rate, self.beta1, self.beta2, shrink)
+
+    def _shrink(self):
+        """What the parameter is multiplied by after the step: 1 (nothing) for Adam."""
+        return 1.0
 
 
 class AdamW(Adam):
@@ -592,12 +587,8 @@ class AdamW(Adam):
         self.weight_decay = _rate(weight_decay, "AdamW: weight_decay")
         super().__init__(params, lr, alpha=alpha, beta1=beta1, beta2=beta2, hooks=hooks)
 
-    def update_one(self, param, grad):
-        if type(grad) is not np.ndarray or grad.shape != param.data.shape:
-            grad = self._check(param, grad)
-        data = _inplace(param)
-        data -= self._moments(param, grad)
-        data *= 1 - self._step_rate * self.weight_decay
+    def _shrink(self):
+        return 1 - self._step_rate * self.weight_decay
 
 
 class RMSprop(Optimizer):
@@ -627,18 +618,11 @@ class RMSprop(Optimizer):
             grad = self._check(param, grad)
         data = _inplace(param)
         (v,) = self._slots(param)
-        v *= self.alpha
-        if data.size < _FUSED:
-            v += (1 - self.alpha) * (grad * grad)
-            data -= self.lr * (grad / (np.sqrt(v) + self.eps))
-            return
-        (t,) = self._scratch(v, 1)
-        np.multiply(grad, grad, out=t)
-        axpy_fast(v, t, 1 - self.alpha)
-        np.sqrt(v, out=t)
-        t += self.eps
-        np.divide(grad, t, out=t)
-        axpy_fast(data, t, -self.lr)
+        try:
+            rmsprop_update(data, v, grad, self.lr, self.alpha, self.eps)
+        except TypeError:
+            (v,) = self._refit(param, data)
+            rmsprop_update(data, v, grad, self.lr, self.alpha, self.eps)
 
 
 class Adagrad(Optimizer):
@@ -660,17 +644,11 @@ class Adagrad(Optimizer):
             grad = self._check(param, grad)
         data = _inplace(param)
         (s,) = self._slots(param)
-        if data.size < _FUSED:
-            s += grad * grad
-            data -= self.lr * (grad / (np.sqrt(s) + self.eps))
-            return
-        (t,) = self._scratch(s, 1)
-        np.multiply(grad, grad, out=t)
-        s += t
-        np.sqrt(s, out=t)
-        t += self.eps
-        np.divide(grad, t, out=t)
-        axpy_fast(data, t, -self.lr)
+        try:
+            adagrad_update(data, s, grad, self.lr, self.eps)
+        except TypeError:
+            (s,) = self._refit(param, data)
+            adagrad_update(data, s, grad, self.lr, self.eps)
 
 
 # ------------------------------------------------------------------------ schedules

@@ -388,3 +388,31 @@ def test_go_pow_matches_seed_rounding():
     x = 1.4545454545454546
     y = (ag.variable(x) ** 4.0).item()
     assert y == (x * x) * (x * x)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_relu_keeps_numpys_bits_at_the_edges_both_ways(dtype):
+    # signed zeros, NaNs of both signs, infinities: forward as np.maximum(x, 0), backward
+    # as gy * (x > 0) (-0.0 where gy < 0, NaN where gy is inf), whichever loop runs
+    edges = [-0.0, 0.0, np.nan, -np.nan, np.inf, -np.inf, -1.5, 2.5, -3.0, 4.0]
+    gy = np.array([-1, -1, 1, 1, np.inf, np.inf, -2, 3, np.inf, -5], dtype)
+    for data in (np.array(edges, dtype), np.array(edges, dtype).reshape(2, 5).T):
+        x = ag.Variable(data)
+        y = F.relu(x)
+        y.grad = ag.Variable(gy.reshape(data.shape).copy())
+        with np.errstate(invalid="ignore"):
+            y.backward()
+            expected = gy.reshape(data.shape) * (data > 0)
+        assert y.dtype == dtype and x.grad.dtype == dtype
+        for got, want in ((y.data, np.maximum(data, dtype(0))), (x.grad.data, expected)):
+            np.testing.assert_array_equal(
+                np.ascontiguousarray(got).view(np.uint8), np.ascontiguousarray(want).view(np.uint8)
+            )
+    # the differentiable backward (create_graph) gives the same gradient, and a second
+    # derivative of zeros
+    x = ag.Variable(np.array([-1.0, 2.0, 0.0, 3.0], dtype))
+    y = F.sum(F.relu(x) * F.relu(x))
+    (gx,) = ag.grad(y, [x], create_graph=True)
+    np.testing.assert_array_equal(gx.data, np.array([0, 4, 0, 6], dtype))
+    (ggx,) = ag.grad(F.sum(gx), [x])
+    np.testing.assert_array_equal(ggx.data, np.array([0, 2, 0, 2], dtype))

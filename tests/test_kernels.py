@@ -1,9 +1,21 @@
 """The compiled kernels, through their Python-visible wrappers."""
 
+import math
+
 import numpy as np
 import pytest
 
-from autograd._core.kernels import axpy, pow_array, sum_to_py
+from autograd._core.kernels import (
+    adagrad_update,
+    adam_update,
+    axpy,
+    momentum_update,
+    pow_array,
+    relu_grad_py,
+    relu_py,
+    rmsprop_update,
+    sum_to_py,
+)
 
 
 def test_sum_to_undoes_broadcasting():
@@ -38,3 +50,141 @@ def test_pow_array_is_gos_pow():
     x = np.array([1.4545454545454546, 2.0, 0.5])
     np.testing.assert_array_equal(pow_array(x, 4.0), (x * x) * (x * x))
     np.testing.assert_allclose(pow_array(x.astype(np.float32), 3.0), x**3, rtol=1e-6)
+
+
+def _bits(a):
+    return np.ascontiguousarray(a).view(np.uint8)
+
+
+# the values where ReLU's bits are easy to get wrong: signed zeros, NaNs of both signs
+# (NumPy keeps their payload), infinities, subnormals
+_EDGES = [-0.0, 0.0, np.nan, -np.nan, np.inf, -np.inf, -1.5, 2.5, 1e-310, -5e-324]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_relu_kernel_gives_numpys_bits(dtype):
+    rng = np.random.default_rng(3)
+    for x in (
+        np.array(_EDGES, dtype),
+        rng.normal(size=(37, 5)).astype(dtype),
+        np.array(-2.0, dtype),
+    ):
+        y = relu_py(x)
+        expected = np.maximum(x, dtype(0))
+        assert y.dtype == dtype and y.shape == x.shape
+        np.testing.assert_array_equal(_bits(y), _bits(expected))
+    y = relu_py(np.array([-0.0, -3.0, np.nan, 4.0], dtype))
+    assert not np.signbit(y[0]) and y[1] == 0 and np.isnan(y[2]) and y[3] == 4
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_relu_grad_kernel_is_the_product_with_the_mask(dtype):
+    x = np.array(_EDGES, dtype)
+    y = relu_py(x)
+    # gy * 0 keeps its sign and gives NaN for inf: a product, not a select
+    gy = np.array([-1, -1, 1, 1, np.inf, np.inf, -1, 2, 3, np.nan], dtype)
+    with np.errstate(invalid="ignore"):
+        expected = gy * (x > 0)
+    g = relu_grad_py(y, gy)
+    assert g.dtype == dtype
+    np.testing.assert_array_equal(_bits(g), _bits(expected))
+    assert np.signbit(g[0]) and np.isnan(g[5]) and g[7] == 2 and g[3] == 0
+
+
+def test_relu_kernels_take_any_layout_through_numpy():
+    x = np.arange(-6.0, 6.0).reshape(3, 4)
+    for odd in (x.T, x[:, ::2], x.astype(">f8"), x.astype(np.float16), x.astype(np.int64)):
+        np.testing.assert_array_equal(relu_py(odd), np.maximum(odd, 0))
+        np.testing.assert_array_equal(relu_grad_py(relu_py(odd), odd), odd * (odd > 0))
+    ro = x.copy()
+    ro.flags.writeable = False
+    np.testing.assert_array_equal(relu_py(ro), np.maximum(x, 0))
+    # a gradient of another dtype or a broadcast one: NumPy's product (the mask is boolean,
+    # so the gradient's dtype is kept)
+    g = relu_grad_py(relu_py(x), np.ones(4, np.float32))
+    assert g.dtype == np.float32 and g.shape == (3, 4)
+    np.testing.assert_array_equal(g, (x > 0) * 1.0)
+
+
+# The optimizers' NumPy expressions before they were fused: the kernels must give their bits.
+def _numpy_steps(kind, p, grads, h):
+    p = p.copy()
+    s1, s2 = np.zeros_like(p), np.zeros_like(p)
+    for t, g in enumerate(grads, 1):
+        if kind == "momentum":
+            s1 *= h["momentum"]
+            s1 -= h["lr"] * g
+            p += s1
+        elif kind in ("adam", "adamw"):
+            rate = h["lr"] * math.sqrt(1.0 - 0.999**t) / (1.0 - 0.9**t)
+            s1 += (1 - 0.9) * (g - s1)
+            s2 += (1 - 0.999) * (g * g - s2)
+            p -= rate * s1 / (np.sqrt(s2) + 1e-8)
+            if kind == "adamw":
+                p *= 1 - rate * 0.1
+        elif kind == "rmsprop":
+            s1 *= h["alpha"]
+            s1 += (1 - h["alpha"]) * (g * g)
+            p -= h["lr"] * (g / (np.sqrt(s1) + h["eps"]))
+        else:
+            s1 += g * g
+            p -= h["lr"] * (g / (np.sqrt(s1) + h["eps"]))
+    return p, s1, s2
+
+
+def _kernel_steps(kind, p, grads, h):
+    p = p.copy()
+    s1, s2 = np.zeros_like(p), np.zeros_like(p)
+    for t, g in enumerate(grads, 1):
+        if kind == "momentum":
+            momentum_update(p, s1, g, h["lr"], h["momentum"])
+        elif kind in ("adam", "adamw"):
+            rate = h["lr"] * math.sqrt(1.0 - 0.999**t) / (1.0 - 0.9**t)
+            shrink = 1 - rate * 0.1 if kind == "adamw" else 1.0
+            adam_update(p, s1, s2, g, rate, 0.9, 0.999, shrink)
+        elif kind == "rmsprop":
+            rmsprop_update(p, s1, g, h["lr"], h["alpha"], h["eps"])
+        else:
+            adagrad_update(p, s1, g, h["lr"], h["eps"])
+    return p, s1, s2
+
+
+_SETTINGS = {"lr": 0.0123, "momentum": 0.9, "alpha": 0.99, "eps": 1e-8}
+
+
+@pytest.mark.parametrize("kind", ["momentum", "adam", "adamw", "rmsprop", "adagrad"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(1,), (3, 5), (70, 41)])
+def test_optimizer_kernels_give_the_numpy_expressions_bits(kind, dtype, shape):
+    rng = np.random.default_rng(11)
+    p = rng.normal(size=shape).astype(dtype)
+    grads = [rng.normal(size=shape).astype(dtype) for _ in range(4)]
+    grads.append(np.zeros(shape, dtype))  # v's and s's square roots of what was summed
+    got = _kernel_steps(kind, p, grads, _SETTINGS)
+    expected = _numpy_steps(kind, p, grads, _SETTINGS)
+    for a, b in zip(got, expected):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(_bits(a), _bits(b))
+
+
+def test_optimizer_kernels_convert_the_gradient_and_check_the_rest():
+    p = np.ones((2, 3))
+    v = np.zeros_like(p)
+    g = np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3))  # other dtype, layout
+    momentum_update(p, v, g, 0.5, 0.0)
+    np.testing.assert_array_equal(v, -0.5 * np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(p, 1 - 0.5 * np.arange(6.0).reshape(2, 3))
+    ro = np.ones(3)
+    ro.flags.writeable = False
+    with pytest.raises(TypeError, match="writable C-contiguous float32 or float64"):
+        momentum_update(ro, np.zeros(3), np.ones(3), 0.1, 0.9)
+    with pytest.raises(TypeError, match="writable C-contiguous float32 or float64"):
+        adagrad_update(np.ones((3, 4)).T, np.zeros((4, 3)), np.ones((4, 3)), 0.1, 1e-10)
+    with pytest.raises(TypeError, match="float64"):
+        adam_update(np.ones(3), np.zeros(3, np.float32), np.zeros(3), np.ones(3), 0.1, 0.9, 0.99)
+    with pytest.raises(TypeError, match="size"):
+        rmsprop_update(np.ones(3), np.zeros(4), np.ones(3), 0.1, 0.9, 1e-8)
+    with pytest.raises(ValueError, match="gradient has 4 elements"):
+        adagrad_update(np.ones(3), np.zeros(3), np.ones(4), 0.1, 1e-10)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        momentum_update(np.ones(3, np.int64), np.zeros(3, np.int64), np.ones(3), 0.1, 0.9)

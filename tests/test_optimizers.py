@@ -146,3 +146,93 @@ def test_bad_settings(make):
 def test_update_needs_a_model():
     with pytest.raises(TypeError, match="params"):
         O.SGD().update(42)
+
+
+def _by_numpy(kind, p, grads):
+    """The updates as the NumPy expressions the optimizers were before each became one
+    compiled pass (the defaults' settings, lr 0.01)."""
+    p = p.copy()
+    a, b = np.zeros_like(p), np.zeros_like(p)
+    for t, g in enumerate(grads, 1):
+        if kind == "Momentum":
+            a *= 0.9
+            a -= 0.01 * g
+            p += a
+        elif kind in ("Adam", "AdamW"):
+            rate = 0.01 * math.sqrt(1.0 - 0.999**t) / (1.0 - 0.9**t)
+            a += (1 - 0.9) * (g - a)
+            b += (1 - 0.999) * (g * g - b)
+            p -= rate * a / (np.sqrt(b) + 1e-8)
+            if kind == "AdamW":
+                p *= 1 - rate * 0.01
+        elif kind == "RMSprop":
+            a *= 0.99
+            a += (1 - 0.99) * (g * g)
+            p -= 0.01 * (g / (np.sqrt(a) + 1e-8))
+        elif kind == "Adagrad":
+            a += g * g
+            p -= 0.01 * (g / (np.sqrt(a) + 1e-10))
+        else:
+            p -= 0.01 * g
+    return p
+
+
+KINDS = ["SGD", "Momentum", "Adam", "AdamW", "RMSprop", "Adagrad"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_updates_keep_the_numpy_expressions_bits(kind, dtype):
+    rng = np.random.default_rng(5)
+    for shape in ((3,), (64, 40)):  # below and above the old small/large split
+        p0 = rng.normal(size=shape).astype(dtype)
+        grads = [rng.normal(size=shape).astype(dtype) for _ in range(3)]
+        m = One(p0.copy(), dtype)
+        opt = getattr(O, kind)(m, lr=0.01)
+        for g in grads:
+            m.set_grad(g)
+            opt.step()
+        assert m.p.dtype == dtype
+        expected = _by_numpy(kind, p0, grads)
+        np.testing.assert_array_equal(m.p.data.view(np.uint8), expected.view(np.uint8))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_updates_of_read_only_and_strided_parameters(kind):
+    base = np.arange(12.0).reshape(3, 4) / 7
+    for data in (base.T, base[:, ::2], np.broadcast_to(base[0], (2, 4))):
+        m = One(0.0)
+        m.p.data = data
+        grad = np.full(data.shape, 0.25)
+        m.p.grad = grad[::-1]  # a strided gradient too
+        getattr(O, kind)(m, lr=0.01).step()
+        assert m.p.data.flags.c_contiguous and m.p.data.flags.writeable
+        np.testing.assert_array_equal(m.p.data, _by_numpy(kind, np.array(data), [grad]))
+        np.testing.assert_array_equal(base, np.arange(12.0).reshape(3, 4) / 7)  # untouched
+
+
+@pytest.mark.parametrize("kind", ["Momentum", "Adam", "RMSprop", "Adagrad"])
+def test_state_follows_a_parameter_that_changed_dtype_or_came_in_fortran_order(kind):
+    m = One(np.ones((3, 2)))
+    opt = getattr(O, kind)(m, lr=0.01)
+    m.set_grad(np.ones((3, 2)))
+    opt.step()
+    m.p.data = m.p.data.astype(np.float32)  # the state is float64
+    m.set_grad(np.full((3, 2), 0.5))
+    opt.step()
+    assert m.p.dtype == np.float32
+    assert all(a.dtype == np.float32 for a in opt.state[id(m.p)][1])
+    # a state dict whose arrays are in Fortran order gives the C-order state's result
+    state = opt.state_dict()
+    twin = One(m.p.data.copy(), np.float32)
+    other = getattr(O, kind)(twin, lr=0.01)
+    fortran = {
+        k: {s: np.asfortranarray(a) for s, a in v.items()} for k, v in state["state"].items()
+    }
+    other.load_state_dict(dict(state, state=fortran))
+    g = np.arange(6, dtype=np.float32).reshape(3, 2)
+    m.set_grad(g)
+    twin.set_grad(g)
+    opt.step()
+    other.step()
+    np.testing.assert_array_equal(twin.p.data, m.p.data)

@@ -285,14 +285,15 @@ cdef double _sigmoid_sg(double x, double y, double gy, double c) noexcept nogil:
 cdef object _sigmoid_ag(object x, object y, object gy, double c): return sigmoid_grad(y, gy)
 _unary_op(&U_SIGMOID, "Sigmoid", _sigmoid_s, _sigmoid_a, _sigmoid_g, _sigmoid_sg, _sigmoid_ag)
 
-# relu: max(x, 0); gradient 0 at 0 (PyTorch's)
+# relu: max(x, 0); gradient 0 at 0 (PyTorch's). Both ways one compiled pass; the gradient
+# reads the output (y > 0 exactly where x > 0), as PyTorch's threshold_backward
 cdef double _relu_s(double x, double c) noexcept nogil: return x if x > 0 else (x if x != x else 0.0)
-cdef object _relu_a(object x, double c): return np.maximum(x, _num(x, 0))
+cdef object _relu_a(object x, double c): return relu_array(x)
 cdef Node _relu_g(Node x, Node y, Node gy, double c):
     return _binary(&B_MUL, gy, _const_like(x, x._data > 0))
 cdef double _relu_sg(double x, double y, double gy, double c) noexcept nogil:
     return gy if x > 0 else 0.0
-cdef object _relu_ag(object x, object y, object gy, double c): return gy * (x > 0)
+cdef object _relu_ag(object x, object y, object gy, double c): return relu_grad(y, gy)
 _unary_op(&U_RELU, "ReLU", _relu_s, _relu_a, _relu_g, _relu_sg, _relu_ag)
 
 # square: x * x; its backward 2 x**1 gy as the seed's x ** 2, so x stays in the graph

@@ -15,6 +15,8 @@ cdef object tanh_array(object x)
 cdef object sigmoid_array(object x)
 cdef object tanh_grad(object y, object gy)
 cdef object sigmoid_grad(object y, object gy)
+cdef object relu_array(object x)
+cdef object relu_grad(object y, object gy)
 
 
 cdef double go_log(double x) noexcept nogil

@@ -6,7 +6,7 @@ Everything here takes and returns NumPy arrays; nothing here knows about graphs.
 cimport cython
 cimport numpy as cnp
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
-from libc.math cimport exp, log, sqrt, fabs, frexp, ldexp, modf, isnan, isinf, INFINITY, NAN
+from libc.math cimport exp, log, sqrt, sqrtf, fabs, frexp, ldexp, modf, isnan, isinf, INFINITY, NAN
 import numpy as np
 
 cnp.import_array()
@@ -391,6 +391,122 @@ cdef object _fused_grad(int code, object y, object gy):
     return out
 
 
+# ---------------------------------------------------------------------------- ReLU
+# max(x, 0) and its gradient gy * (x > 0), one pass each over raw C arrays (no memoryview
+# to acquire: on a few elements the call costs no more than NumPy's). Any other array
+# (another dtype, strided, byte-swapped, a subclass) goes through the NumPy expressions
+# these loops reproduce bit for bit.
+
+cdef inline bint _plain(object a, int typenum) noexcept:
+    """``a`` is an exact ndarray of ``typenum``, C-contiguous, aligned and in native byte order."""
+    return (cnp.PyArray_CheckExact(a)
+            and cnp.PyArray_TYPE(<cnp.ndarray>a) == typenum
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a)
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>a)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>a))
+
+
+cdef inline void *_ptr(object a) noexcept:
+    return cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef inline int _float_type(object a) noexcept:
+    """NPY_DOUBLE or NPY_FLOAT for a plain float64 or float32 array, else -1."""
+    if _plain(a, cnp.NPY_DOUBLE):
+        return cnp.NPY_DOUBLE
+    if _plain(a, cnp.NPY_FLOAT):
+        return cnp.NPY_FLOAT
+    return -1
+
+
+cdef inline bint _same_shape(object a, object b) noexcept:
+    cdef int k, nd = cnp.PyArray_NDIM(<cnp.ndarray>a)
+    if nd != cnp.PyArray_NDIM(<cnp.ndarray>b):
+        return False
+    for k in range(nd):
+        if cnp.PyArray_DIM(<cnp.ndarray>a, k) != cnp.PyArray_DIM(<cnp.ndarray>b, k):
+            return False
+    return True
+
+
+cdef void _relu_loop(const cython.floating *x,   # IN
+                     cython.floating *y,         # OUT
+                     Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef cython.floating v
+    for i in range(n):
+        v = x[i]
+        # np.maximum(x, 0): NaN kept (its payload and sign too), -0.0 becomes +0.0
+        y[i] = v if (v > 0 or v != v) else 0
+
+
+cdef void _relu_grad_loop(const cython.floating *y,    # IN  relu(x): y > 0 exactly where x > 0
+                          const cython.floating *gy,   # IN
+                          cython.floating *gx,         # OUT
+                          Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        # a product, not a select: gy * 0 is -0.0 for gy < 0 and NaN for gy = inf or NaN,
+        # as NumPy's gy * (x > 0)
+        gx[i] = gy[i] * (<cython.floating>1 if y[i] > 0 else <cython.floating>0)
+
+
+cdef object relu_array(object x):
+    """``np.maximum(x, 0)``, the same bits, in one loop without the GIL."""
+    cdef int t = _float_type(x)
+    cdef Py_ssize_t n
+    cdef cnp.ndarray out
+    cdef void *xp
+    cdef void *op
+    if t < 0:
+        return np.maximum(x, x.dtype.type(0))
+    out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>x), cnp.PyArray_DIMS(<cnp.ndarray>x), t, 0)
+    n = cnp.PyArray_SIZE(out)
+    xp = _ptr(x)
+    op = _ptr(out)
+    if t == cnp.NPY_DOUBLE:
+        with nogil:
+            _relu_loop[double](<double*>xp, <double*>op, n)
+    else:
+        with nogil:
+            _relu_loop[float](<float*>xp, <float*>op, n)
+    return out
+
+
+cdef object relu_grad(object y, object gy):
+    """``gy * (y > 0)``, y = relu(x), in one pass: no boolean temporary, no mixed-type product."""
+    cdef int t = _float_type(y)
+    cdef Py_ssize_t n
+    cdef cnp.ndarray out
+    cdef void *yp
+    cdef void *gp
+    cdef void *op
+    if t < 0 or _float_type(gy) != t or not _same_shape(y, gy):
+        return gy * (y > 0)
+    out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>y), cnp.PyArray_DIMS(<cnp.ndarray>y), t, 0)
+    n = cnp.PyArray_SIZE(out)
+    yp = _ptr(y)
+    gp = _ptr(gy)
+    op = _ptr(out)
+    if t == cnp.NPY_DOUBLE:
+        with nogil:
+            _relu_grad_loop[double](<double*>yp, <double*>gp, <double*>op, n)
+    else:
+        with nogil:
+            _relu_grad_loop[float](<float*>yp, <float*>gp, <float*>op, n)
+    return out
+
+
+def relu_py(x):
+    """Python-visible ``relu_array`` for tests."""
+    return relu_array(x)
+
+
+def relu_grad_py(y, gy):
+    """Python-visible ``relu_grad`` for tests."""
+    return relu_grad(y, gy)
+
+
 # ---------------------------------------------------------------------------- optimizer updates
 
 cdef void _axpy(cython.floating[::1] y,        # IN/OUT
@@ -449,6 +565,185 @@ def axpy(y, x, double alpha):
         raise ValueError(f"axpy: x of shape {np.shape(x)} does not match y of shape {y.shape}")
     # x in y's dtype and layout: axpy_fast then takes its loop
     axpy_fast(y, np.ascontiguousarray(x, dtype=y.dtype), alpha)
+
+
+# ---------------------------------------------------------------------------- fused optimizer steps
+# One pass per parameter: the parameter, its state and its gradient are each read once and
+# written once. The arithmetic is the NumPy expressions' the optimizers used before, step
+# for step and rounding for rounding (every constant cast to the array's dtype first, as
+# NumPy casts a Python float), so the updates keep their bits at float32 and float64.
+
+cdef inline cython.floating _sqrt(cython.floating x) noexcept nogil:
+    if cython.floating is float:
+        return sqrtf(x)
+    else:
+        return sqrt(x)
+
+
+cdef void _momentum_loop(cython.floating *p,          # IN/OUT
+                         cython.floating *v,          # IN/OUT
+                         const cython.floating *g,    # IN
+                         Py_ssize_t n, double lr, double momentum) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef cython.floating a = <cython.floating>lr
+    cdef cython.floating mu = <cython.floating>momentum
+    cdef cython.floating vi
+    for i in range(n):
+        vi = v[i] * mu                # v *= momentum
+        vi = vi - a * g[i]            # v -= lr * g
+        v[i] = vi
+        p[i] = p[i] + vi              # p += v
+
+
+cdef void _adam_loop(cython.floating *p,          # IN/OUT
+                     cython.floating *m,          # IN/OUT
+                     cython.floating *v,          # IN/OUT
+                     const cython.floating *g,    # IN
+                     Py_ssize_t n, double rate, double keep1, double keep2, double shrink,
+                     bint decay) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef cython.floating r = <cython.floating>rate
+    cdef cython.floating c1 = <cython.floating>keep1
+    cdef cython.floating c2 = <cython.floating>keep2
+    cdef cython.floating eps = <cython.floating>1e-8
+    cdef cython.floating k = <cython.floating>shrink
+    cdef cython.floating gi, mi, vi, pi
+    for i in range(n):
+        gi = g[i]
+        mi = m[i] + c1 * (gi - m[i])              # m += (1 - beta1)(g - m)
+        vi = v[i] + c2 * (gi * gi - v[i])         # v += (1 - beta2)(g^2 - v)
+        m[i] = mi
+        v[i] = vi
+        pi = p[i] - (r * mi) / (_sqrt(vi) + eps)  # p -= rate * m / (sqrt(v) + 1e-8)
+        if decay:
+            pi = pi * k                           # AdamW: p *= 1 - rate * weight_decay
+        p[i] = pi
+
+
+cdef void _rmsprop_loop(cython.floating *p,          # IN/OUT
+                        cython.floating *v,          # IN/OUT
+                        const cython.floating *g,    # IN
+                        Py_ssize_t n, double lr, double alpha, double eps) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef cython.floating a = <cython.floating>lr
+    cdef cython.floating al = <cython.floating>alpha
+    cdef cython.floating c = <cython.floating>(1.0 - alpha)
+    cdef cython.floating e = <cython.floating>eps
+    cdef cython.floating gi, vi
+    for i in range(n):
+        gi = g[i]
+        vi = v[i] * al                      # v *= alpha
+        vi = vi + c * (gi * gi)             # v += (1 - alpha) g^2
+        v[i] = vi
+        p[i] = p[i] - a * (gi / (_sqrt(vi) + e))
+
+
+cdef void _adagrad_loop(cython.floating *p,          # IN/OUT
+                        cython.floating *s,          # IN/OUT
+                        const cython.floating *g,    # IN
+                        Py_ssize_t n, double lr, double eps) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef cython.floating a = <cython.floating>lr
+    cdef cython.floating e = <cython.floating>eps
+    cdef cython.floating gi, si
+    for i in range(n):
+        gi = g[i]
+        si = s[i] + gi * gi                 # s += g^2
+        s[i] = si
+        p[i] = p[i] - a * (gi / (_sqrt(si) + e))
+
+
+cdef object _step_args(str what, object p, object s1, object s2, object g):
+    """Check the parameter and its state arrays (writable, C-contiguous, one float dtype,
+    one size: the loops trust this); return the gradient as such an array."""
+    cdef int t = _float_type(p)
+    cdef Py_ssize_t n
+    if t < 0 or not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>p):
+        raise TypeError(f"{what}: the parameter must be a writable C-contiguous float32 or "
+                        f"float64 array, got {type(p).__name__}"
+                        + (f" of {p.dtype}" if isinstance(p, np.ndarray) else ""))
+    n = cnp.PyArray_SIZE(<cnp.ndarray>p)
+    for s in (s1, s2):
+        if s is None:
+            continue
+        if (_float_type(s) != t or not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>s)
+                or cnp.PyArray_SIZE(<cnp.ndarray>s) != n):
+            raise TypeError(f"{what}: the state arrays must be writable C-contiguous arrays "
+                            f"of the parameter's dtype ({p.dtype}) and size ({n})")
+    if _float_type(g) != t:
+        g = np.ascontiguousarray(g, dtype=p.dtype)
+    if cnp.PyArray_SIZE(<cnp.ndarray>g) != n:
+        raise ValueError(f"{what}: the gradient has {g.size} elements, the parameter {n}")
+    return g
+
+
+def momentum_update(p, v, g, double lr, double momentum):
+    """Momentum's step in one pass: ``v = momentum * v - lr * g; p += v`` (``p`` and ``v``
+    in place)."""
+    g = _step_args("momentum_update", p, v, None, g)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>p)
+    cdef void *pp = _ptr(p)
+    cdef void *vp = _ptr(v)
+    cdef void *gp = _ptr(g)
+    if cnp.PyArray_TYPE(<cnp.ndarray>p) == cnp.NPY_DOUBLE:
+        with nogil:
+            _momentum_loop[double](<double*>pp, <double*>vp, <double*>gp, n, lr, momentum)
+    else:
+        with nogil:
+            _momentum_loop[float](<float*>pp, <float*>vp, <float*>gp, n, lr, momentum)
+
+
+def adam_update(p, m, v, g, double rate, double beta1, double beta2, double shrink=1.0):
+    """Adam's step in one pass, the bias correction folded into ``rate``:
+    ``m += (1 - beta1)(g - m); v += (1 - beta2)(g^2 - v); p -= rate * m / (sqrt(v) + 1e-8)``,
+    then ``p *= shrink`` unless it is 1 (AdamW's decoupled weight decay)."""
+    g = _step_args("adam_update", p, m, v, g)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>p)
+    cdef double keep1 = 1.0 - beta1, keep2 = 1.0 - beta2
+    cdef bint decay = shrink != 1.0
+    cdef void *pp = _ptr(p)
+    cdef void *mp = _ptr(m)
+    cdef void *vp = _ptr(v)
+    cdef void *gp = _ptr(g)
+    if cnp.PyArray_TYPE(<cnp.ndarray>p) == cnp.NPY_DOUBLE:
+        with nogil:
+            _adam_loop[double](<double*>pp, <double*>mp, <double*>vp, <double*>gp,
+                               n, rate, keep1, keep2, shrink, decay)
+    else:
+        with nogil:
+            _adam_loop[float](<float*>pp, <float*>mp, <float*>vp, <float*>gp,
+                              n, rate, keep1, keep2, shrink, decay)
+
+
+def rmsprop_update(p, v, g, double lr, double alpha, double eps):
+    """RMSprop's step in one pass: ``v = alpha * v + (1 - alpha) g^2;
+    p -= lr * g / (sqrt(v) + eps)``."""
+    g = _step_args("rmsprop_update", p, v, None, g)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>p)
+    cdef void *pp = _ptr(p)
+    cdef void *vp = _ptr(v)
+    cdef void *gp = _ptr(g)
+    if cnp.PyArray_TYPE(<cnp.ndarray>p) == cnp.NPY_DOUBLE:
+        with nogil:
+            _rmsprop_loop[double](<double*>pp, <double*>vp, <double*>gp, n, lr, alpha, eps)
+    else:
+        with nogil:
+            _rmsprop_loop[float](<float*>pp, <float*>vp, <float*>gp, n, lr, alpha, eps)
+
+
+def adagrad_update(p, s, g, double lr, double eps):
+    """Adagrad's step in one pass: ``s += g^2; p -= lr * g / (sqrt(s) + eps)``."""
+    g = _step_args("adagrad_update", p, s, None, g)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>p)
+    cdef void *pp = _ptr(p)
+    cdef void *sp = _ptr(s)
+    cdef void *gp = _ptr(g)
+    if cnp.PyArray_TYPE(<cnp.ndarray>p) == cnp.NPY_DOUBLE:
+        with nogil:
+            _adagrad_loop[double](<double*>pp, <double*>sp, <double*>gp, n, lr, eps)
+    else:
+        with nogil:
+            _adagrad_loop[float](<float*>pp, <float*>sp, <float*>gp, n, lr, eps)
 
 
 # ---------------------------------------------------------------------------- the LSTM cell's gates

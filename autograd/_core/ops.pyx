@@ -20,7 +20,8 @@ from autograd._core.graph cimport (Node, Function, grad_enabled, train_enabled, 
 from autograd._core.graph import NotBatched
 from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like,
                                      sum_to as sum_to_array, go_pow, go_log, log_array, tanh_scalar, sigmoid_scalar,
-                                     tanh_array, sigmoid_array, tanh_grad, sigmoid_grad)
+                                     tanh_array, sigmoid_array, tanh_grad, sigmoid_grad,
+                                     relu_array, relu_grad)
 from autograd._core.kernels import pow_array
 import builtins
 from operator import index as operator_index
