@@ -78,8 +78,8 @@ def run_dezero(dz, x, t, init, steps):
     m(x)
     for i in (0, 1):
         layer = getattr(m, f"l{i}")
-        layer.W.data = init[f"linear{i}.w"].copy()
-        layer.b.data = init[f"linear{i}.b"].reshape(-1).copy()
+        layer.W.data = init[f"linear[{i}].w"].copy()
+        layer.b.data = init[f"linear[{i}].b"].reshape(-1).copy()
     o = DO.SGD(lr=LR).setup(m)
     for _ in range(steps):
         loss = DF.mean_squared_error(m(x), t)
