@@ -157,6 +157,11 @@ cdef class Binary(Function):
                 _sum_to(<Node>gxs[1], x1._data.shape) if need_b and gxs[1] is not None else None)
 
 
+# one of each is made per recorded operation: their memory is reused
+use_free_list(Unary)
+use_free_list(Binary)
+
+
 cdef Node _binary(BinaryOp *op, Node a, Node b):
     cdef object ad = a._data
     cdef object bd = b._data
@@ -565,7 +570,7 @@ def add(a, b):
 
 
 def radd(a, b):
-    return add(b, a)
+    return _arith(b, a, &U_ADDC, &U_ADDC, &B_ADD)
 
 
 def sub(a, b):
@@ -578,7 +583,7 @@ def sub(a, b):
 
 
 def rsub(a, b):
-    return sub(b, a)
+    return _arith(b, a, &U_SUBC, &U_RSUBC, &B_SUB)
 
 
 def mul(a, b):
@@ -591,7 +596,7 @@ def mul(a, b):
 
 
 def rmul(a, b):
-    return mul(b, a)
+    return _arith(b, a, &U_MULC, &U_MULC, &B_MUL)
 
 
 def div(a, b):
@@ -604,7 +609,7 @@ def div(a, b):
 
 
 def rdiv(a, b):
-    return div(b, a)
+    return _arith(b, a, &U_DIVC, &U_RDIVC, &B_DIV)
 
 
 def pow(x, c):

@@ -52,4 +52,5 @@ cdef Node link_all(Function f, Node y, tuple inputs)
 cdef int link_outputs(Function f, list ys, tuple inputs) except -1
 cdef tuple inputs_of(Function f)
 cdef Node wrap_const(object arr)
+cdef int use_free_list(type cls) except -1
 cdef list zero_grads(Function f, list gys, bint as_variables)
