@@ -9,6 +9,7 @@ import sys
 import weakref
 
 import numpy as np
+import pytest
 
 import autograd as ag
 from autograd._core import graph as _graph
@@ -162,3 +163,51 @@ def test_a_deep_chain_of_reused_variables_is_freed():
         y = y * 1.0
     assert y.item() == 1.0
     del y
+
+
+# ---------------------------------------------------------------------------- number slots
+# The Variable class's operators are compiled slots (as a compiled type's would be), the
+# same functions ``Variable.__mul__`` etc. name.
+
+
+def test_operators_in_both_orders():
+    x = ag.variable(2.0)
+    assert [v.item() for v in (x + 3, 3 + x, x - 3, 3 - x, x * 3, 3 * x)] == [5, 5, -1, 1, 6, 6]
+    assert [v.item() for v in (x / 4, 4 / x, x**3, 3**x, -x, x + x)] == [0.5, 2, 8, 9, -2, 4]
+    assert (x * True).item() == 2.0
+    arr = np.array([1.0, 2.0])
+    np.testing.assert_array_equal((x * arr).data, [2.0, 4.0])
+    np.testing.assert_array_equal((arr - x).data, [-1.0, 0.0])
+    np.testing.assert_array_equal((x - [1, 2]).data, [1.0, 0.0])
+    y = 3 - x * x / 4 + 2**x
+    y.backward()
+    assert x.grad.item() == -1.0 + 4.0 * np.log(2.0)
+    assert ag.Variable.__mul__ is _ops.mul  # the Python face is unchanged
+
+
+def test_operator_errors():
+    x = ag.variable(2.0)
+    with pytest.raises(TypeError, match="modulus"):
+        pow(x, 2, 5)
+    with pytest.raises(TypeError, match="got str"):
+        x * "a"
+    with pytest.raises(ValueError, match="too large for float64"):
+        x * 10**400
+    with pytest.raises(ValueError, match="too large for float64"):
+        x ** (10**400)
+
+
+def test_a_subclass_overriding_an_operator_is_obeyed():
+    class Loud(ag.Variable):
+        def __mul__(self, other):
+            return "mul"
+
+        def __rsub__(self, other):
+            return "rsub"
+
+    loud = Loud(2.0)
+    x = ag.variable(3.0)
+    assert loud * x == "mul"
+    assert 1 - loud == "rsub"
+    assert (x * loud).item() == 6.0
+    assert (loud + x).item() == 5.0

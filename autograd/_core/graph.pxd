@@ -40,6 +40,8 @@ cdef class Function:
 
 ctypedef object (*binary_fn)(object, object)
 cdef void register_add_fn(binary_fn fn) noexcept
+ctypedef void (*class_hook)(object cls) noexcept
+cdef void register_class_hook(class_hook fn) noexcept
 
 cdef bint grad_enabled() noexcept nogil
 cdef bint train_enabled() noexcept nogil

@@ -198,6 +198,18 @@ def register_variable_class(cls):
              and cls.__dictoffset__ == 0 and cls.__weakrefoffset__ == 0
              and not hasattr(cls, "__del__"))
     ag_var_free_list_for(<PyObject *>cls if plain else NULL, <PyObject *>Node)
+    if _class_hook != NULL and isinstance(cls, type) and cls.__flags__ & (1 << 9):  # heap type
+        _class_hook(cls)
+
+
+# What the operations module does to the registered class (its number slots); it
+# registers this at import, as the differentiable addition below.
+cdef class_hook _class_hook = NULL
+
+
+cdef void register_class_hook(class_hook fn) noexcept:
+    global _class_hook
+    _class_hook = fn
 
 
 cdef int use_free_list(type cls) except -1:
