@@ -187,6 +187,11 @@ cdef object _batch_of(object g, object gy):
     return np.broadcast_to(g, np.broadcast_shapes(g.shape, gy.shape))
 
 
+# one of each is made per recorded operation: their memory is reused
+use_free_list(Unary)
+use_free_list(Binary)
+
+
 cdef Node _binary(BinaryOp *op, Node a, Node b):
     cdef object ad = a._data
     cdef object bd = b._data
@@ -563,6 +568,8 @@ cdef double _number(object c, str what) except? -1.0:
     if isinstance(c, float):
         return <double>c
     try:
+        if PyLong_CheckExact(c):       # without making a float object on the way
+            return PyLong_AsDouble(c)
         return <double>c
     except OverflowError:
         raise ValueError(f"{what}: the number {c} is too large for float64") from None
@@ -596,7 +603,7 @@ def add(a, b):
 
 
 def radd(a, b):
-    return add(b, a)
+    return _arith(b, a, &U_ADDC, &U_ADDC, &B_ADD)
 
 
 def sub(a, b):
@@ -609,7 +616,7 @@ def sub(a, b):
 
 
 def rsub(a, b):
-    return sub(b, a)
+    return _arith(b, a, &U_SUBC, &U_RSUBC, &B_SUB)
 
 
 def mul(a, b):
@@ -622,7 +629,7 @@ def mul(a, b):
 
 
 def rmul(a, b):
-    return mul(b, a)
+    return _arith(b, a, &U_MULC, &U_MULC, &B_MUL)
 
 
 def div(a, b):
@@ -635,7 +642,7 @@ def div(a, b):
 
 
 def rdiv(a, b):
-    return div(b, a)
+    return _arith(b, a, &U_DIVC, &U_RDIVC, &B_DIV)
 
 
 def pow(x, c):
@@ -644,6 +651,10 @@ def pow(x, c):
     >>> pow(variable(3.0), 2)
     variable(9)
     """
+    return _pow(x, c)
+
+
+cdef object _pow(object x, object c):
     if _isnum(c):
         return _unary(&U_POW, as_var(x), _number(c, "pow"))
     if c is None:
@@ -654,7 +665,59 @@ def pow(x, c):
 
 
 def rpow(x, c):
-    return pow(c, x)
+    return _pow(c, x)
+
+
+# The Variable class's number slots. Its operators are these functions (variable.py:
+# ``__mul__ = _ops.mul``...), which CPython would reach through its generic slots (a
+# lookup of ``__mul__`` or ``__rmul__`` by name, then a call). The slots are set to
+# the compiled functions themselves, as for a compiled type; a slot receives the
+# operands in the expression's order, whichever of them is the Variable.
+cdef object _nb_add(object a, object b):
+    return _arith(a, b, &U_ADDC, &U_ADDC, &B_ADD)
+
+
+cdef object _nb_sub(object a, object b):
+    return _arith(a, b, &U_SUBC, &U_RSUBC, &B_SUB)
+
+
+cdef object _nb_mul(object a, object b):
+    return _arith(a, b, &U_MULC, &U_MULC, &B_MUL)
+
+
+cdef object _nb_div(object a, object b):
+    return _arith(a, b, &U_DIVC, &U_RDIVC, &B_DIV)
+
+
+cdef object _nb_pow(object a, object b, object modulus):
+    if modulus is not None:
+        raise TypeError("pow() with a modulus is not supported for Variables")
+    return _pow(a, b)
+
+
+cdef object _nb_neg(object a):
+    return _unary(&U_NEG, <Node>a, 0)
+
+
+cdef void _number_slots(object cls) noexcept:
+    """Set ``cls``'s number slots to the compiled operators, each only where the class
+    defines that operator as this module's function (both sides, for a binary one)."""
+    d = cls.__dict__
+    if d.get("__add__") is add and d.get("__radd__") is radd:
+        ag_set_slot(cls, 0, <void *>_nb_add)
+    if d.get("__sub__") is sub and d.get("__rsub__") is rsub:
+        ag_set_slot(cls, 1, <void *>_nb_sub)
+    if d.get("__mul__") is mul and d.get("__rmul__") is rmul:
+        ag_set_slot(cls, 2, <void *>_nb_mul)
+    if d.get("__truediv__") is div and d.get("__rtruediv__") is rdiv:
+        ag_set_slot(cls, 3, <void *>_nb_div)
+    if d.get("__pow__") is pow and d.get("__rpow__") is rpow:
+        ag_set_slot(cls, 4, <void *>_nb_pow)
+    if d.get("__neg__") is neg:
+        ag_set_slot(cls, 5, <void *>_nb_neg)
+
+
+register_class_hook(_number_slots)
 
 
 def maximum(a, b):

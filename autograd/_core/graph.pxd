@@ -43,6 +43,8 @@ cdef class Function:
 
 ctypedef object (*binary_fn)(object, object)
 cdef void register_add_fn(binary_fn fn) noexcept
+ctypedef void (*class_hook)(object cls) noexcept
+cdef void register_class_hook(class_hook fn) noexcept
 
 cdef bint grad_enabled() noexcept nogil
 cdef bint train_enabled() noexcept nogil
@@ -55,5 +57,6 @@ cdef Node link_all(Function f, Node y, tuple inputs)
 cdef int link_outputs(Function f, list ys, tuple inputs) except -1
 cdef tuple inputs_of(Function f)
 cdef Node wrap_const(object arr)
+cdef int use_free_list(type cls) except -1
 cdef list zero_grads(Function f, list gys, bint as_variables)
 cdef object sum_to_batched(object g, tuple shape)

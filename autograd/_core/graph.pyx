@@ -29,12 +29,115 @@ cdef extern from *:
     static PyObject *ag_new_instance(PyObject *t) {
         return ((PyTypeObject *)t)->tp_new((PyTypeObject *)t, ag_empty_tuple, NULL);
     }
+
+    /* Free lists: the memory of dead objects of a few classes made once per operation
+       (the Variable class, the elementwise Functions), kept for the next object of the
+       same class instead of going back to the allocator. A class takes part through
+       two of its slots: tp_free keeps the memory of a dead object (untracked, reference
+       count 0) and tp_alloc hands it out again, zeroed and tracked as PyType_GenericAlloc
+       would; the class's tp_new then initialises it as usual. Only objects of exactly
+       a registered class enter a list. List 0 is the Variable class's. */
+    #define AG_FREE_MAX 512
+    typedef struct { PyTypeObject *type; int n; PyObject *items[AG_FREE_MAX]; } ag_free_list;
+    static ag_free_list ag_lists[4];
+    static int ag_nlists = 1;
+
+    static inline ag_free_list *ag_list_of(PyTypeObject *t) {
+        int i;
+        for (i = 0; i < ag_nlists; i++)
+            if (ag_lists[i].type == t)
+                return &ag_lists[i];
+        return NULL;
+    }
+
+    static PyObject *ag_pooled_alloc(PyTypeObject *t, Py_ssize_t nitems) {
+        ag_free_list *l = nitems == 0 ? ag_list_of(t) : NULL;
+        if (l != NULL && l->n > 0) {
+            PyObject *o = l->items[--l->n];
+            memset((char *)o + sizeof(PyObject), 0, (size_t)t->tp_basicsize - sizeof(PyObject));
+            _Py_NewReference(o);
+            if (t->tp_flags & Py_TPFLAGS_HEAPTYPE)
+                Py_INCREF(t);           /* instances of a heap type own a reference to it */
+            PyObject_GC_Track(o);
+            return o;
+        }
+        return PyType_GenericAlloc(t, nitems);
+    }
+
+    static void ag_pooled_free(void *p) {
+        PyObject *o = (PyObject *)p;
+        ag_free_list *l = ag_list_of(Py_TYPE(o));
+        if (l != NULL && l->n < AG_FREE_MAX) {
+            l->items[l->n++] = o;
+            return;
+        }
+        PyObject_GC_Del(p);
+    }
+
+    static void ag_flush(ag_free_list *l) {
+        while (l->n > 0)
+            PyObject_GC_Del(l->items[--l->n]);
+    }
+
+    /* A static class of this module's (a Function) joins the free lists. */
+    static int ag_use_free_list(PyObject *cls) {
+        PyTypeObject *t = (PyTypeObject *)cls;
+        if (ag_list_of(t) != NULL)
+            return 0;
+        if (ag_nlists == 4 || !(t->tp_flags & Py_TPFLAGS_HAVE_GC)
+                || t->tp_alloc != PyType_GenericAlloc || t->tp_free != PyObject_GC_Del)
+            return -1;
+        ag_lists[ag_nlists].type = t;
+        ag_lists[ag_nlists].n = 0;
+        ag_nlists++;
+        t->tp_alloc = ag_pooled_alloc;
+        t->tp_free = ag_pooled_free;
+        return 0;
+    }
+
+    /* The Variable class is a Python subclass of Node, so a heap type: CPython frees its
+       objects through subtype_dealloc, a general path. A class that adds no storage of
+       its own (no __dict__, no __weakref__, no slots, no __del__) needs no more than
+       Node's deallocator plus what subtype_dealloc adds for it: the trashcan (deep
+       chains) and the reference to the type. A subclass of it keeps subtype_dealloc,
+       which calls this one as its base's. */
+    static destructor ag_node_dealloc = NULL;
+
+    static void ag_var_dealloc(PyObject *o) {
+        PyTypeObject *t = Py_TYPE(o);
+        PyObject_GC_UnTrack(o);
+        Py_TRASHCAN_BEGIN(o, ag_var_dealloc)
+        ag_node_dealloc(o);             /* clears the fields, then t->tp_free */
+        Py_DECREF(t);
+        Py_TRASHCAN_END
+    }
+
+    /* Make `cls` the class of list 0 (NULL: no class). */
+    static void ag_var_free_list_for(PyObject *cls, PyObject *node) {
+        PyTypeObject *t = (PyTypeObject *)cls;
+        ag_flush(&ag_lists[0]);
+        ag_lists[0].type = t;
+        if (t != NULL) {
+            ag_node_dealloc = ((PyTypeObject *)node)->tp_dealloc;
+            t->tp_dealloc = ag_var_dealloc;
+            t->tp_free = ag_pooled_free;
+            t->tp_alloc = ag_pooled_alloc;
+        }
+    }
+
+    static int ag_free_count(PyObject *cls) {
+        ag_free_list *l = ag_list_of((PyTypeObject *)cls);
+        return l == NULL ? -1 : l->n;
+    }
     """
     int ag_backprop_disabled
     int ag_test_mode
     int ag_in_walk
     PyObject *ag_empty_tuple
     object ag_new_instance(object t)
+    void ag_var_free_list_for(PyObject *t, PyObject *node)
+    int ag_use_free_list(PyObject *cls)
+    int ag_free_count(PyObject *cls)
 
 cdef extern from "Python.h":
     # the cyclic collector's switch (Python >= 3.10); each returns the previous state
@@ -88,6 +191,38 @@ def register_variable_class(cls):
     if not (isinstance(cls, type) and issubclass(cls, Node)):
         raise TypeError(f"expected a subclass of Node, got {cls!r}")
     VarType = cls
+    # The free list (see ag_var_alloc) for a direct subclass that adds no storage of its
+    # own (no __dict__, no __weakref__, no slots, no __del__): its instances are exactly
+    # Nodes, and Node's deallocator is all they need.
+    plain = (cls.__base__ is Node and cls.__basicsize__ == Node.__basicsize__
+             and cls.__dictoffset__ == 0 and cls.__weakrefoffset__ == 0
+             and not hasattr(cls, "__del__"))
+    ag_var_free_list_for(<PyObject *>cls if plain else NULL, <PyObject *>Node)
+    if _class_hook != NULL and isinstance(cls, type) and cls.__flags__ & (1 << 9):  # heap type
+        _class_hook(cls)
+
+
+# What the operations module does to the registered class (its number slots); it
+# registers this at import, as the differentiable addition below.
+cdef class_hook _class_hook = NULL
+
+
+cdef void register_class_hook(class_hook fn) noexcept:
+    global _class_hook
+    _class_hook = fn
+
+
+cdef int use_free_list(type cls) except -1:
+    """Keep the memory of dead objects of exactly ``cls`` (a compiled Function class of
+    the library's, made once per operation) for the next ones."""
+    if ag_use_free_list(<PyObject *>cls) < 0:
+        raise SystemError(f"no free list for {cls.__name__}")
+    return 0
+
+
+def _free_count(cls):
+    """Testing only: how many dead objects of ``cls`` its free list holds (-1: none)."""
+    return ag_free_count(<PyObject *>cls)
 
 
 # ---------------------------------------------------------------------------- conversions

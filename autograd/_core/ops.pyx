@@ -16,18 +16,39 @@ from libc.math cimport (exp as c_exp, log as c_log, sin as c_sin, cos as c_cos, 
                         fabs as c_fabs, log1p as c_log1p)
 from autograd._core.graph cimport (Node, Function, grad_enabled, train_enabled, new_var,
                                    as_var, as_array, link1, link2, link_all, link_outputs, wrap_const,
-                                   zero_grads, register_add_fn, inputs_of, sum_to_batched)
+                                   zero_grads, register_add_fn, inputs_of, sum_to_batched,
+                                   use_free_list, register_class_hook)
 from autograd._core.graph import NotBatched
 from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like,
                                      sum_to as sum_to_array, go_pow, go_log, log_array, tanh_scalar, sigmoid_scalar,
                                      tanh_array, sigmoid_array, tanh_grad, sigmoid_grad,
                                      relu_array, relu_grad)
 from autograd._core.kernels import pow_array
+from cpython.long cimport PyLong_CheckExact, PyLong_AsDouble
 import builtins
 from operator import index as operator_index
 import numpy as np
 
 cnp.import_array()
+
+cdef extern from *:
+    """
+    /* Set one number slot of a heap class (see _number_slots). */
+    static void ag_set_slot(PyObject *cls, int which, void *fn) {
+        PyNumberMethods *nb = ((PyTypeObject *)cls)->tp_as_number;
+        if (nb == NULL)
+            return;
+        switch (which) {
+            case 0: nb->nb_add = (binaryfunc)fn; break;
+            case 1: nb->nb_subtract = (binaryfunc)fn; break;
+            case 2: nb->nb_multiply = (binaryfunc)fn; break;
+            case 3: nb->nb_true_divide = (binaryfunc)fn; break;
+            case 4: nb->nb_power = (ternaryfunc)fn; break;
+            case 5: nb->nb_negative = (unaryfunc)fn; break;
+        }
+    }
+    """
+    void ag_set_slot(object cls, int which, void *fn)
 
 
 # ============================================================================ helpers
