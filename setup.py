@@ -52,13 +52,50 @@ def extension(path):
     return ext
 
 
+STAMP = os.path.join("autograd", "_core", ".translated")
+
+
+def _stamp():
+    import Cython
+
+    return f"Cython {Cython.__version__}, debug {DEBUG}\n"
+
+
+def _up_to_date(ext):
+    """Whether this module's C was made by this Cython, in this mode, after every source
+    of the package's core changed. (Cython's own check also compares NumPy's .pxd files,
+    which every isolated build environment installs anew, so it would translate and
+    compile everything again on each install.)"""
+    c_file = os.path.splitext(ext.sources[0])[0] + ".c"
+    try:
+        with open(STAMP) as f:
+            if f.read() != _stamp():
+                return False
+        made = os.path.getmtime(c_file)
+    except OSError:
+        return False
+    sources = glob.glob(os.path.join("autograd", "_core", "*.p[xy][xid]"))
+    return all(os.path.getmtime(src) <= made for src in sources)
+
+
 def translated(extensions):
     """Cython's C for every module, several modules at once; each keeps its directives."""
     out = []
+    for ext in extensions:
+        if _up_to_date(ext):
+            ext.sources = [os.path.splitext(ext.sources[0])[0] + ".c"]
+            out.append(ext)
+    todo = [e for e in extensions if e not in out]
     for directives in (SAFE, FAST):
-        group = [e for e in extensions if e.cython_directives is directives]
+        group = [e for e in todo if e.cython_directives is directives]
         if group:
             out += cythonize(group, compiler_directives=directives, nthreads=JOBS)
+    if todo:
+        try:
+            with open(STAMP, "w") as f:
+                f.write(_stamp())
+        except OSError:
+            pass  # a read-only source tree: the next build translates again
     # the largest C file first: compiled in parallel, the longest job must not start last
     return sorted(out, key=lambda e: -os.path.getsize(e.sources[0]))
 
