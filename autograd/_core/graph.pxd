@@ -59,4 +59,3 @@ cdef tuple inputs_of(Function f)
 cdef Node wrap_const(object arr)
 cdef int use_free_list(type cls) except -1
 cdef list zero_grads(Function f, list gys, bint as_variables)
-cdef object sum_to_batched(object g, tuple shape)

@@ -1442,21 +1442,6 @@ class NotBatched(Exception):
     """An operation without a batched backward: walk the rows one by one."""
 
 
-cdef object sum_to_batched(object g, tuple shape):
-    """Sum a batch of gradients ``(B,) + broadcast shape`` down to ``(B,) + shape``."""
-    cdef Py_ssize_t lead = g.ndim - 1 - len(shape)
-    cdef Py_ssize_t i
-    if lead == 0 and g.shape[1:] == shape:
-        return g
-    axes = list(range(1, 1 + lead))
-    for i in range(len(shape)):
-        if shape[i] == 1 and g.shape[1 + lead + i] != 1:
-            axes.append(1 + lead + i)
-    if axes:
-        g = g.sum(axis=tuple(axes), keepdims=True)
-    return g.reshape((g.shape[0],) + shape)
-
-
 def _grad_batched(Node out, list inputs, object seeds):
     """The rows of a Jacobian in one walk: ``seeds`` is ``(B,) + out.shape``, the result
     a tuple with one ``(B,) + x.shape`` array per input. None when some operation between

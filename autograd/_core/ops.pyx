@@ -16,7 +16,7 @@ from libc.math cimport (exp as c_exp, log as c_log, sin as c_sin, cos as c_cos, 
                         fabs as c_fabs, log1p as c_log1p)
 from autograd._core.graph cimport (Node, Function, grad_enabled, train_enabled, new_var,
                                    as_var, as_array, link1, link2, link_all, link_outputs, wrap_const,
-                                   zero_grads, register_add_fn, inputs_of, sum_to_batched,
+                                   zero_grads, register_add_fn, inputs_of,
                                    use_free_list, register_class_hook)
 from autograd._core.graph import NotBatched
 from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like,

@@ -127,6 +127,14 @@ def broadcast_to(x, shape):
     return _broadcast_to(as_var(x), _shape_arg(shape, "broadcast_to"))
 
 
+cdef object sum_to_batched(object g, tuple shape):
+    """A batch ``(B,) + broadcast shape`` summed down to ``(B,) + shape``: ``sum_to`` with
+    the batch axis kept."""
+    cdef tuple batched = (g.shape[0],) + shape
+    cdef Py_ssize_t lead = g.ndim - len(batched)
+    return sum_to_array(g, (g.shape[0],) + (1,) * lead + shape).reshape(batched)
+
+
 cdef object _broadcast_batched(object gy, tuple shape):
     """A batch ``(B,) + s`` broadcast to ``(B,) + shape`` (``s`` aligned to the right)."""
     cdef Py_ssize_t missing = len(shape) - (gy.ndim - 1)
