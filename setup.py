@@ -61,21 +61,32 @@ def _stamp():
     return f"Cython {Cython.__version__}, debug {DEBUG}\n"
 
 
+def _stamp_holds():
+    """Whether the core's C was last made by this Cython in this mode."""
+    try:
+        with open(STAMP) as f:
+            return f.read() == _stamp()
+    except OSError:
+        return False
+
+
+def _newer(path, sources):
+    """Whether ``path`` exists and was written after every one of ``sources``."""
+    try:
+        made = os.path.getmtime(path)
+        return all(os.path.getmtime(src) <= made for src in sources)
+    except OSError:
+        return False
+
+
 def _up_to_date(ext):
     """Whether this module's C was made by this Cython, in this mode, after every source
     of the package's core changed. (Cython's own check also compares NumPy's .pxd files,
     which every isolated build environment installs anew, so it would translate and
     compile everything again on each install.)"""
     c_file = os.path.splitext(ext.sources[0])[0] + ".c"
-    try:
-        with open(STAMP) as f:
-            if f.read() != _stamp():
-                return False
-        made = os.path.getmtime(c_file)
-    except OSError:
-        return False
-    sources = glob.glob(os.path.join("autograd", "_core", "*.p[xy][xid]"))
-    return all(os.path.getmtime(src) <= made for src in sources)
+    core = glob.glob(os.path.join("autograd", "_core", "*.p[xy][xid]"))
+    return _stamp_holds() and _newer(c_file, core)
 
 
 def translated(extensions):
@@ -86,10 +97,13 @@ def translated(extensions):
             ext.sources = [os.path.splitext(ext.sources[0])[0] + ".c"]
             out.append(ext)
     todo = [e for e in extensions if e not in out]
+    # another mode or Cython made the C there: translate again even where it looks newer
+    # than its sources (Cython's own check does not see the directives change)
+    force = not _stamp_holds()
     for directives in (SAFE, FAST):
         group = [e for e in todo if e.cython_directives is directives]
         if group:
-            out += cythonize(group, compiler_directives=directives, nthreads=JOBS)
+            out += cythonize(group, compiler_directives=directives, nthreads=JOBS, force=force)
     if todo:
         try:
             with open(STAMP, "w") as f:
@@ -111,15 +125,14 @@ class build_ext(_build_ext):
         # this mode) stands in for compiling it again
         target = self.get_ext_fullpath(ext.name)
         beside = os.path.join(os.path.dirname(ext.sources[0]), os.path.basename(target))
-        if not (self.inplace or DEBUG or self.force) and _up_to_date(ext):
+        reusable = not (self.inplace or DEBUG or self.force)
+        if reusable and _up_to_date(ext) and _newer(beside, ext.sources):
             try:
-                made = os.path.getmtime(beside)
-                if all(os.path.getmtime(src) <= made for src in ext.sources):
-                    os.makedirs(os.path.dirname(target), exist_ok=True)
-                    shutil.copy2(beside, target)
-                    return
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                shutil.copy2(beside, target)
+                return
             except OSError:
-                pass
+                pass  # compile it, then
         super().build_extension(ext)
 
     def run(self):
