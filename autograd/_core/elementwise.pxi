@@ -20,6 +20,7 @@ cdef struct UnaryOp:
     u_grad_fn grad                  # gx from Variables, differentiable
     u_scalar_grad_fn scalar_grad    # optional: gx on C doubles
     u_array_grad_fn array_grad      # optional: gx on arrays
+    unsigned char spare             # SPARE_* bits: what no form of its backward reads
 
 ctypedef double (*b_scalar_fn)(double a, double b) noexcept nogil
 ctypedef void (*b_scalar_grad_fn)(double a, double b, double y, double gy,
@@ -35,6 +36,7 @@ cdef struct BinaryOp:
     b_grad_fn grad                  # (ga, gb) before broadcasting is undone, differentiable
     b_scalar_grad_fn scalar_grad    # optional
     b_array_grad_fn array_grad      # optional
+    unsigned char spare             # SPARE_* bits: what no form of its backward reads
 
 
 cdef int _unary_op(UnaryOp *op, const char *name, u_scalar_fn scalar, u_array_fn array,
@@ -71,6 +73,7 @@ cdef class Unary(Function):
     """An elementwise operation of one variable, optionally with a number ``c``."""
     cdef UnaryOp *op
     cdef double c
+    cdef object kept                # ReLU: its output's sign, once the output is released
 
     @property
     def name(self):
@@ -85,7 +88,7 @@ cdef class Unary(Function):
         if x._const:
             return None
         xd = x._data
-        yd = _out_data(self)
+        yd = _out_data(self) if self.kept is None else self.kept
         if self.op.scalar_grad != NULL and _same_scalars(gy, xd):
             return scalar_like(gy, self.op.scalar_grad(scalar_of(xd), scalar_of(yd),
                                                        scalar_of(gy), self.c))
@@ -97,7 +100,8 @@ cdef class Unary(Function):
         cdef Node x = self._x0
         if x._const:
             return None
-        return self.op.grad(x, _out_var(self), <Node>gy, self.c)
+        return self.op.grad(x, _out_var(self) if self.kept is None else wrap_const(self.kept),
+                            <Node>gy, self.c)
 
     cdef object backward_batched(self, object gy):
         # the differentiable backward on constants: elementwise, so the batch axis in
@@ -105,8 +109,17 @@ cdef class Unary(Function):
         cdef Node x = self._x0
         if x._const:
             return None
-        return self.op.grad(wrap_const(x._data), wrap_const(_out_data(self)), wrap_const(gy),
-                            self.c)._data
+        yd = _out_data(self) if self.kept is None else self.kept
+        return self.op.grad(wrap_const(x._data), wrap_const(yd), wrap_const(gy), self.c)._data
+
+    cdef bint release_output(self, Node y) except -1:
+        if self.op.spare & SPARE_Y:
+            return True
+        if self.op == &U_RELU:
+            # ReLU's backward reads only where its output is positive: a byte an element
+            self.kept = np.greater(y._data, 0)
+            return True
+        return False
 
 
 cdef Node _unary(UnaryOp *op, Node x, double c):
@@ -122,6 +135,7 @@ cdef Node _unary(UnaryOp *op, Node x, double c):
         f = Unary.__new__(Unary)
         f.op = op
         f.c = c
+        f._spare = op.spare
         link1(f, y, x)
     return y
 
@@ -209,6 +223,7 @@ cdef Node _binary(BinaryOp *op, Node a, Node b):
     if grad_enabled() and not (a._const and b._const):
         f = Binary.__new__(Binary)
         f.op = op
+        f._spare = op.spare
         link2(f, y, a, b)
     return y
 
@@ -295,9 +310,9 @@ _unary_op(&U_SIGMOID, "Sigmoid", _sigmoid_s, _sigmoid_a, _sigmoid_g, _sigmoid_sg
 cdef double _relu_s(double x, double c) noexcept nogil: return x if x > 0 else (x if x != x else 0.0)
 cdef object _relu_a(object x, double c): return relu_array(x)
 cdef Node _relu_g(Node x, Node y, Node gy, double c):
-    return _binary(&B_MUL, gy, _const_like(x, x._data > 0))
+    return _binary(&B_MUL, gy, _const_like(gy, y._data > 0))    # y: the output, or its sign
 cdef double _relu_sg(double x, double y, double gy, double c) noexcept nogil:
-    return gy if x > 0 else 0.0
+    return gy if y > 0 else 0.0
 cdef object _relu_ag(object x, object y, object gy, double c): return relu_grad(y, gy)
 _unary_op(&U_RELU, "ReLU", _relu_s, _relu_a, _relu_g, _relu_sg, _relu_ag)
 
@@ -573,6 +588,17 @@ cdef double _number(object c, str what) except? -1.0:
         return <double>c
     except OverflowError:
         raise ValueError(f"{what}: the number {c} is too large for float64") from None
+
+
+# What no form of an operation's backward reads (the walk may release it: graph.pyx,
+# "Releasing data"). Those that read their output keep it; ReLU keeps its sign instead
+# when its output is released (Unary.release_output).
+U_NEG.spare = SPARE_X0 | SPARE_Y
+U_ADDC.spare = U_SUBC.spare = U_RSUBC.spare = SPARE_X0 | SPARE_Y
+U_MULC.spare = U_DIVC.spare = SPARE_X0 | SPARE_Y
+U_EXP.spare = U_TANH.spare = U_SIGMOID.spare = U_RELU.spare = SPARE_X0
+B_ADD.spare = B_SUB.spare = SPARE_X0 | SPARE_X1 | SPARE_Y
+B_MUL.spare = SPARE_Y
 
 
 # ============================================================================ arithmetic

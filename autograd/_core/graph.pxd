@@ -15,6 +15,16 @@ cdef class Node:
     cdef Py_ssize_t _target      # id of the grad() marks for which this is an input
     cdef bint _off               # made by the library with recording off (no_grad, detach)
     cdef Py_ssize_t _version     # bumped whenever .data is assigned
+    cdef bint _released          # its data was released after backward (graph.pyx)
+
+
+# What a function's backward never reads, in every form (arrays, Variables, batched):
+# the data of its first input, of its second, of its output. backward() releases such
+# data once walked when nothing else needs it (see graph.pyx, "Releasing data").
+cdef enum:
+    SPARE_X0 = 1
+    SPARE_X1 = 2
+    SPARE_Y = 4
 
 
 cdef class Function:
@@ -32,6 +42,7 @@ cdef class Function:
     cdef list _out_specs         # (shape, dtype) of each output, for functions with several
     cdef Py_ssize_t _mark        # id of the grad() walk that last marked this function
     cdef bint _leads             # for that walk: some input of the grad() call lies behind it
+    cdef unsigned char _spare    # SPARE_* bits: the data its backward never reads
     # Gradients for the inputs: the gradient itself when there is one input,
     # else a tuple with one entry per input (None where none is needed).
     cdef object backward_arrays(self, object gy)
@@ -39,6 +50,10 @@ cdef class Function:
     # The same for a batch of gradients (a leading axis over independent seeds, the rows
     # of a Jacobian): raises NotBatched where an operation has no batched backward.
     cdef object backward_batched(self, object gy)
+    # Called by backward() before it releases the data of this function's output ``y``
+    # (no backward step reads it and nothing outside the graph refers to it): whether it
+    # may. A function whose backward reads its output may keep what it needs another way.
+    cdef bint release_output(self, Node y) except -1
 
 
 ctypedef object (*binary_fn)(object, object)

@@ -7,7 +7,7 @@ down and keeps them only while that function waits in the queue.
 """
 cimport cython
 cimport numpy as cnp
-from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_REFCNT
 from libc.stdlib cimport malloc, realloc, free
 from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThread_acquire_lock,
                                PyThread_release_lock, PyThread_get_thread_ident, WAIT_LOCK,
@@ -299,8 +299,15 @@ cdef Node as_var(object x):
     return wrap_const(as_array(x, "operand"))
 
 
+cdef inline void _behind(Node x):
+    # the function that made x, now that x is used: see _release_behind
+    if x._creator is not None and x._creator._spare & (SPARE_X0 | SPARE_X1):
+        _release_behind(x._creator)
+
+
 cdef Node link1(Function f, Node y, Node x0):
     """Record ``y = f(x0)`` in the graph."""
+    _behind(x0)
     f._x0 = x0
     f._v0 = x0._version
     f._n_in = 1
@@ -317,6 +324,8 @@ cdef Node link2(Function f, Node y, Node x0, Node x1):
     cdef Py_ssize_t gen = x0._generation
     if x1._generation > gen:
         gen = x1._generation
+    _behind(x0)
+    _behind(x1)
     f._x0 = x0
     f._x1 = x1
     f._v0 = x0._version
@@ -363,6 +372,7 @@ cdef int _set_inputs(Function f, tuple inputs) except -1:
     for x in inputs:
         if x._generation > gen:
             gen = x._generation
+        _behind(x)
     f._n_in = len(inputs)
     f._x0 = inputs[0] if f._n_in > 0 else None
     f._x1 = inputs[1] if f._n_in > 1 else None
@@ -450,6 +460,7 @@ cdef class Node:
     @data.setter
     def data(self, value):
         self._data = as_array(value, "Variable.data")
+        self._released = False
         self._version += 1          # a graph that used the old value can no longer backward
 
     @property
@@ -619,6 +630,9 @@ cdef class Function:
 
     cdef object backward_batched(self, object gy):
         raise NotBatched(type(self).__name__)
+
+    cdef bint release_output(self, Node y) except -1:
+        return (self._spare & SPARE_Y) != 0
 
     cdef object backward_arrays(self, object gy):
         if self._n_out == 1:
@@ -893,6 +907,8 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
     cdef list done = []             # finished outputs whose .grad changes at the end
     cdef int saved_mode = ag_backprop_disabled
     cdef bint ok = False
+    cdef list spare = None          # inputs whose data their backward does not read
+    cdef bint releasing = saved is None and not create_graph
 
     _walk_counter += 1
     walk = _walk_counter
@@ -938,6 +954,8 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
                 _annotate(e, f)
                 _drop_outputs(f)
                 raise
+            if releasing and f._spare & (SPARE_X0 | SPARE_X1):
+                spare = _note_spare(f, spare)
             # the outputs' gradients are complete
             gy = gxs = None         # drop the walk's own references so the arrays can be reused
             if f._n_out == 1:
@@ -988,6 +1006,107 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
     finally:
         if saved is not None:
             _restore(saved)
+    if spare is not None:
+        o = None
+        done = None
+        _release(spare)
+
+
+# ---------------------------------------------------------------------------- Releasing data
+#
+# A graph keeps the data of every value it was built from, so that it can be walked again
+# (gradients accumulate) and differentiated again. Some of that data no backward step
+# reads: a convolution's output, whose gradient needs the convolution's input and weights,
+# when the next operation is a ReLU, whose gradient reads its own output. After a walk
+# (without create_graph; not one inside another), such data is released when nothing
+# outside the graph refers to the value: the variable's data becomes a read-only NaN
+# array of the same shape and dtype, and the memory goes back at once. A walk again, or
+# a walk with create_graph, gives the same gradients, as no backward form reads it.
+#
+# "Nothing outside the graph": every function the walk reached notes each input whose
+# data its backward does not read (Function._spare), once per use. A value noted k times
+# is referred to by those k uses and the k notes; one more reference is the check's own.
+# Any other reference (the user's name for it, a use the walk did not reach, a use whose
+# backward reads it) makes the count higher, and the data is kept. Only values made by
+# the graph (not leaves) and of at least RELEASE_MIN bytes are noted: small ones are
+# not worth the check.
+
+DEF RELEASE_MIN = 16384
+
+
+cdef inline bint _releasable(Node x):
+    # (a result may hold a NumPy scalar: 0-d arithmetic gives those)
+    return (x._creator is not None and not x._released and cnp.PyArray_Check(x._data)
+            and cnp.PyArray_NBYTES(<cnp.ndarray>x._data) >= RELEASE_MIN
+            and cnp.PyArray_ISFLOAT(<cnp.ndarray>x._data))
+
+
+cdef list _note_spare(Function f, list spare):
+    """Note the inputs of ``f`` (walked) whose data its backward does not read."""
+    if f._spare & SPARE_X0 and _releasable(f._x0):
+        if spare is None:
+            spare = []
+        spare.append(f._x0)
+    if f._n_in > 1 and f._spare & SPARE_X1 and _releasable(f._x1):
+        if spare is None:
+            spare = []
+        spare.append(f._x1)
+    return spare
+
+
+cdef dict _placeholders = {}        # (shape, dtype) -> a read-only NaN array
+
+
+cdef object _placeholder(object a):
+    key = (a.shape, a.dtype)
+    p = _placeholders.get(key)
+    if p is None:
+        if len(_placeholders) >= 64:
+            _placeholders.clear()
+        p = np.broadcast_to(np.array(np.nan, dtype=a.dtype), a.shape)   # one element
+        _placeholders[key] = p
+    return p
+
+
+cdef int _release(list spare) except -1:
+    cdef dict notes = {}
+    cdef Node v
+    cdef Py_ssize_t k
+    for v in spare:
+        key = <Py_ssize_t><PyObject *>v
+        notes[key] = notes.get(key, 0) + 1
+    for v in spare:
+        k = notes.pop(<Py_ssize_t><PyObject *>v, 0)
+        # k notes, k uses, and `v`: no other reference
+        if k != 0 and Py_REFCNT(v) == 2 * k + 1:
+            _release_data(v)
+    return 0
+
+
+cdef void _release_data(Node v) noexcept:
+    """Release ``v``'s data (no backward reads it, nothing else refers to it) if its creator
+    agrees. Out of memory (ReLU keeping its output's sign) keeps the data."""
+    cdef Function c = v._creator
+    if v._released or c is None or c._cut or c._n_out != 1:
+        return
+    try:
+        if c.release_output(v):
+            v._data = _placeholder(v._data)
+            v._released = True
+    except MemoryError:
+        pass
+
+
+cdef void _release_behind(Function f) noexcept:
+    """At recording: an input of ``f`` (already recorded) whose data ``f``'s backward does
+    not read, which only ``f`` refers to now, is released: nothing can use it again."""
+    cdef PyObject *x0 = <PyObject *>f._x0
+    cdef PyObject *x1 = <PyObject *>f._x1
+    if f._spare & SPARE_X0 and x0.ob_refcnt == 1 and _releasable(f._x0):
+        _release_data(f._x0)
+    if (f._n_in > 1 and f._spare & SPARE_X1 and x1 != x0 and x1.ob_refcnt == 1
+            and _releasable(f._x1)):
+        _release_data(f._x1)
 
 
 cdef void _drop_outputs(Function f) noexcept:

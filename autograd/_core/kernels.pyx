@@ -451,6 +451,15 @@ cdef void _relu_grad_loop(const cython.floating *y,    # IN  relu(x): y > 0 exac
         gx[i] = gy[i] * (<cython.floating>1 if y[i] > 0 else <cython.floating>0)
 
 
+cdef void _mask_grad_loop(const unsigned char *m,     # IN  bool: where relu(x) > 0
+                          const cython.floating *gy,  # IN
+                          cython.floating *gx,        # OUT
+                          Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        gx[i] = gy[i] * (<cython.floating>1 if m[i] else <cython.floating>0)
+
+
 cdef object relu_array(object x):
     """``np.maximum(x, 0)``, the same bits, in one loop without the GIL."""
     cdef int t = _float_type(x)
@@ -474,13 +483,31 @@ cdef object relu_array(object x):
 
 
 cdef object relu_grad(object y, object gy):
-    """``gy * (y > 0)``, y = relu(x), in one pass: no boolean temporary, no mixed-type product."""
+    """``gy * (y > 0)``, y = relu(x), in one pass: no boolean temporary, no mixed-type product.
+    ``y`` may also be the sign ``y > 0`` itself (bool), which ReLU keeps once its output
+    is released."""
     cdef int t = _float_type(y)
     cdef Py_ssize_t n
     cdef cnp.ndarray out
     cdef void *yp
     cdef void *gp
     cdef void *op
+    if t < 0 and _plain(y, cnp.NPY_BOOL):
+        t = _float_type(gy)
+        if t < 0 or not _same_shape(y, gy):
+            return gy * y
+        out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>y), cnp.PyArray_DIMS(<cnp.ndarray>y), t, 0)
+        n = cnp.PyArray_SIZE(out)
+        yp = _ptr(y)
+        gp = _ptr(gy)
+        op = _ptr(out)
+        if t == cnp.NPY_DOUBLE:
+            with nogil:
+                _mask_grad_loop[double](<unsigned char*>yp, <double*>gp, <double*>op, n)
+        else:
+            with nogil:
+                _mask_grad_loop[float](<unsigned char*>yp, <float*>gp, <float*>op, n)
+        return out
     if t < 0 or _float_type(gy) != t or not _same_shape(y, gy):
         return gy * (y > 0)
     out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>y), cnp.PyArray_DIMS(<cnp.ndarray>y), t, 0)

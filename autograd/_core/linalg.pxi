@@ -69,8 +69,11 @@ cdef Node _matmul(Node x, Node w):
         raise ValueError(f"matmul: shapes {xd.shape} and {wd.shape} do not multiply "
                          f"({xd.shape[xd.ndim - 1]} != {wd.shape[wd.ndim - 2]})") from None
     cdef Node y = new_var(yd)
+    cdef MatMul f
     if _record2(x, w):
-        link2(MatMul.__new__(MatMul), y, x, w)
+        f = MatMul.__new__(MatMul)
+        f._spare = SPARE_Y
+        link2(f, y, x, w)
     return y
 
 
@@ -153,8 +156,11 @@ def linear(x, w, b=None):
             yd = yd + bd
     cdef Node y = new_var(yd)
     cdef tuple ins = (xv, wv) if bv is None else (xv, wv, bv)
+    cdef Linear f
     if _record(ins):
-        link_all(Linear.__new__(Linear), y, ins)
+        f = Linear.__new__(Linear)
+        f._spare = SPARE_Y
+        link_all(f, y, ins)
     return y
 
 

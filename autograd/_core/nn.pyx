@@ -23,7 +23,7 @@ here and never handed out, so no caller can change a gradient through it.
 """
 cimport numpy as cnp
 from autograd._core.graph cimport (Node, Function, grad_enabled, train_enabled, new_var,
-                                   as_var, link1, link2, link_all, wrap_const)
+                                   as_var, link1, link2, link_all, wrap_const, SPARE_X0, SPARE_Y)
 from autograd._core import nn_kernels as K
 from autograd._core import ops as _ops
 from operator import index as operator_index
@@ -264,6 +264,7 @@ cdef Node _conv2d(Node x, Node w, Node b, tuple stride, tuple pad):
         f = Conv2d.__new__(Conv2d)
         f.stride = stride
         f.pad = pad
+        f._spare = SPARE_Y             # its backward reads x and w
         link_all(f, out, ins)
     return out
 
@@ -433,11 +434,21 @@ cdef class MaxPool2d(Function):
     cdef object backward_vars(self, object gy):
         idx = self.idx
         if idx is None:  # higher orders: the flat positions, for the scatter that needs them
-            idx = K.max_pool_forward(_planes(self._x0, "max_pool2d"), self.kernel, self.stride,
-                                     self.pad)[1]
-            idx = idx.reshape(idx.shape[0], -1)
+            idx = _plane_index(self.pos, self.kernel, self.stride, self.pad,
+                               self._x0._data.shape[3])
             idx.flags.writeable = False
         return _pool_scatter(<Node>gy, idx, self._x0._data.shape)
+
+
+cdef object _plane_index(object pos, tuple kernel, tuple stride, tuple pad, Py_ssize_t w):
+    """Window positions ``i * kw + j`` (m, oh, ow) as flat indices ``row * w + col`` into
+    their planes (m, oh * ow): the window at (r, c) starts at row r * sh - ph, column
+    c * sw - pw."""
+    m, oh, ow = pos.shape
+    p = pos.astype(np.intp)
+    rows = np.arange(oh, dtype=np.intp)[:, None] * stride[0] - pad[0] + p // kernel[1]
+    cols = np.arange(ow, dtype=np.intp) * stride[1] - pad[1] + p % kernel[1]
+    return (rows * w + cols).reshape(m, oh * ow)
 
 
 def max_pool2d(x, kernel, stride=None, pad=0):
@@ -471,6 +482,7 @@ def max_pool2d(x, kernel, stride=None, pad=0):
         f.kernel = k
         f.stride = s
         f.pad = p
+        f._spare = SPARE_X0 | SPARE_Y     # where the maxima were, and x's shape
         link1(f, y, v)
     return y
 

@@ -17,7 +17,8 @@ from libc.math cimport (exp as c_exp, log as c_log, sin as c_sin, cos as c_cos, 
 from autograd._core.graph cimport (Node, Function, grad_enabled, train_enabled, new_var,
                                    as_var, as_array, link1, link2, link_all, link_outputs, wrap_const,
                                    zero_grads, register_add_fn, inputs_of,
-                                   use_free_list, register_class_hook)
+                                   use_free_list, register_class_hook, SPARE_X0, SPARE_X1,
+                                   SPARE_Y)
 from autograd._core.graph import NotBatched
 from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like,
                                      sum_to as sum_to_array, go_pow, go_log, log_array, tanh_scalar, sigmoid_scalar,

@@ -35,6 +35,7 @@ cdef Node _sum(Node x, object axis, bint keepdims):
         f = Sum.__new__(Sum)
         f.axes = axes
         f.keepdims = keepdims
+        f._spare = SPARE_X0 | SPARE_Y     # shapes only
         link1(f, y, x)
     return y
 

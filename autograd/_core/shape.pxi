@@ -29,6 +29,7 @@ cdef Node _reshape(Node x, tuple shape):
     if _record1(x):
         f = Reshape.__new__(Reshape)
         f.shape = shape
+        f._spare = SPARE_X0 | SPARE_Y     # shapes only
         link1(f, y, x)
     return y
 
