@@ -360,6 +360,45 @@ def test_max_pool_window_positions_match_the_flat_indices(dtype, kernel, stride,
         assert pos[3, 0, 0] == 1 and gx[3, 0, 1] == gy[3, 0, 0] and gx[3, 0, 0] == 0
 
 
+def _max_pool_reference(x, kh, kw, sh, sw):
+    """Max pooling without padding as a Python loop: the first maximum of a window in
+    scan order, and the last NaN where there is one (PyTorch's rule)."""
+    m, h, w = x.shape
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    y, pos = np.empty((m, oh, ow), x.dtype), np.empty((m, oh, ow), np.uint8)
+    for i in np.ndindex(m, oh, ow):
+        best, t = -np.inf, 0
+        for k, v in enumerate(
+            x[i[0], i[1] * sh : i[1] * sh + kh, i[2] * sw : i[2] * sw + kw].ravel()
+        ):
+            if v > best or np.isnan(v):
+                best, t = v, k
+        y[i], pos[i] = best, t
+    return y, pos
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_2x2_fast_path_against_the_rule(dtype):
+    """The 2x2, stride 2 windows (their own loop) against a Python loop of the rule, with
+    ties, signed zeros, infinities and NaNs in every position of a window."""
+    rng = np.random.default_rng(24)
+    x = rng.choice(np.array([-np.inf, -1.0, -0.0, 0.0, 1.0, 2.0, np.inf, np.nan]), size=(40, 6, 8))
+    x = x.astype(dtype)
+    ref_y, ref_pos = _max_pool_reference(x, 2, 2, 2, 2)
+    y, pos = K.max_pool_forward(x, (2, 2), (2, 2), (0, 0), indices="window")
+    _, idx = K.max_pool_forward(x, (2, 2), (2, 2), (0, 0))
+    assert y.tobytes() == ref_y.tobytes()
+    np.testing.assert_array_equal(pos, ref_pos)
+    rows = np.arange(3)[:, None] * 2 + ref_pos // 2
+    cols = np.arange(4)[None, :] * 2 + ref_pos % 2
+    np.testing.assert_array_equal(idx, rows * 8 + cols)
+    # the general loop (a 2x2 kernel, stride 1) agrees with the rule too
+    y1, pos1 = K.max_pool_forward(x, (2, 2), (1, 1), (0, 0), indices="window")
+    ref_y1, ref_pos1 = _max_pool_reference(x, 2, 2, 1, 1)
+    assert y1.tobytes() == ref_y1.tobytes()
+    np.testing.assert_array_equal(pos1, ref_pos1)
+
+
 def test_max_pool_window_kernels_validate():
     pos = np.zeros((2, 2, 2), np.uint8)
     g = np.ones((2, 2, 2))

@@ -293,6 +293,10 @@ cdef void _max_pool_loop(const floating[:, :, ::1] x,        # IN  (m, h, w)
     cdef Py_ssize_t oh = y.shape[1], ow = y.shape[2]
     cdef Py_ssize_t m, p, q, h, w, h0, w0, hs, he, ws, we, bh, bw
     cdef floating v, best
+    cdef bint take
+    if kh == 2 and kw == 2 and sh == 2 and sw == 2 and ph == 0 and pw == 0:
+        _max_pool_2x2(x, y, idx, pos, mode)
+        return
     for m in range(planes):
         for p in range(oh):
             h0 = p * sh - ph
@@ -305,19 +309,62 @@ cdef void _max_pool_loop(const floating[:, :, ::1] x,        # IN  (m, h, w)
                 best = -INFINITY
                 bh = hs
                 bw = ws
-                # the first maximum in scan order wins, and NaN propagates, as in PyTorch
+                # the first maximum in scan order wins, and NaN propagates, as in PyTorch;
+                # selects, not branches (on data, a branch is mispredicted half the time)
                 for h in range(hs, he):
                     for w in range(ws, we):
                         v = x[m, h, w]
-                        if v > best or isnan(v):
-                            best = v
-                            bh = h
-                            bw = w
+                        take = (v > best) | (v != v)
+                        best = v if take else best
+                        bh = h if take else bh
+                        bw = w if take else bw
                 y[m, p, q] = best
                 if mode == 1:
                     idx[m, p, q] = bh * width + bw
                 elif mode == 2:
                     pos[m, p, q] = <unsigned char>((bh - h0) * kw + bw - w0)
+
+
+cdef void _max_pool_2x2(const floating[:, :, ::1] x, floating[:, :, ::1] y,
+                        Py_ssize_t[:, :, ::1] idx, unsigned char[:, :, ::1] pos,
+                        int mode) noexcept nogil:
+    # The most common pooling (2x2, stride 2, no padding) as _max_pool_loop computes it: a
+    # window's four values read at once and compared in scan order; without NaN (almost
+    # always) as maxima and conditional moves, not branches on data.
+    cdef Py_ssize_t width = x.shape[2], oh = y.shape[1], ow = y.shape[2]
+    cdef Py_ssize_t m, p, q, t, k
+    cdef const floating *r0
+    cdef const floating *r1
+    cdef floating v[4]
+    cdef floating best
+    for m in range(x.shape[0]):
+        for p in range(oh):
+            r0 = &x[m, 2 * p, 0]
+            r1 = r0 + width
+            for q in range(ow):
+                v[0] = r0[2 * q]
+                v[1] = r0[2 * q + 1]
+                v[2] = r1[2 * q]
+                v[3] = r1[2 * q + 1]
+                best = v[0]     # in the place of -inf: the same maximum and position
+                t = 0
+                if (v[0] != v[0]) | (v[1] != v[1]) | (v[2] != v[2]) | (v[3] != v[3]):
+                    for k in range(1, 4):   # a NaN wins, the last one
+                        if v[k] > best or v[k] != v[k]:
+                            best = v[k]
+                            t = k
+                else:
+                    t = 1 if v[1] > best else t
+                    best = v[1] if v[1] > best else best
+                    t = 2 if v[2] > best else t
+                    best = v[2] if v[2] > best else best
+                    t = 3 if v[3] > best else t
+                    best = v[3] if v[3] > best else best
+                y[m, p, q] = best
+                if mode == 1:
+                    idx[m, p, q] = (2 * p + (t >> 1)) * width + 2 * q + (t & 1)
+                elif mode == 2:
+                    pos[m, p, q] = <unsigned char>t
 
 
 cdef Py_ssize_t _max_pool_grad_loop(const unsigned char[:, :, ::1] pos,  # IN  (m, oh, ow)
