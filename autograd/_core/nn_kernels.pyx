@@ -16,7 +16,7 @@ Shapes, with the convolution's geometry ``(kh, kw)`` kernel, ``(sh, sw)`` stride
 * pooling works on ``(m, h, w)`` planes (``m = n*c``).
 """
 from cython cimport floating
-from libc.math cimport sqrt, INFINITY, isnan
+from libc.math cimport sqrt, INFINITY
 import numpy as np
 
 
