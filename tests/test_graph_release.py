@@ -72,9 +72,9 @@ def test_released_values_change_no_gradient(dtype):
     lb = cnn(x, t, pb)
     vals = chain(lb)
     # released while the graph was built: the convolutions' outputs (ReLU reads its own
-    # output), the ReLUs' outputs (the pooling keeps where its maxima were) and the last
-    # pooling's output (reshape reads shapes; its view keeps the memory)
-    assert [released(v) for v in vals] == [True, True, False, True, True, True, False, False]
+    # output) and the ReLUs' outputs (the pooling keeps where its maxima were); not the
+    # last pooling's output, though reshape reads only shapes: its view keeps the memory
+    assert [released(v) for v in vals] == [True, True, False, True, True, False, False, False]
     assert not any(released(v) for v in held)
     assert la.data.tobytes() == lb.data.tobytes()
     la.backward()
@@ -219,3 +219,55 @@ def test_graph_memory_without_the_released_values():
     signs = 64 * 16 * 8 * 8 + 64 * 32 * 4 * 4  # 98,304 bytes
     assert grown[True] - grown[False] >= conv_relu - signs - 4096
     assert grown[False] < 300_000
+
+
+def test_a_use_unchained_during_the_walk_does_not_count_as_the_users():
+    """A backward that unchains a value noted by an earlier use frees that use: the user's
+    reference must not take its place in the count (the walk keeps the uses it noted)."""
+    x = ag.Variable(np.random.default_rng(8).normal(size=(64, 64)))
+    box = {}
+
+    class Cutter(ag.Function):
+        def forward(self, a):
+            return a * 1.0
+
+        def backward(self, gy):
+            box["u"].unchain()  # frees AddC, the only other holder of v
+            return gy
+
+    v = x * 3.0  # the user keeps v
+    u = v + 1.0
+    box["u"] = u
+    loss = F.sum(u) + F.sum(Cutter()(x))
+    del u
+    loss.backward()
+    assert not released(v)
+    np.testing.assert_array_equal(v.data, x.data * 3.0)
+
+
+def test_nothing_released_where_a_view_keeps_the_memory():
+    """A ReLU output that a reshape views frees nothing if released: it is kept, and ReLU
+    makes no sign array (the graph would grow)."""
+    rng = np.random.default_rng(9)
+    x = ag.Variable(rng.normal(size=(64, 4, 16, 16)).astype(np.float32))
+    w = ag.Variable(rng.normal(size=(4 * 16 * 16, 10)).astype(np.float32))
+    r = F.relu(x * 1.0)
+    flat = F.reshape(r, (64, -1))
+    del r
+    loss = F.sum(F.linear(flat, w))
+    relu_out = flat.creator.inputs[0]
+    assert not released(relu_out)
+    assert released(relu_out.creator.inputs[0])  # x * 1.0: ReLU reads its own output
+    loss.backward()
+    assert not released(flat.creator.inputs[0])
+    np.testing.assert_array_equal(flat.data, np.maximum(x.data, 0).reshape(64, -1))
+
+
+def test_the_placeholder_cannot_be_made_writeable():
+    x = ag.Variable(np.linspace(-1, 1, 4096).reshape(64, 64))
+    loss = F.sum(F.relu(F.matmul(x, x) * 1.0))
+    loss.backward()
+    data = loss.creator.inputs[0].creator.inputs[0].data  # the product scaled: released
+    assert np.isnan(data).all()
+    with pytest.raises(ValueError):
+        data.flags.writeable = True

@@ -1007,7 +1007,7 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
         if saved is not None:
             _restore(saved)
     if spare is not None:
-        o = None
+        o = None                # the walk's own references would count as the user's
         done = None
         _release(spare)
 
@@ -1017,19 +1017,24 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
 # A graph keeps the data of every value it was built from, so that it can be walked again
 # (gradients accumulate) and differentiated again. Some of that data no backward step
 # reads: a convolution's output, whose gradient needs the convolution's input and weights,
-# when the next operation is a ReLU, whose gradient reads its own output. After a walk
-# (without create_graph; not one inside another), such data is released when nothing
-# outside the graph refers to the value: the variable's data becomes a read-only NaN
-# array of the same shape and dtype, and the memory goes back at once. A walk again, or
-# a walk with create_graph, gives the same gradients, as no backward form reads it.
+# when the next operation is a ReLU, whose gradient reads its own output. Such data is
+# released when nothing outside the graph refers to the value: the variable's data
+# becomes a read-only NaN array of the same shape and dtype, and the memory goes back at
+# once. A walk again, or a walk with create_graph, gives the same gradients, as no
+# backward form reads it. Each operation says what its backward never reads
+# (Function._spare); a creator whose backward reads its output may keep what it needs
+# another way (release_output: ReLU keeps its output's sign).
 #
-# "Nothing outside the graph": every function the walk reached notes each input whose
-# data its backward does not read (Function._spare), once per use. A value noted k times
-# is referred to by those k uses and the k notes; one more reference is the check's own.
-# Any other reference (the user's name for it, a use the walk did not reach, a use whose
-# backward reads it) makes the count higher, and the data is kept. Only values made by
-# the graph (not leaves) and of at least RELEASE_MIN bytes are noted: small ones are
-# not worth the check.
+# When: (1) at recording, as soon as a value's only reference is its one use (the
+# function that took it): when an operation is recorded on the output of that use, the
+# use's inputs are looked at (_release_behind). (2) After a walk (without create_graph;
+# not one inside another): every function the walk reached notes each input whose data
+# its backward does not read, once per use. A value noted k times is referred to by
+# those k uses and the k notes; one more reference is the check's own. Any other
+# reference (the user's name for it, a use the walk did not reach, a use whose backward
+# reads it) makes the count higher, and the data is kept. Only values made by the graph
+# (not leaves) and of at least RELEASE_MIN bytes are released: small ones are not worth
+# the check.
 
 DEF RELEASE_MIN = 16384
 
@@ -1042,14 +1047,19 @@ cdef inline bint _releasable(Node x):
 
 
 cdef list _note_spare(Function f, list spare):
-    """Note the inputs of ``f`` (walked) whose data its backward does not read."""
-    if f._spare & SPARE_X0 and _releasable(f._x0):
-        if spare is None:
-            spare = []
+    """Note the inputs of ``f`` (walked) whose data its backward does not read, after ``f``
+    itself: the list keeps ``f`` alive until the release, so that a use freed meanwhile
+    (a backward that unchains) cannot leave its count to another reference."""
+    cdef bint first = f._spare & SPARE_X0 and _releasable(f._x0)
+    cdef bint second = f._n_in > 1 and f._spare & SPARE_X1 and _releasable(f._x1)
+    if not (first or second):
+        return spare
+    if spare is None:
+        spare = []
+    spare.append(f)
+    if first:
         spare.append(f._x0)
-    if f._n_in > 1 and f._spare & SPARE_X1 and _releasable(f._x1):
-        if spare is None:
-            spare = []
+    if second:
         spare.append(f._x1)
     return spare
 
@@ -1063,37 +1073,52 @@ cdef object _placeholder(object a):
     if p is None:
         if len(_placeholders) >= 64:
             _placeholders.clear()
-        p = np.broadcast_to(np.array(np.nan, dtype=a.dtype), a.shape)   # one element
+        nan = np.array(np.nan, dtype=a.dtype)
+        nan.flags.writeable = False     # so no view of it can be made writeable
+        p = np.broadcast_to(nan, a.shape)   # one element
         _placeholders[key] = p
     return p
 
 
-cdef int _release(list spare) except -1:
+cdef void _release(list spare) noexcept:
+    """After a walk has written its gradients: release what the notes allow. Never
+    needed, so a failure (out of memory) only keeps data."""
     cdef dict notes = {}
     cdef Node v
     cdef Py_ssize_t k
-    for v in spare:
-        key = <Py_ssize_t><PyObject *>v
-        notes[key] = notes.get(key, 0) + 1
-    for v in spare:
-        k = notes.pop(<Py_ssize_t><PyObject *>v, 0)
-        # k notes, k uses, and `v`: no other reference
-        if k != 0 and Py_REFCNT(v) == 2 * k + 1:
-            _release_data(v)
-    return 0
+    try:
+        for item in spare:
+            if isinstance(item, Node):
+                key = <Py_ssize_t><PyObject *>item
+                notes[key] = notes.get(key, 0) + 1
+        for item in spare:
+            if not isinstance(item, Node):
+                continue
+            v = <Node>item
+            k = notes.pop(<Py_ssize_t><PyObject *>v, 0)
+            # k notes, k uses, `item` and `v`: no other reference
+            if k != 0 and Py_REFCNT(v) == 2 * k + 2:
+                _release_data(v)
+    except Exception:
+        pass
 
 
 cdef void _release_data(Node v) noexcept:
     """Release ``v``'s data (no backward reads it, nothing else refers to it) if its creator
-    agrees. Out of memory (ReLU keeping its output's sign) keeps the data."""
+    agrees. Releasing is never needed: a failure (out of memory while ReLU keeps its
+    output's sign) keeps the data."""
     cdef Function c = v._creator
-    if v._released or c is None or c._cut or c._n_out != 1:
+    if v._released or c is None or c._cut or c._n_out != 1 or not cnp.PyArray_Check(v._data):
         return
+    cdef PyObject *a = <PyObject *>v._data
+    cdef PyObject *base = <PyObject *>cnp.PyArray_BASE(<cnp.ndarray>v._data)
+    if a.ob_refcnt != 1 or (base != NULL and base.ob_refcnt != 1):
+        return      # the memory is referred to elsewhere (a view of it, the user): no gain
     try:
         if c.release_output(v):
             v._data = _placeholder(v._data)
             v._released = True
-    except MemoryError:
+    except Exception:
         pass
 
 
