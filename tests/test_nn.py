@@ -890,6 +890,9 @@ def test_digits_example_resumes_bit_for_bit(tmp_path):
     pytest.importorskip("sklearn")
     import io
 
+    # threadpoolctl comes with scikit-learn
+    from threadpoolctl import threadpool_limits
+
     spec = importlib.util.spec_from_file_location("digits_cnn", EXAMPLE)
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
@@ -897,11 +900,15 @@ def test_digits_example_resumes_bit_for_bit(tmp_path):
     def args(*argv):
         return example.parse_args(list(argv))
 
-    straight, _ = example.train(args("--epochs", "2"), out=io.StringIO())
-    ckpt = str(tmp_path / "c.npz")
-    example.train(args("--epochs", "1", "--checkpoint", ckpt), out=io.StringIO())
-    resumed, _ = example.train(
-        args("--epochs", "2", "--checkpoint", ckpt, "--resume"), out=io.StringIO()
-    )
+    # one BLAS thread, as the example itself sets before NumPy is imported (here NumPy
+    # came first): the products are small, and threads spinning on a busy machine made
+    # this test three times slower
+    with threadpool_limits(limits=1, user_api="blas"):
+        straight, _ = example.train(args("--epochs", "2"), out=io.StringIO())
+        ckpt = str(tmp_path / "c.npz")
+        example.train(args("--epochs", "1", "--checkpoint", ckpt), out=io.StringIO())
+        resumed, _ = example.train(
+            args("--epochs", "2", "--checkpoint", ckpt, "--resume"), out=io.StringIO()
+        )
     for name, p in straight.params().items():
         np.testing.assert_array_equal(p.data, resumed.params()[name].data, err_msg=name)
