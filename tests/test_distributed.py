@@ -15,6 +15,10 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
+# the mpirun training is made once (a module fixture): these tests stay on one
+# pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("distributed")
+
 # The training both sides run: the MPI ranks (batch 50 each, sharded) and this process
 # (batch 100, one process) execute this same source.
 COMMON = textwrap.dedent('''

@@ -32,6 +32,8 @@ def _reference():
 
 
 pytestmark = [
+    # the site is built once (a module fixture): its tests stay on one pytest-xdist worker
+    pytest.mark.xdist_group("docs_site"),
     pytest.mark.skipif(not (ROOT / "mkdocs.yml").exists(), reason="no mkdocs.yml (not a checkout)"),
     pytest.mark.skipif(
         importlib.util.find_spec("mkdocs") is None,
