@@ -92,7 +92,10 @@ def _up_to_date(ext):
     which every isolated build environment installs anew, so it would translate and
     compile everything again on each install.)"""
     c_file = os.path.splitext(ext.sources[0])[0] + ".c"
-    core = glob.glob(os.path.join("autograd", "_core", "*.p[xy][xid]"))
+    # the shared module's C depends on the Cython and the mode alone (the stamp)
+    core = (
+        [] if ext.name == SHARED else glob.glob(os.path.join("autograd", "_core", "*.p[xy][xid]"))
+    )
     return _stamp_holds() and _newer(c_file, core)
 
 
