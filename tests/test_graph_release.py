@@ -28,21 +28,20 @@ def params(dtype, seed=0):
 
 def cnn(x, t, p, held=None):
     """The digits CNN's graph; ``held`` (a list) keeps every intermediate value."""
-    keep = held.append if held is not None else (lambda v: None)
-    h = F.conv2d(x, p["w1"], p["b1"], pad=1)
-    keep(h)
-    h = F.relu(h)
-    keep(h)
-    h = F.max_pool2d(h, 2)
-    keep(h)
-    h = F.conv2d(h, p["w2"], p["b2"], pad=1)
-    keep(h)
-    h = F.relu(h)
-    keep(h)
-    h = F.max_pool2d(h, 2)
-    keep(h)
-    h = F.reshape(h, (h.shape[0], -1))
-    keep(h)
+    layers = [
+        lambda h: F.conv2d(h, p["w1"], p["b1"], pad=1),
+        F.relu,
+        lambda h: F.max_pool2d(h, 2),
+        lambda h: F.conv2d(h, p["w2"], p["b2"], pad=1),
+        F.relu,
+        lambda h: F.max_pool2d(h, 2),
+        lambda h: F.reshape(h, (h.shape[0], -1)),
+    ]
+    h = x
+    for layer in layers:
+        h = layer(h)
+        if held is not None:
+            held.append(h)
     return F.softmax_cross_entropy(F.linear(h, p["w3"]), t)
 
 

@@ -492,23 +492,12 @@ cdef object relu_grad(object y, object gy):
     cdef void *yp
     cdef void *gp
     cdef void *op
-    if t < 0 and _plain(y, cnp.NPY_BOOL):
+    cdef bint sign = t < 0 and _plain(y, cnp.NPY_BOOL)     # ReLU's kept sign
+    if sign:
         t = _float_type(gy)
         if t < 0 or not _same_shape(y, gy):
             return gy * y
-        out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>y), cnp.PyArray_DIMS(<cnp.ndarray>y), t, 0)
-        n = cnp.PyArray_SIZE(out)
-        yp = _ptr(y)
-        gp = _ptr(gy)
-        op = _ptr(out)
-        if t == cnp.NPY_DOUBLE:
-            with nogil:
-                _mask_grad_loop[double](<unsigned char*>yp, <double*>gp, <double*>op, n)
-        else:
-            with nogil:
-                _mask_grad_loop[float](<unsigned char*>yp, <float*>gp, <float*>op, n)
-        return out
-    if t < 0 or _float_type(gy) != t or not _same_shape(y, gy):
+    elif t < 0 or _float_type(gy) != t or not _same_shape(y, gy):
         return gy * (y > 0)
     out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>y), cnp.PyArray_DIMS(<cnp.ndarray>y), t, 0)
     n = cnp.PyArray_SIZE(out)
@@ -517,10 +506,16 @@ cdef object relu_grad(object y, object gy):
     op = _ptr(out)
     if t == cnp.NPY_DOUBLE:
         with nogil:
-            _relu_grad_loop[double](<double*>yp, <double*>gp, <double*>op, n)
+            if sign:
+                _mask_grad_loop[double](<unsigned char*>yp, <double*>gp, <double*>op, n)
+            else:
+                _relu_grad_loop[double](<double*>yp, <double*>gp, <double*>op, n)
     else:
         with nogil:
-            _relu_grad_loop[float](<float*>yp, <float*>gp, <float*>op, n)
+            if sign:
+                _mask_grad_loop[float](<unsigned char*>yp, <float*>gp, <float*>op, n)
+            else:
+                _relu_grad_loop[float](<float*>yp, <float*>gp, <float*>op, n)
     return out
 
 
