@@ -28,7 +28,11 @@ JOBS = os.cpu_count() or 1
 
 # The numeric loops (kernels, the random source, the nn kernels) run without bounds checks; the graph
 # and the operations index Python objects and keep Python's checked semantics.
-SAFE = {"language_level": 3, "cdivision": True, "embedsignature": True}
+# Only the graph's types pickle (a Variable does; its graph does not): Cython's pickling code
+# for every operation's record was a quarter of the generated C, for a pickle nobody asks of
+# a Function (it raises TypeError, as PyTorch's grad_fn does).
+GRAPH = {"language_level": 3, "cdivision": True, "embedsignature": True}
+SAFE = dict(GRAPH, auto_pickle=False)
 FAST = dict(SAFE, boundscheck=DEBUG, wraparound=DEBUG, initializedcheck=DEBUG, nonecheck=DEBUG)
 LOOP_MODULES = {"kernels", "pcg", "nn_kernels"}
 OPTIMISE = dict.fromkeys(LOOP_MODULES, "-O3") | {"graph": "-O2", "_cyutility": "-O2"}
@@ -55,7 +59,10 @@ def extension(path):
         extra_compile_args=optimise + ["-ftls-model=initial-exec"],
         extra_link_args=[] if DEBUG else ["-Wl,--strip-debug"],
     )
-    ext.cython_directives = FAST if name in LOOP_MODULES or ext.name == SHARED else SAFE
+    if name in LOOP_MODULES or ext.name == SHARED:
+        ext.cython_directives = FAST
+    else:
+        ext.cython_directives = GRAPH if name == "graph" else SAFE
     return ext
 
 
@@ -65,7 +72,7 @@ STAMP = os.path.join("autograd", "_core", ".translated")
 def _stamp():
     import Cython
 
-    return f"Cython {Cython.__version__}, debug {DEBUG}\n"
+    return f"Cython {Cython.__version__}, debug {DEBUG}, {GRAPH}, {SAFE}, {FAST}\n"
 
 
 def _stamp_holds():
@@ -110,7 +117,7 @@ def translated(extensions):
     # another mode or Cython made the C there: translate again even where it looks newer
     # than its sources (Cython's own check does not see the directives change)
     force = not _stamp_holds()
-    for directives in (SAFE, FAST):
+    for directives in (GRAPH, SAFE, FAST):
         group = [e for e in todo if e.cython_directives is directives]
         if group:
             out += cythonize(

@@ -3,6 +3,7 @@ Functions is reused for the next ones. A reused object must be indistinguishable
 a new one, the classes' reference counts must stay balanced, and subclasses of
 Variable (which may carry a __dict__, __weakref__ or slots) must not take part."""
 
+import copy
 import gc
 import pickle
 import sys
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+import autograd.functions as F
 from autograd._core import graph as _graph
 from autograd._core import ops as _ops
 
@@ -150,6 +152,17 @@ def test_pickle_and_copy_of_reused_variables():
     back = pickle.loads(pickle.dumps(y))
     assert type(back) is ag.Variable
     assert back.item() == 3.0
+
+
+def test_a_graph_is_refused_when_pickled_not_when_loaded():
+    x = ag.variable(1.5)
+    y = F.tanh(x * x)
+    for thing in (y, y.creator):
+        with pytest.raises(TypeError, match=r"Tanh record .* does not pickle or copy"):
+            pickle.dumps(thing)
+        with pytest.raises(TypeError, match="detach"):
+            copy.deepcopy(thing)
+    assert pickle.loads(pickle.dumps(y.detach())).item() == np.tanh(2.25)
 
 
 def test_a_deep_chain_of_reused_variables_is_freed():

@@ -573,6 +573,14 @@ cdef class Function:
     def __repr__(self):
         return f"<{self.name} generation={self._generation}>"
 
+    def __reduce__(self):
+        # refused when pickled, not when loaded: a record of an operation holds arrays and
+        # Variables by position, which a copy could not rejoin to its graph
+        raise TypeError(
+            f"a {self.name} record (an operation of a graph) does not pickle or copy; "
+            "pickle the Variable's detach() or its data instead"
+        )
+
     def forward(self, *xs):
         raise NotImplementedError(f"{type(self).__name__}.forward is not written")
 
