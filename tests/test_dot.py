@@ -128,29 +128,14 @@ def test_cli_prints_dot():
     assert '[label="Cos", color=lightblue' in text and text.rstrip().endswith("}")
 
 
-def test_cli_writes_a_file_and_rejects_bad_arguments(tmp_path):
+def test_cli_writes_a_file_and_rejects_bad_arguments(tmp_path, capsys):
+    # main() is what `python -m autograd.dot` runs (launched as such above)
     target = tmp_path / "t.dot"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autograd.dot",
-            "--func",
-            "tanh",
-            "--order",
-            "2",
-            "--verbose",
-            "-o",
-            str(target),
-        ],
-        check=True,
-    )
+    assert dot.main(["--func", "tanh", "--order", "2", "--verbose", "-o", str(target)]) == 0
     assert "gx2(" in target.read_text()
-    bad = subprocess.run(
-        [sys.executable, "-m", "autograd.dot", "--order", "0"], capture_output=True, text=True
-    )
-    assert bad.returncode != 0 and "order must be at least 1" in bad.stderr
-    bad = subprocess.run(
-        [sys.executable, "-m", "autograd.dot", "--func", "sqrt"], capture_output=True, text=True
-    )
-    assert bad.returncode != 0 and "invalid choice" in bad.stderr
+    with pytest.raises(SystemExit) as bad:
+        dot.main(["--order", "0"])
+    assert bad.value.code != 0 and "order must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as bad:
+        dot.main(["--func", "sqrt"])
+    assert bad.value.code != 0 and "invalid choice" in capsys.readouterr().err

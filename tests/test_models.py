@@ -165,14 +165,27 @@ def test_lstm_training_memory_is_flat():
         gc.enable()
 
 
-def test_lstm_program_learns_the_cosine():
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "lstm.py"), "--epochs", "30"],
+def run_lstm_program(env=None):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "lstm.py")],
         capture_output=True,
         text=True,
         check=True,
-        timeout=300,
+        timeout=600,
+        env=env,
     )
+
+
+@pytest.fixture(scope="module")
+def default_lstm_run():
+    """The program run once as the README runs it (seed 0, 100 epochs, OpenBLAS's default
+    thread count), for the two tests of the xdist group "lstm_default"."""
+    return run_lstm_program()
+
+
+@pytest.mark.xdist_group("lstm_default")
+def test_lstm_program_learns_the_cosine(default_lstm_run):
+    out = default_lstm_run
     rows = [tuple(map(float, line.split(","))) for line in out.stdout.splitlines()]
     assert len(rows) == 999
     assert all(len(line.split(",")[0].split(".")[1]) == 6 for line in out.stdout.splitlines()[:3])
@@ -182,24 +195,21 @@ def test_lstm_program_learns_the_cosine():
     assert mse < 0.02, lines[-1]
 
 
-@pytest.mark.parametrize("threads", [None, "1"])
-def test_lstm_program_prints_what_it_printed(threads):
+@pytest.mark.parametrize(
+    "threads", [pytest.param(None, marks=pytest.mark.xdist_group("lstm_default")), "1"]
+)
+def test_lstm_program_prints_what_it_printed(threads, request):
     """The default run (seed 0, 100 epochs) prints, to the last digit, what it printed
     before the LSTM step became one operation (tests/expected/lstm*.txt were recorded
     then), at OpenBLAS's default thread count and at one thread."""
     import os
 
-    env = dict(os.environ)
-    if threads is not None:
-        env.update(OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "lstm.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-        env=env,
-    )
+    if threads is None:
+        out = request.getfixturevalue("default_lstm_run")
+    else:
+        out = run_lstm_program(
+            dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
+        )
     expected = ROOT / "tests" / "expected"
     assert out.stdout == (expected / "lstm.txt").read_text()
     err = [line.split(" elapsed=")[0] for line in out.stderr.splitlines()]

@@ -329,21 +329,18 @@ def test_28_save_into_a_missing_folder_names_the_path_given(tmp_path):
     assert str(path) in str(info.value) and ".tmp" not in str(info.value)
 
 
-def test_28_dot_cli_missing_folder_and_upper_case_suffix(tmp_path):
-    run = [sys.executable, "-m", "autograd.dot", "--func", "sin", "-o"]
-    bad = subprocess.run(
-        run + [str(tmp_path / "missing" / "g.dot")], capture_output=True, text=True, timeout=120
-    )
-    assert bad.returncode == 2 and "does not exist" in bad.stderr
-    assert "Traceback" not in bad.stderr
-    bad = subprocess.run(
-        run + [str(tmp_path / "g.jpg")], capture_output=True, text=True, timeout=120
-    )
-    assert bad.returncode == 2 and "should end in one of" in bad.stderr
-    ok = subprocess.run(
-        run + [str(tmp_path / "g.DOT")], capture_output=True, text=True, timeout=120
-    )
-    assert ok.returncode == 0, ok.stderr
+def test_28_dot_cli_missing_folder_and_upper_case_suffix(tmp_path, capsys):
+    # main() is what `python -m autograd.dot` runs (tests/test_dot.py launches it once)
+    from autograd import dot
+
+    run = ["--func", "sin", "-o"]
+    with pytest.raises(SystemExit) as bad:
+        dot.main([*run, str(tmp_path / "missing" / "g.dot")])
+    assert bad.value.code == 2 and "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as bad:
+        dot.main([*run, str(tmp_path / "g.jpg")])
+    assert bad.value.code == 2 and "should end in one of" in capsys.readouterr().err
+    assert dot.main([*run, str(tmp_path / "g.DOT")]) == 0, capsys.readouterr().err
     assert (tmp_path / "g.DOT").read_text().startswith("digraph g {")
 
 
@@ -406,14 +403,29 @@ def run_lstm(*args, env=None):
     )
 
 
-def test_15_a_window_longer_than_an_epoch_is_a_usage_error():
-    out = run_lstm(*SMALL, "--bptt-length", "11")
-    assert out.returncode == 2 and "would never be updated" in out.stderr
-    assert "loss=" not in out.stderr
-    tail = run_lstm(*SMALL, "--bptt-length", "11", "--train-tail")
-    frozen = run_lstm(*SMALL, "--bptt-length", "11", "--train-tail", "--learning-rate", "0")
-    assert tail.returncode == 0 and frozen.returncode == 0
-    assert tail.stdout != frozen.stdout  # the model was updated
+def run_lstm_here(capsys, *args):
+    """The program's main(args) in this process (what the command line runs, without an
+    interpreter's start-up): (exit status, stdout, stderr). Any exception but the
+    SystemExit of a usage error fails the test, as a traceback would."""
+    try:
+        lstm_program().main(list(args))
+        status = 0
+    except SystemExit as e:
+        status = e.code
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def test_15_a_window_longer_than_an_epoch_is_a_usage_error(capsys):
+    status, _, err = run_lstm_here(capsys, *SMALL, "--bptt-length", "11")
+    assert status == 2 and "would never be updated" in err
+    assert "loss=" not in err
+    tail = run_lstm_here(capsys, *SMALL, "--bptt-length", "11", "--train-tail")
+    frozen = run_lstm_here(
+        capsys, *SMALL, "--bptt-length", "11", "--train-tail", "--learning-rate", "0"
+    )
+    assert tail[0] == 0 and frozen[0] == 0
+    assert tail[1] != frozen[1]  # the model was updated
 
 
 # -- 27: every argument is checked at start-up --------------------------------------------
@@ -434,14 +446,14 @@ def test_15_a_window_longer_than_an_epoch_is_a_usage_error():
         (["--plot", "{tmp}/p.nosuchformat"], "should end in one of"),
     ],
 )
-def test_27_bad_arguments_are_usage_errors_at_start_up(tmp_path, args, message):
+def test_27_bad_arguments_are_usage_errors_at_start_up(tmp_path, capsys, args, message):
     if message == "should end in one of" and importlib.util.find_spec("matplotlib") is None:
         pytest.skip("the list of formats comes from matplotlib, which is not installed")
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    out = run_lstm(*SMALL, *args)
-    assert out.returncode == 2, out.stderr
-    assert message in out.stderr and "Traceback" not in out.stderr
-    assert "loss=" not in out.stderr and out.stdout == ""
+    status, out, err = run_lstm_here(capsys, *SMALL, *args)
+    assert status == 2, err
+    assert message in err and "Traceback" not in err
+    assert "loss=" not in err and out == ""
     assert list(tmp_path.iterdir()) == []
 
 
