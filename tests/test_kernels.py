@@ -9,6 +9,8 @@ from autograd._core.kernels import (
     adagrad_update,
     adam_update,
     axpy,
+    buffer_cache,
+    matmul_py,
     momentum_update,
     pow_array,
     relu_grad_py,
@@ -188,3 +190,118 @@ def test_optimizer_kernels_convert_the_gradient_and_check_the_rest():
         adagrad_update(np.ones(3), np.zeros(3), np.ones(4), 0.1, 1e-10)
     with pytest.raises(TypeError, match="float32 or float64"):
         momentum_update(np.ones(3, np.int64), np.zeros(3, np.int64), np.ones(3), 0.1, 0.9)
+
+
+# --- the cache of large buffers ----------------------------------------------------------
+
+
+def _big(dtype=np.float64, rows=256, seed=0):
+    return np.random.default_rng(seed).normal(size=(rows, 512)).astype(dtype)  # >= 256 KiB
+
+
+def test_a_freed_large_buffer_serves_the_next_array_of_its_size():
+    buffer_cache(256 << 20)
+    x = _big()
+    y = relu_py(x)
+    assert type(y.base).__name__ == "_Buffer" and not y.flags.owndata
+    assert y.flags.c_contiguous and y.flags.writeable and y.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+    where = y.ctypes.data
+    blocks, held, _ = buffer_cache()
+    del y
+    assert buffer_cache()[:2] == (blocks + 1, held + x.nbytes)
+    z = relu_py(-x)
+    assert z.ctypes.data == where
+    np.testing.assert_array_equal(z, np.maximum(-x, 0))
+    small = relu_py(x[:8])  # under 256 KiB: NumPy's own memory
+    assert small.base is None and small.flags.owndata
+
+
+def test_a_view_keeps_its_buffer_out_of_the_cache():
+    x = _big()
+    y = relu_py(x)
+    v = y[::2, 1:]
+    expected = np.maximum(x, 0)[::2, 1:]
+    del y
+    for k in range(3):  # arrays of the same size now must not get v's memory
+        w = relu_py(_big(seed=k + 1))
+        w[...] = -7.0
+        np.testing.assert_array_equal(v, expected)
+        del w
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_products_into_the_cache_are_numpys_bits(dtype):
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(300, 257)).astype(dtype)
+    b = rng.normal(size=(257, 400)).astype(dtype)
+    for left, right in ((a, b), (b.T, a.T), (a[:, :200], b[:200]), (np.asfortranarray(a), b)):
+        got = matmul_py(left, right)
+        assert type(got.base).__name__ == "_Buffer"
+        np.testing.assert_array_equal(got, np.matmul(left, right))
+    # what the cache does not take goes to NumPy, with NumPy's answer or error
+    swapped = a.astype(a.dtype.newbyteorder())
+    np.testing.assert_array_equal(matmul_py(swapped, b), np.matmul(swapped, b))
+    mixed = matmul_py(a, b.astype(np.float16))
+    assert mixed.dtype == np.result_type(a, np.float16)
+    with pytest.raises(ValueError, match="matmul"):
+        matmul_py(a, a)
+
+
+def test_the_bound_and_turning_the_cache_off():
+    try:
+        buffer_cache(0)
+        assert buffer_cache() == (0, 0, 0)
+        y = relu_py(_big())  # made as a plain NumPy array when off
+        assert y.base is None
+        buffer_cache(3 * _big().nbytes)
+        ys = [relu_py(_big(seed=k)) for k in range(5)]
+        del ys
+        blocks, held, limit = buffer_cache()
+        assert (blocks, held) == (3, 3 * _big().nbytes) and limit == held
+        for bad in (-1, 1.5, True, "1"):
+            with pytest.raises(ValueError, match="number of bytes"):
+                buffer_cache(bad)
+    finally:
+        buffer_cache(256 << 20)
+
+
+def test_tracemalloc_counts_the_arrays_in_use():
+    import tracemalloc
+
+    x = _big()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        y = relu_py(x)
+        assert tracemalloc.get_traced_memory()[0] - before >= x.nbytes
+        del y
+        assert tracemalloc.get_traced_memory()[0] - before < 4096
+    finally:
+        tracemalloc.stop()
+
+
+def test_threads_sharing_the_cache():
+    import threading
+
+    errors = []
+
+    def work(seed):
+        try:
+            for k in range(50):
+                x = _big(rows=128 + 64 * (k % 3), seed=seed)
+                y = relu_py(x)
+                g = relu_grad_py(y, x)
+                p = matmul_py(y.T[:64], g)
+                np.testing.assert_array_equal(y, np.maximum(x, 0))
+                np.testing.assert_array_equal(g, x * (y > 0))
+                np.testing.assert_array_equal(p, np.matmul(y.T[:64], g))
+        except Exception as e:  # reported after the join
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

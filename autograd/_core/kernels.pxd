@@ -16,6 +16,9 @@ cdef object sigmoid_array(object x)
 cdef object tanh_grad(object y, object gy)
 cdef object sigmoid_grad(object y, object gy)
 cdef object relu_array(object x)
+cdef object empty(int nd, cnp.npy_intp *dims, int typenum)
+cdef object empty_like(object a, int typenum)
+cdef object matmul_arrays(object a, object b)
 cdef object relu_grad(object y, object gy)
 
 

@@ -12,9 +12,9 @@ cdef class MatMul(Function):
         cdef Node w = self._x1
         gx = gw = None
         if not x._const:
-            gx = sum_to_array(np.matmul(gy, _swap_last(w._data)), x._data.shape)
+            gx = sum_to_array(matmul_arrays(gy, _swap_last(w._data)), x._data.shape)
         if not w._const:
-            gw = sum_to_array(np.matmul(_swap_last(x._data), gy), w._data.shape)
+            gw = sum_to_array(matmul_arrays(_swap_last(x._data), gy), w._data.shape)
         return (gx, gw)
 
     cdef object backward_batched(self, object gy):
@@ -64,7 +64,7 @@ cdef Node _matmul(Node x, Node w):
             del shape[len(shape) - 1 if wd.ndim == 1 else len(shape) - 2]
         return _reshape(y2, tuple(shape))
     try:
-        yd = np.matmul(xd, wd)
+        yd = matmul_arrays(xd, wd)
     except ValueError:
         raise ValueError(f"matmul: shapes {xd.shape} and {wd.shape} do not multiply "
                          f"({xd.shape[xd.ndim - 1]} != {wd.shape[wd.ndim - 2]})") from None
@@ -96,9 +96,9 @@ cdef class Linear(Function):
         cdef Node w = self._x1
         gx = gw = gb = None
         if not x._const:
-            gx = np.matmul(gy, w._data.T)
+            gx = matmul_arrays(gy, w._data.T)
         if not w._const:
-            gw = np.matmul(x._data.T, gy)
+            gw = matmul_arrays(x._data.T, gy)
         if self._n_in == 3 and not (<Node>self._more[0])._const:
             gb = sum_to_array(gy, (<Node>self._more[0])._data.shape)
         return (gx, gw, gb)[:self._n_in]
@@ -142,7 +142,7 @@ def linear(x, w, b=None):
     if xd.shape[1] != wd.shape[0]:
         raise ValueError(f"linear: shapes {xd.shape} and {wd.shape} do not multiply "
                          f"({xd.shape[1]} != {wd.shape[0]})")
-    yd = np.matmul(xd, wd)
+    yd = matmul_arrays(xd, wd)
     if bv is not None:
         bd = bv._data
         bshape = bd.shape
