@@ -29,17 +29,14 @@ everything does not install them.
 """
 
 import glob
-import json
 import os
 import shutil
-import subprocess
 import sys
 import sysconfig
 import threading
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext as _build_ext
-from setuptools.errors import CompileError
 
 DEBUG = os.environ.get("AUTOGRAD_DEBUG", "") not in ("", "0")
 JOBS = os.cpu_count() or 1
@@ -66,16 +63,6 @@ SHARED = "autograd._core._cyutility"
 ORDER = ["ops", "nn_kernels", "kernels", "graph", "nn", "_cyutility", "pcg"]
 CORE = os.path.join("autograd", "_core")
 STAMP = os.path.join(CORE, ".translated")
-# Cython, run in a process of its own, on one module (or, for SHARED, writing the shared
-# module's C): the same cythonize call, directives and shared module as for the whole set
-TRANSLATE = """\
-import json, sys
-from Cython.Build import cythonize
-from setuptools import Extension
-name, source, directives, shared = json.loads(sys.argv[1])
-cythonize([Extension(name, [source])], compiler_directives=directives, force=True,
-          shared_utility_qualified_name=shared)
-"""
 
 
 def extension(name):
@@ -187,13 +174,30 @@ class build_ext(_build_ext):
             except OSError:
                 pass
             self._translate = {ext.name for ext in self.extensions}
-        self._lock = threading.Lock()
+        self._pending, self._lock, self._cython = set(self._translate), threading.Lock(), None
         if len(self._reuse) < len(self.extensions):
             import numpy
 
             for ext in self.extensions:
                 ext.include_dirs = [*ext.include_dirs, numpy.get_include()]
-        super().run()
+        if self._translate:
+            # Cython translates in worker processes (it is not safe in a thread), started
+            # here, before the build's threads, with Cython already imported
+            from concurrent.futures import ProcessPoolExecutor
+
+            from Cython.Build import cythonize
+
+            self._cythonize = cythonize
+            sys.stdout.flush()
+            sys.stderr.flush()
+            self._cython = ProcessPoolExecutor(JOBS)
+            for done in [self._cython.submit(int) for _ in range(JOBS)]:
+                done.result()
+        try:
+            super().run()
+        finally:
+            if self._cython is not None:
+                self._cython.shutdown()
         if self.inplace or DEBUG:
             return
         for ext in self.extensions:
@@ -209,7 +213,7 @@ class build_ext(_build_ext):
         # up-to-date copy beside the source (left by an earlier build of this tree in
         # this mode) stands in for compiling it again
         if ext.name in self._translate:
-            self._cythonize(ext)
+            self._translate_one(ext)
         if ext.name in self._reuse:
             target = self.get_ext_fullpath(ext.name)
             try:
@@ -220,14 +224,19 @@ class build_ext(_build_ext):
                 pass  # compile it, then
         super().build_extension(ext)
 
-    def _cythonize(self, ext):
-        job = [ext.name, ext.pyx or ext.sources[0], ext.cython_directives, SHARED]
-        done = subprocess.run([sys.executable, "-c", TRANSLATE, json.dumps(job)], check=False)
-        if done.returncode:
-            raise CompileError(f"Cython could not translate {ext.name}")
+    def _translate_one(self, ext):
+        # the same call, directives and shared module as for the whole set at once; for
+        # SHARED, Cython writes the shared module's C
+        self._cython.submit(
+            self._cythonize,
+            [Extension(ext.name, [ext.pyx or ext.sources[0]])],
+            compiler_directives=ext.cython_directives,
+            force=True,
+            shared_utility_qualified_name=SHARED,
+        ).result()
         with self._lock:
-            self._translate.discard(ext.name)
-            if self._translate:
+            self._pending.discard(ext.name)
+            if self._pending:
                 return
             try:
                 with open(STAMP, "w") as f:
