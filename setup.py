@@ -4,28 +4,30 @@ Compiler directives are set once, here. ``AUTOGRAD_DEBUG=1`` in the environment
 turns bounds checks, wraparound and None checks back on for debugging.
 
 Build time: each module is one job, Cython's translation then the C compiler, and the
-jobs run in parallel, one per core, the longest first: the operations module starts
-compiling as soon as its C exists while the other core translates and compiles the
-rest. Cython translates in a process of its own per module (it is not safe in a
-thread). The numeric loops get -O3, the graph -O2, and the operations and layers
+jobs run in parallel, one per core, the longest first (ORDER): the operations module
+starts compiling as soon as its C exists while the other core translates and compiles
+the rest. Cython translates in worker processes (it is not safe in a thread), forked
+once per build. The numeric loops get -O3, the graph -O2, and the operations and layers
 modules, mostly calls into Python's and NumPy's C API, -O1 (within 1% of -O2's
 instruction count on the scalar, MLP and LSTM workloads, and 40% quicker to compile:
-the operations module is 6.5 MB of C). Cython's memoryview code, needed by the three
-loop modules, is one shared extension (``_cyutility``, which Cython writes when it is
-asked to translate the module of that name) rather than three copies.
+the operations module is about 5 MB of C). Cython's memoryview code, needed by the
+three loop modules, is one shared extension (``_cyutility``, whose C Cython writes when
+asked to translate the module of that name with ``shared_utility_qualified_name``)
+rather than three copies.
 
 Reuse: a copy of each built extension is kept beside its source, so that a later
 install of the same tree (the README's second command after its first) finds it up to
-date instead of translating and compiling everything again. Up to date means: the
-stamp (``autograd/_core/.translated``) says the C was made in this mode (debug or not,
-the same directives), and by this Cython when Cython is installed; the C is newer than
-every source of the core; the extension is newer than its C and than this file. Where
-Cython is not installed (an isolated build environment that needs none, below), the
-extensions are those compiled from the C that the stamp's Cython made, which is right as
-long as no source changed since, and that the times check. ``all_built()`` is that test
-for every extension; the in-tree build backend (``tools/build_backend.py``) asks it
-before it asks pip for Cython and NumPy (``BUILD_REQUIRES``), so an install that reuses
-everything does not install them.
+date instead of translating and compiling everything again. Up to date means: the stamp
+(``autograd/_core/.translated``) says the C was made in this mode (debug or not, the
+same directives), and by the installed Cython where Cython is installed; the C is newer
+than every source of the core; the extension is newer than its C and than this file
+(its compiler flags). Where Cython is not installed, nothing can be translated and the
+stamp's Cython version is not compared: the extensions are the ones compiled from the C
+that the stamp's Cython made, which is right as long as no source changed since, and
+that the times check. ``all_built()`` is that test for every extension; the in-tree
+build backend (``tools/build_backend.py``) asks it before it asks pip for Cython and
+NumPy (``BUILD_REQUIRES``), so an install that only reuses the built extensions does not
+install them into pip's isolated build environment.
 """
 
 import glob
