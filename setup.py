@@ -79,6 +79,8 @@ def extension(name):
         "autograd._core." + name,
         # the C Cython makes; build_ext translates it from ext.pyx first when it is stale
         [os.path.join(CORE, name + ".c")],
+        # the compiler flags are here: a change compiles again (--inplace too)
+        depends=["setup.py"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         # initial-exec TLS: the per-thread mode flags are read without a function call
         extra_compile_args=optimise + ["-ftls-model=initial-exec"],
@@ -145,7 +147,7 @@ def _beside(ext):
 def _compiled(ext):
     """Whether the extension beside the source was compiled from this module's C as it is,
     up to date, with this file's flags."""
-    return not DEBUG and _translated(ext) and _newer(_beside(ext), [ext.sources[0], __file__])
+    return not DEBUG and _translated(ext) and _newer(_beside(ext), ext.sources + ext.depends)
 
 
 def all_built():
