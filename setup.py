@@ -166,18 +166,25 @@ class build_ext(_build_ext):
         # what to translate, and which built extensions to reuse, is decided before any
         # job starts: translating one module must not make the others look up to date
         self._translate = {ext.name for ext in self.extensions if not _translated(ext)}
-        # (an editable or --inplace build too: setuptools builds into build/ and copies back)
-        reusable = not (DEBUG or self.force)
-        self._reuse = {ext.name for ext in self.extensions if reusable and _compiled(ext)}
-        if self._translate:
+        if self._translate and not _stamp_holds():
             # another mode or Cython made the C there: translate every module, even where
             # its C looks newer than its sources (Cython's own check does not see the
-            # directives change); the stamp comes back once all of it is translated
+            # directives change)
+            self._translate = {ext.name for ext in self.extensions}
+        # (an editable or --inplace build too: setuptools builds into build/ and copies back)
+        reusable = not (DEBUG or self.force)
+        self._reuse = {
+            ext.name
+            for ext in self.extensions
+            if reusable and ext.name not in self._translate and _compiled(ext)
+        }
+        if self._translate:
+            # the stamp comes back once all of it is translated: a build that fails
+            # half-way leaves no stamp over C of two modes
             try:
                 os.remove(STAMP)
             except OSError:
                 pass
-            self._translate = {ext.name for ext in self.extensions}
         self._pending, self._lock, self._cython = set(self._translate), threading.Lock(), None
         if len(self._reuse) < len(self.extensions):
             import numpy
