@@ -59,9 +59,10 @@ OPTIMISE = dict.fromkeys(LOOP_MODULES, "-O3") | {"graph": "-O2", "_cyutility": "
 # Cython's memoryview code (the type, slicing, acquiring a buffer), made once in a module of
 # its own and shared by the loop modules, instead of translated and compiled into each
 SHARED = "autograd._core._cyutility"
-# The jobs, longest first (CPU seconds to translate and compile, on the development
-# machine): ops 4 + 17, nn_kernels 2 + 13, kernels 2 + 9.5, graph 2 + 8.4, nn 1.5 + 6.7,
-# _cyutility 0.5 + 5.7, pcg 0.5 + 2.8. On two cores, ops on one, the rest on the other.
+# The jobs, longest first (seconds to translate and to compile, both cores busy, on the
+# development machine): ops 4 + 21, nn_kernels 3 + 13, kernels 2 + 9.5, graph 1.5 + 7.5,
+# nn 1 + 5.5, _cyutility 0.5 + 4.5, pcg 0.5 + 3. On two cores: ops, graph and pcg on one,
+# the rest on the other, finishing within 2 s of each other.
 ORDER = ["ops", "nn_kernels", "kernels", "graph", "nn", "_cyutility", "pcg"]
 CORE = os.path.join("autograd", "_core")
 STAMP = os.path.join(CORE, ".translated")
