@@ -51,6 +51,7 @@ except ImportError as _error:
         f'pip install "cyautograd[mpi]"'
     ) from _error
 
+from autograd._core import kernels as _kernels
 from autograd.variable import Variable
 
 __all__ = [
@@ -305,6 +306,12 @@ def _pack(buf, arrays):
         offset += a.size
 
 
+def _empty(n, dtype):
+    """A packed buffer from the core's cache of large buffers: the memory of the gradients
+    the previous step unpacked, warm, where a fresh array would fault every page in."""
+    return _kernels.empty_vector(n, dtype) if dtype.isnative else np.empty(n, dtype)
+
+
 def allreduce_grads(model: Any, average: bool = True) -> None:
     """Sum (``average=True``: average) every parameter's gradient over the ranks.
 
@@ -325,7 +332,7 @@ def allreduce_grads(model: Any, average: bool = True) -> None:
     for dtype, group in _groups(params):
         total = sum(p.data.size for _, p in group)
         # The buffer ends with one flag per parameter: 1 where this rank has a gradient.
-        buf = np.empty(total + len(group), dtype)
+        buf = _empty(total + len(group), dtype)
         flags = buf[total:]
         offset = 0
         for i, (name, p) in enumerate(group):

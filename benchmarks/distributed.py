@@ -6,11 +6,15 @@ global batch of 512 (256 per process on 2), float32 by default; the same data,
 shards (``DataLoader(..., shard=(rank, size))``) and initial weights in both
 libraries, which must end at the same loss.
 
-    python benchmarks/distributed.py [--steps 30] [--rounds 3] [--dtype float32|float64]
+    python benchmarks/distributed.py [--steps 100] [--rounds 3] [--dtype float32|float64]
+                                      [--bind core|none]
 
-Each configuration runs in fresh processes (autograd under ``mpirun -n N --bind-to
-none``, PyTorch with ``torch.multiprocessing``; neither pinned to cores),
-alternating round by round; the median round is reported. The all-reduce time per
+Each configuration runs in fresh processes (autograd under ``mpirun -n N``, PyTorch
+with ``torch.multiprocessing``), alternating round by round; the median round is
+reported. Each process of either library is bound to a core of its own (``--bind core``,
+the default: what ``mpirun`` does by itself for 2 processes, and ``os.sched_setaffinity``
+for PyTorch's), or to none (``--bind none``: every process free to move, better on a
+machine that other work shares). The all-reduce time per
 step is measured inside the training loop (it includes waiting for the slower rank)
 and alone (back to back after a barrier).
 """
@@ -122,6 +126,9 @@ def _torch_rank(rank, size, port, args, queue):
     import torch.distributed as tdist
 
     torch.set_num_threads(1)
+    if args.bind == "core" and hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cores[rank % len(cores)]})
     x, t, init = problem(np.dtype(args.dtype))
     data = [
         (torch.from_numpy(xb), torch.from_numpy(tb))
@@ -185,13 +192,15 @@ def worker_torch(args):
 # --------------------------------------------------------------------------- driver
 
 
-def mpirun(n):
+def mpirun(n, bind="core"):
     exe = shutil.which("mpirun", path=os.path.dirname(sys.executable)) or shutil.which("mpirun")
     if exe is None:
         return None
-    # No binding, as PyTorch's processes: on a machine that other work shares, a process
-    # bound to a busy core cannot move to an idle one (on a quiet one it changes little).
-    cmd = [exe, "-n", str(n), "--bind-to", "none"]
+    # Bound to a core each, as mpirun binds 2 processes by itself: unbound, the two ranks
+    # sometimes share a core for a while, and the all-reduce, which spins, then takes
+    # milliseconds instead of one. Unbound (--bind none), a process on a busy core can
+    # move to an idle one, which is better on a machine that other work shares.
+    cmd = [exe, "-n", str(n), "--bind-to", bind]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-run-as-root")
     return cmd
@@ -209,9 +218,10 @@ def run(cmd):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--steps", type=int, default=100)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--bind", default="core", choices=["core", "none"])
     p.add_argument("--worker", choices=["autograd", "torch"], help=argparse.SUPPRESS)
     p.add_argument("--nprocs", type=int, default=1, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -227,6 +237,8 @@ def main(argv=None):
         str(args.steps),
         "--dtype",
         args.dtype,
+        "--bind",
+        args.bind,
     ]
     try:
         import mpi4py  # noqa: F401
@@ -246,7 +258,7 @@ def main(argv=None):
     for _ in range(args.rounds):
         for lib, n in configs:
             if lib == "autograd":
-                cmd = mpirun(n) + me + ["--worker", "autograd"]
+                cmd = mpirun(n, args.bind) + me + ["--worker", "autograd"]
             else:
                 cmd = me + ["--worker", "torch", "--nprocs", str(n)]
             results[(lib, n)].append(run(cmd))
@@ -267,7 +279,9 @@ def main(argv=None):
 
     print(
         f"\nData-parallel MLP 784-512-512-10, global batch {GLOBAL_BATCH}, {args.dtype}, "
-        f"{args.steps} steps, 1 BLAS thread per process, median of {args.rounds} rounds"
+        f"{args.steps} steps, 1 BLAS thread per process, "
+        f"{'each bound to a core' if args.bind == 'core' else 'not bound to cores'}, "
+        f"median of {args.rounds} rounds"
     )
     print(
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "

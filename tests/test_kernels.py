@@ -10,6 +10,7 @@ from autograd._core.kernels import (
     adam_update,
     axpy,
     buffer_cache,
+    empty_vector,
     matmul_py,
     momentum_update,
     pow_array,
@@ -246,6 +247,32 @@ def test_products_into_the_cache_are_numpys_bits(dtype):
     assert mixed.dtype == np.result_type(a, np.float16)
     with pytest.raises(ValueError, match="matmul"):
         matmul_py(a, a)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32, np.complex64, np.bool_])
+def test_empty_vector_is_a_cached_1d_array_of_its_dtype(dtype):
+    n = (1 << 19) // np.dtype(dtype).itemsize  # 512 KiB
+    v = empty_vector(n, dtype)
+    assert v.shape == (n,) and v.dtype == dtype and v.flags.c_contiguous and v.flags.writeable
+    assert type(v.base).__name__ == "_Buffer" and v.ctypes.data % 64 == 0
+    where = v.ctypes.data
+    v[...] = 1
+    del v
+    w = empty_vector(n, np.dtype(dtype))  # the freed buffer, for the next vector of its size
+    assert w.ctypes.data == where
+    small = empty_vector(3, dtype)  # under 256 KiB: NumPy's own
+    assert small.shape == (3,) and small.base is None
+    assert empty_vector(0, dtype).shape == (0,)
+
+
+def test_empty_vector_refuses_what_it_cannot_make():
+    for dtype in (">f8" if np.little_endian else "<f8", object, "U3", [("a", "f8")]):
+        with pytest.raises(ValueError, match="native-order number type"):
+            empty_vector(10, dtype)
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        empty_vector(-1, np.float64)
+    with pytest.raises(TypeError):
+        empty_vector(10, "not a dtype")
 
 
 def test_the_bound_and_turning_the_cache_off():

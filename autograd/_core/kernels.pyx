@@ -222,6 +222,17 @@ def matmul_py(a, b):
     return matmul_arrays(a, b)
 
 
+def empty_vector(cnp.npy_intp n, dtype):
+    """An uninitialised 1-D array of ``n`` elements of a native ``dtype``, from the cache of
+    large buffers when it is large: for packed buffers that Python code fills each step."""
+    cdef cnp.dtype descr = np.dtype(dtype)
+    if n < 0:
+        raise ValueError(f"empty_vector: n must be >= 0, got {n}")
+    if descr.kind not in "biufc" or not descr.isnative:
+        raise ValueError(f"empty_vector: dtype must be a native-order number type, got {descr}")
+    return empty(1, &n, descr.type_num)
+
+
 def buffer_cache(limit=None):
     """The cache of large buffers: ``(blocks, bytes, limit)``. ``limit`` (bytes) sets its
     bound first; 0 empties it and turns it off. Large arrays made by the compiled core
