@@ -306,12 +306,6 @@ def _pack(buf, arrays):
         offset += a.size
 
 
-def _empty(n, dtype):
-    """A packed buffer from the core's cache of large buffers: the memory of the gradients
-    the previous step unpacked, warm, where a fresh array would fault every page in."""
-    return _kernels.empty_vector(n, dtype) if dtype.isnative else np.empty(n, dtype)
-
-
 def allreduce_grads(model: Any, average: bool = True) -> None:
     """Sum (``average=True``: average) every parameter's gradient over the ranks.
 
@@ -332,7 +326,10 @@ def allreduce_grads(model: Any, average: bool = True) -> None:
     for dtype, group in _groups(params):
         total = sum(p.data.size for _, p in group)
         # The buffer ends with one flag per parameter: 1 where this rank has a gradient.
-        buf = _empty(total + len(group), dtype)
+        # It comes from the core's cache of large buffers (a Variable's data is always a
+        # native float array): the memory of the gradients the previous step unpacked,
+        # warm, where a new array would fault every page in.
+        buf = _kernels.empty_vector(total + len(group), dtype)
         flags = buf[total:]
         offset = 0
         for i, (name, p) in enumerate(group):

@@ -273,6 +273,10 @@ def test_empty_vector_refuses_what_it_cannot_make():
         empty_vector(-1, np.float64)
     with pytest.raises(TypeError):
         empty_vector(10, "not a dtype")
+    for count in (40000.9, -0.5, np.float64(3.0), True, "3"):  # truncated before: a TypeError
+        with pytest.raises(TypeError):
+            empty_vector(count, np.float64)
+    assert empty_vector(np.int64(5), np.float64).shape == (5,)
 
 
 def test_the_bound_and_turning_the_cache_off():

@@ -8,6 +8,8 @@ cimport numpy as cnp
 from cpython.object cimport PyTypeObject
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.math cimport exp, log, sqrt, sqrtf, fabs, frexp, ldexp, modf, isnan, isinf, INFINITY, NAN
+import operator
+
 import numpy as np
 
 cnp.import_array()
@@ -222,15 +224,18 @@ def matmul_py(a, b):
     return matmul_arrays(a, b)
 
 
-def empty_vector(cnp.npy_intp n, dtype):
+def empty_vector(n, dtype):
     """An uninitialised 1-D array of ``n`` elements of a native ``dtype``, from the cache of
     large buffers when it is large: for packed buffers that Python code fills each step."""
+    if isinstance(n, (bool, np.bool_)):
+        raise TypeError(f"empty_vector: n must be an int, got {n!r}")
+    cdef cnp.npy_intp count = operator.index(n)    # a TypeError for a float, as np.empty's
     cdef cnp.dtype descr = np.dtype(dtype)
-    if n < 0:
-        raise ValueError(f"empty_vector: n must be >= 0, got {n}")
+    if count < 0:
+        raise ValueError(f"empty_vector: n must be >= 0, got {count}")
     if descr.kind not in "biufc" or not descr.isnative:
         raise ValueError(f"empty_vector: dtype must be a native-order number type, got {descr}")
-    return empty(1, &n, descr.type_num)
+    return empty(1, &count, descr.type_num)
 
 
 def buffer_cache(limit=None):
