@@ -28,6 +28,9 @@ Without ``mpirun`` the same program runs as one process, and every call here is 
 >>> dist.rank(), dist.size(), dist.is_root()
 (0, 1, True)
 
+Every call here first agrees with the other ranks on what it does (a handshake of one
+small all-reduce): ranks in different calls, or in the same call with different
+parameters, shapes or roots, raise on every rank instead of hanging or mixing data up.
 When one rank raises, the exception is printed and the whole job is aborted with a
 non-zero status (``MPI_Abort``), so no other rank is left waiting in a collective;
 a rank that leaves early in any other way (``sys.exit``, the end of its program) is
@@ -45,7 +48,7 @@ import numpy as np
 
 try:
     from mpi4py import MPI
-except ImportError as _error:
+except (ImportError, RuntimeError) as _error:  # RuntimeError: mpi4py without an MPI library
     raise ImportError(
         f"autograd.distributed needs mpi4py and an MPI runtime ({_error}); install them with: "
         f'pip install "cyautograd[mpi]"'
@@ -193,79 +196,136 @@ def _groups(params) -> list[tuple[np.dtype, list[tuple[str, Any]]]]:
     return [by_dtype[key] for key in sorted(by_dtype)]
 
 
-_agreed: set[tuple[Any, ...]] = set()
+# --------------------------------------------------------------------------- agreement
+
+# Every collective of this module starts with the same small all-reduce, which carries
+# what the call is (its kind) and a digest of what it moves (the parameters' names,
+# shapes and dtypes; an array's dtype and shape; the root). Two ranks in different
+# calls (one rank a step ahead, one in barrier() and the other in allreduce()) thus
+# meet in that all-reduce, see the difference, and raise, where their data transfers
+# would have matched each other's and hung or mixed up the data.
+_CALLS = ("barrier", "allreduce", "broadcast_parameters", "allreduce_grads")
+_digests: dict[Any, int] = {}
 
 
-def _agree(params, what):
-    """Check once per layout that every rank has the same parameters (names, shapes,
-    dtypes), so that the packed buffers line up; on a mismatch every rank raises."""
-    layout = tuple((name, p.data.shape, p.data.dtype.str) for name, p in params)
-    if layout in _agreed:
-        return
-    digest = (
-        int.from_bytes(hashlib.sha256(repr(layout).encode()).digest()[:8], "little", signed=True)
-        >> 1
-    )
-    mine = np.array([digest, -digest], np.int64)
+def _digest(detail) -> int:
+    """A 62-bit digest of ``detail`` (a tuple of names, shapes, dtype strings)."""
+    digest = _digests.get(detail)
+    if digest is None:
+        digest = int.from_bytes(hashlib.sha256(repr(detail).encode()).digest()[:8], "little") >> 2
+        if len(_digests) > 1024:  # layouts that change every call: do not grow
+            _digests.clear()
+        _digests[detail] = digest
+    return digest
+
+
+def _handshake(what, detail, explain):
+    """Wait until every rank has reached a call of this module, and check that all are
+    in the same one (``what``) with the same ``detail``; otherwise raise on every rank.
+    The wait naps between polls and notices a peer that has left (``_wait``).
+    ``explain(details)`` makes the message from every rank's ``detail`` when the
+    ranks are all in ``what`` but their details differ."""
+    kind = _CALLS.index(what) + 1
+    digest = _digest(detail)
+    mine = np.array([kind, digest, -kind, -digest], np.int64)
     highest = np.empty_like(mine)
     _wait(_comm.Iallreduce(mine, highest, op=MPI.MAX), what)
-    if (highest == mine).all():  # the maximum of d and of -d: all equal
-        _agreed.add(layout)
+    if (highest == mine).all():  # the maximum of x and of -x: every rank has x
         return
-    layouts = _comm.allgather(layout)
-    for r, other in enumerate(layouts):
-        if other != layout:
-            mine_only = sorted(set(layout) - set(other))[:3]
-            theirs = sorted(set(other) - set(layout))[:3]
-            raise ValueError(
-                f"{what}: the ranks' models differ: rank {_RANK} has "
-                f"{mine_only or 'the same entries in another order'}, rank {r} has "
-                f"{theirs or 'the same entries in another order'} (name, shape, "
-                f"dtype); build the same model on every rank and run one forward "
-                f"pass before (lazy layers make their weights at the first call)"
-            )
+    if highest[0] != kind or highest[2] != -kind:
+        others = sorted({_CALLS[int(highest[0]) - 1], _CALLS[int(-highest[2]) - 1]} - {what})
+        raise RuntimeError(
+            f"{what}: the ranks are in different calls: rank {_RANK} in {what}, another "
+            f"in {' or '.join(others)}; every rank must make the same calls of "
+            f"autograd.distributed in the same order (the same number of steps: shard "
+            f"the data with DataLoader(..., shard=(rank(), size())))"
+        )
+    details = _comm.allgather(detail)  # every rank is in this call: safe to exchange
+    raise ValueError(f"{what}: {explain(details)}")
+
+
+def _layout(params):
+    return tuple((name, p.data.shape, p.data.dtype.str) for name, p in params)
+
+
+def _explain_layouts(layouts, what="models"):
+    """Which parameters (name, shape, dtype) differ between rank 0 and the first rank
+    whose layout is not rank 0's."""
+    first = layouts[0]
+    r, other = next((r, x) for r, x in enumerate(layouts) if x != first)
+    only_first = [e for e in first if e not in other][:3]
+    only_other = [e for e in other if e not in first][:3]
+    if only_first or only_other:
+        difference = (
+            f"rank 0 has {len(first)} parameters, rank {r} {len(other)}; only rank 0 has "
+            f"{only_first or 'none'}, only rank {r} has {only_other or 'none'} "
+            f"(name, shape, dtype)"
+        )
+    else:
+        i = next(i for i, (a, b) in enumerate(zip(first, other)) if a != b)
+        difference = (
+            f"the same parameters in another order (position {i}: {first[i][0]!r} on "
+            f"rank 0, {other[i][0]!r} on rank {r})"
+        )
+    return (
+        f"the ranks' {what} differ: {difference}; build the same model on every rank "
+        f"and run one forward pass before (lazy layers make their weights at the first "
+        f"call)"
+    )
 
 
 # --------------------------------------------------------------------------- collectives
 
 
-def _sum_in_place(buffers, what):
-    """Sum each buffer over the ranks, in place. First every rank waits, napping, until
-    all have arrived (a nonblocking barrier: a rank waiting for a slower one leaves it the
-    core, and a peer that has left the job is noticed); then one blocking all-reduce per
-    buffer, which moves the data about twice as fast as a nonblocking one (0.6 ms
-    against 1.3 ms for the 2.7 MB of the 784-512-512-10 MLP's gradients on 2 ranks),
-    and only spins for the time of the transfer itself."""
-    _wait(_comm.Ibarrier(), what)
-    for buf in buffers:
-        _comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
-
-
 def barrier() -> None:
     """Wait until every rank has reached this point."""
     if _SIZE > 1:
-        _wait(_comm.Ibarrier(), "barrier")
+        _handshake("barrier", (), None)
 
 
 def allreduce(value: Any, average: bool = False) -> Any:
     """The sum (or mean) over ranks of a number or an array, returned on every rank
     (a float for a number, a new array for an array): for losses and accuracies.
+    Booleans are summed as integers (a count); every rank must give the same dtype
+    and shape.
 
     >>> import autograd.distributed as dist
     >>> dist.allreduce(2.5, average=True)
     2.5
     """
+    if not isinstance(average, (bool, np.bool_)):
+        raise TypeError(f"allreduce: average must be True or False, got {average!r}")
     if isinstance(value, Variable):
         value = value.data
-    scalar = isinstance(value, numbers.Number)
-    data = np.array(value, dtype=np.float64 if scalar else None)
+    scalar = isinstance(value, (numbers.Number, np.bool_))
+    if isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real):
+        raise TypeError(f"allreduce: complex numbers are not supported, got {value!r}")
+    try:
+        data = np.array(value, dtype=np.float64 if scalar else None)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise TypeError(
+            f"allreduce: expected a number or a numeric array, got {type(value).__name__} ({error})"
+        ) from None
+    if data.dtype.kind == "b":
+        data = data.astype(np.int64)
     if data.dtype.kind not in "fiu":
         raise TypeError(
-            f"allreduce: expected a number or a numeric array, got {type(value).__name__}"
+            f"allreduce: expected a real number or an array of real numbers or booleans, "
+            f"got {type(value).__name__} of dtype {data.dtype}"
         )
+    # a private, contiguous, native-order copy, summed in place
+    data = np.array(data, dtype=data.dtype.newbyteorder("="), order="C")
     if _SIZE > 1:
-        data = np.array(data, order="C")  # a private contiguous copy, summed in place
-        _sum_in_place([data], "allreduce")
+        _handshake(
+            "allreduce",
+            (data.dtype.str, data.shape),
+            lambda details: (
+                "the ranks give different values: "
+                + ", ".join(f"rank {r} dtype {d} shape {s}" for r, (d, s) in enumerate(details))
+                + "; every rank must give the same dtype and shape"
+            ),
+        )
+        _comm.Allreduce(MPI.IN_PLACE, data, op=MPI.SUM)
     if average:
         data = data / _SIZE
     return float(data) if scalar else data
@@ -283,7 +343,15 @@ def broadcast_parameters(model: Any, root: int = 0) -> None:
     params = _named_params(model, "broadcast_parameters")
     if _SIZE == 1:
         return
-    _agree(params, "broadcast_parameters")
+    _handshake(
+        "broadcast_parameters",
+        (root, _layout(params)),
+        lambda details: (
+            f"the ranks give different roots: {[d[0] for d in details]} (rank 0's first)"
+            if len({d[0] for d in details}) > 1
+            else _explain_layouts([d[1] for d in details])
+        ),
+    )
     for dtype, group in _groups(params):
         buf = np.empty(sum(p.data.size for _, p in group), dtype)
         if _RANK == root:
@@ -306,7 +374,22 @@ def _pack(buf, arrays):
         offset += a.size
 
 
-def allreduce_grads(model: Any, average: bool = True) -> None:
+def _check_weight(weight, average, what):
+    if weight is None:
+        return None
+    if not average:
+        raise ValueError(f"{what}: a weight needs average=True (it weights the average)")
+    if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, numbers.Real):
+        raise TypeError(
+            f"{what}: weight must be a real number (this rank's samples), got {weight!r}"
+        )
+    weight = float(weight)
+    if not (np.isfinite(weight) and weight >= 0):
+        raise ValueError(f"{what}: weight must be finite and >= 0, got {weight}")
+    return weight
+
+
+def allreduce_grads(model: Any, average: bool = True, weight: float | None = None) -> None:
     """Sum (``average=True``: average) every parameter's gradient over the ranks.
 
     The gradients of one dtype are packed into one contiguous buffer, reduced by one
@@ -314,23 +397,30 @@ def allreduce_grads(model: Any, average: bool = True) -> None:
     parameter without a gradient counts as zeros; it gets the reduced gradient on every
     rank when at least one rank had one, and stays without one on every rank when none
     had. Run on every rank, after ``backward()``, before the update (or use
-    ``DistributedOptimizer``)."""
+    ``DistributedOptimizer``).
+
+    ``weight``: this rank's weight in the average, usually its number of samples in the
+    batch; the result is then ``sum(weight_r * grad_r) / sum(weight_r)``, which for
+    gradients of per-rank mean losses is the gradient of the mean over all the ranks'
+    samples even when the ranks' batches differ in size (a short last batch). Without
+    it every rank counts the same (as PyTorch's DistributedDataParallel)."""
     if not isinstance(average, (bool, np.bool_)):
         raise TypeError(f"allreduce_grads: average must be True or False, got {average!r}")
+    weight = _check_weight(weight, average, "allreduce_grads")
     params = _named_params(model, "allreduce_grads")
     if _SIZE == 1:
         return
-    _agree(params, "allreduce_grads")
     packed = []
-    scale = 1.0 / _SIZE
+    scale = (1.0 / _SIZE if weight is None else weight) if average else None
     for dtype, group in _groups(params):
         total = sum(p.data.size for _, p in group)
-        # The buffer ends with one flag per parameter: 1 where this rank has a gradient.
-        # It comes from the core's cache of large buffers (a Variable's data is always a
-        # native float array): the memory of the gradients the previous step unpacked,
-        # warm, where a new array would fault every page in.
-        buf = _kernels.empty_vector(total + len(group), dtype)
-        flags = buf[total:]
+        # The buffer ends with one flag per parameter (1 where this rank has a gradient)
+        # and the weight. It comes from the core's cache of large buffers (a Variable's
+        # data is always a native float array): the memory of the gradients the previous
+        # step unpacked, warm, where a new array would fault every page in.
+        buf = _kernels.empty_vector(total + len(group) + 1, dtype)
+        flags = buf[total:-1]
+        buf[-1] = 0.0 if weight is None else weight
         offset = 0
         for i, (name, p) in enumerate(group):
             part = buf[offset : offset + p.data.size].reshape(p.data.shape)
@@ -345,15 +435,27 @@ def allreduce_grads(model: Any, average: bool = True) -> None:
                     f"allreduce_grads: parameter {name!r} of shape {p.data.shape} "
                     f"has a gradient of shape {grad.data.shape}"
                 )
-            if average:  # scaled while packing: no separate pass over the sum
+            if scale is not None:  # scaled while packing: no separate pass over the sum
                 np.multiply(grad.data, scale, out=part, casting="same_kind")
             else:
                 np.copyto(part, grad.data, casting="same_kind")
             flags[i] = 1
         packed.append((group, buf, total))
-    _sum_in_place([buf for _, buf, _ in packed], "allreduce_grads")
+    _handshake("allreduce_grads", _layout(params), _explain_layouts)
+    # Blocking all-reduces: every rank has arrived (the handshake), and a blocking one
+    # moves the data about twice as fast as a nonblocking one (0.6 ms against 1.3 ms for
+    # the 2.7 MB of the 784-512-512-10 MLP's gradients on 2 ranks).
+    for _, buf, _ in packed:
+        _comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
     for group, buf, total in packed:
-        flags = buf[total:]
+        flags = buf[total:-1]
+        if weight is not None:
+            if not buf[-1] > 0:
+                raise ValueError(
+                    "allreduce_grads: the ranks' weights sum to 0; at least one rank must "
+                    "give a positive weight"
+                )
+            np.divide(buf[:total], buf[-1], out=buf[:total])
         offset = 0
         seen = set()
         for i, (_, p) in enumerate(group):
@@ -383,22 +485,17 @@ class DistributedOptimizer:
     """
 
     def __init__(self, optimizer: Any, average: bool = True) -> None:
-        if not callable(getattr(optimizer, "update", None)):
-            raise TypeError(
-                f"DistributedOptimizer: expected an optimizer with update(model), "
-                f"got {type(optimizer).__name__}"
-            )
-        if not isinstance(average, (bool, np.bool_)):
-            raise TypeError(f"DistributedOptimizer: average must be True or False, got {average!r}")
-        object.__setattr__(self, "optimizer", optimizer)
-        object.__setattr__(self, "average", bool(average))
+        self.optimizer = optimizer
+        self.average = average
 
-    def update(self, model: Any) -> None:
-        """All-reduce the gradients of ``model``'s parameters, then update them."""
-        allreduce_grads(model, average=self.average)
+    def update(self, model: Any, weight: float | None = None) -> None:
+        """All-reduce the gradients of ``model``'s parameters, then update them.
+        ``weight``: this rank's number of samples in the batch, to weight the average
+        when the ranks' batches differ in size (see ``allreduce_grads``)."""
+        allreduce_grads(model, average=self.average, weight=weight)
         self.optimizer.update(model)
 
-    def step(self) -> None:
+    def step(self, weight: float | None = None) -> None:
         """For an optimizer given its parameters at construction: all-reduce their
         gradients, then the wrapped ``step()``."""
         params = _held_params(self.optimizer)
@@ -407,7 +504,7 @@ class DistributedOptimizer:
                 "DistributedOptimizer.step(): the wrapped optimizer holds no "
                 "parameters; give them at its construction or call update(model)"
             )
-        allreduce_grads(params, average=self.average)
+        allreduce_grads(params, average=self.average, weight=weight)
         self.optimizer.step()
 
     def __getattr__(self, name):
@@ -416,8 +513,26 @@ class DistributedOptimizer:
         return getattr(self.optimizer, name)
 
     def __setattr__(self, name, value):
-        # opt.lr = ... (a scheduler, a user) sets the wrapped optimizer's rate
-        setattr(self.optimizer, name, value)
+        if name == "optimizer":
+            if isinstance(value, type):
+                raise TypeError(
+                    f"DistributedOptimizer: got the class {value.__name__}; give an "
+                    f"optimizer, such as {value.__name__}(...)"
+                )
+            if not callable(getattr(value, "update", None)):
+                raise TypeError(
+                    f"DistributedOptimizer: expected an optimizer with update(model), "
+                    f"got {type(value).__name__}"
+                )
+            object.__setattr__(self, name, value)
+        elif name == "average":
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(
+                    f"DistributedOptimizer: average must be True or False, got {value!r}"
+                )
+            object.__setattr__(self, name, bool(value))
+        else:  # opt.lr = ... (a scheduler, a user) sets the wrapped optimizer's rate
+            setattr(self.optimizer, name, value)
 
     def __repr__(self) -> str:
         return f"DistributedOptimizer({self.optimizer!r})"

@@ -63,7 +63,12 @@ def main(argv=None):
     dist = load_distributed()
     rank, size = (dist.rank(), dist.size()) if dist else (0, 1)
     if args.batch_size % size:
-        sys.exit(f"--batch-size {args.batch_size} must be a multiple of the {size} processes")
+        if rank == 0:  # every rank stops; one says why
+            print(
+                f"--batch-size {args.batch_size} must be a multiple of the {size} processes",
+                file=sys.stderr,
+            )
+        sys.exit(2)
 
     # Every rank makes the same data and the same model from the same seed.
     x, t = ag.data.spiral(args.N, classes=3, rng=np.random.default_rng(args.seed))
@@ -100,7 +105,10 @@ def main(argv=None):
             loss = F.softmax_cross_entropy(model(xb), tb)
             model.cleargrads()
             loss.backward()
-            opt.update(model)
+            if dist:  # the ranks' batches may differ in size (the last one): weight them
+                opt.update(model, weight=len(tb))
+            else:
+                opt.update(model)
             total += float(loss.data) * len(tb)
             count += len(tb)
         if dist:

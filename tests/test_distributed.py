@@ -51,10 +51,14 @@ COMMON = textwrap.dedent('''
         m(np.zeros((1, 4)))
         return m
 
-    def train(name, batch, shard, wrap=lambda opt: opt, before=lambda step: None, steps=20):
+    def train(name, batch, shard, wrap=lambda opt: opt, before=lambda step: None, steps=20,
+              n=200, weighted=False):
         """Parameters after each of ``steps`` updates: a list of {name: array}.
-        ``wrap`` wraps the optimizer; ``before(step)`` runs before each update."""
+        ``wrap`` wraps the optimizer; ``before(step)`` runs before each update; ``n``
+        samples of the data; ``weighted``: each rank weights its gradients by its batch
+        size (uneven batches)."""
         x, t = data()
+        x, t = x[:n], t[:n]
         m = model()
         opt = wrap(OPTIMIZERS[name](m))
         loader = ag.data.DataLoader(ag.data.ArrayDataset(x, t), batch_size=batch,
@@ -66,7 +70,8 @@ COMMON = textwrap.dedent('''
                 m.cleargrads()
                 loss.backward()
                 before(len(history))
-                opt.step() if name.endswith("_step") else opt.update(m)
+                weight = {"weight": len(tb)} if weighted else {}
+                opt.step(**weight) if name.endswith("_step") else opt.update(m, **weight)
                 history.append({k: p.data.copy() for k, p in m.params().items()})
                 if len(history) == steps:
                     break
@@ -84,6 +89,11 @@ WORKER = COMMON + textwrap.dedent("""
         for name in OPTIMIZERS:
             history = train(name, 50, (r, n), dist.DistributedOptimizer)
             np.savez(f"{out}/{name}_{r}.npz",
+                     **{f"{i}/{k}": a for i, h in enumerate(history) for k, a in h.items()})
+        # 199 samples, batches of 50 and 49 at the end of each epoch: weighted by size
+        for name in ("sgd", "adam", "adam_step"):
+            history = train(name, 50, (r, n), dist.DistributedOptimizer, n=199, weighted=True)
+            np.savez(f"{out}/uneven_{name}_{r}.npz",
                      **{f"{i}/{k}": a for i, h in enumerate(history) for k, a in h.items()})
         # differently initialised ranks, made equal by broadcast_parameters
         m = M.MLP([5, 2], rng=np.random.default_rng(10 + r))
@@ -126,6 +136,29 @@ WORKER = COMMON + textwrap.dedent("""
         m = M.MLP([4 + r, 2], rng=np.random.default_rng(0))
         m(np.zeros((1, 3)))
         dist.broadcast_parameters(m)
+    elif mode == "step_ahead":        # rank 1 takes one step more, then both wait
+        train("sgd", 50, (r, n), dist.DistributedOptimizer, steps=3 + r)
+        dist.barrier()
+    elif mode == "barrier_allreduce":
+        dist.barrier() if r == 0 else dist.allreduce(1.0)
+    elif mode == "step_allreduce":    # rank 1 takes one step more, then both allreduce
+        train("sgd", 50, (r, n), dist.DistributedOptimizer, steps=3 + r)
+        dist.allreduce(1.0)
+    elif mode == "reordered":         # agreed once, then another order on rank 1
+        params = {"a": ag.Variable(np.ones(3)), "b": ag.Variable(np.ones(3))}
+        dist.allreduce_grads(params)
+        dist.allreduce_grads(dict(reversed(params.items())) if r == 1 else params)
+    elif mode == "lazy":              # a layer made on rank 0 only
+        m = M.MLP([4, 2], rng=np.random.default_rng(0))
+        if r == 0:
+            m(np.zeros((1, 3)))
+        dist.allreduce_grads(m)
+    elif mode == "shapes":
+        dist.allreduce(np.zeros(2 + r))
+    elif mode == "roots":
+        m = M.MLP([4, 2], rng=np.random.default_rng(0))
+        m(np.zeros((1, 3)))
+        dist.broadcast_parameters(m, root=r)
 """)
 
 
@@ -206,6 +239,22 @@ def test_two_ranks_of_50_equal_one_process_of_100(trained, name):
     assert not np.allclose(expected[0][first], expected[-1][first])
 
 
+@pytest.mark.parametrize("name", ["sgd", "adam", "adam_step"])
+def test_uneven_batches_weighted_equal_one_process(trained, name):
+    """199 samples: the ranks' last batches of each epoch hold 50 and 49; weighted by
+    their sizes, the average is one process's gradient of its batch of 99."""
+    ranks = [np.load(trained / f"uneven_{name}_{r}.npz") for r in (0, 1)]
+    space = {}
+    exec(COMMON, space)
+    expected = space["train"](name, 100, None, n=199)
+    for step, params in enumerate(expected):
+        for key, value in params.items():
+            np.testing.assert_allclose(
+                ranks[0][f"{step}/{key}"], value, rtol=0, atol=1e-12, err_msg=f"step {step}, {key}"
+            )
+            assert ranks[0][f"{step}/{key}"].tobytes() == ranks[1][f"{step}/{key}"].tobytes()
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_ranks_bitwise_equal_after_every_step(trained, name):
     r0, r1 = (np.load(trained / f"{name}_{r}.npz") for r in (0, 1))
@@ -247,6 +296,22 @@ def test_allreduce_numbers(trained):
         ("exit", "has ended its program while rank 0 waits"),
         ("short", "has ended its program while rank 0 waits"),
         ("mismatch", "the ranks' models differ"),
+        (
+            "step_ahead",
+            "the ranks are in different calls: rank 0 in barrier, another in allreduce_grads",
+        ),
+        ("barrier_allreduce", "the ranks are in different calls"),
+        (
+            "step_allreduce",
+            "the ranks are in different calls: rank 0 in allreduce, another in allreduce_grads",
+        ),
+        (
+            "reordered",
+            "the same parameters in another order (position 0: 'a' on rank 0, 'b' on rank 1)",
+        ),
+        ("lazy", "rank 0 has 4 parameters, rank 1 2; only rank 0 has [('linear[0].w'"),
+        ("shapes", "rank 0 dtype <f8 shape (2,), rank 1 dtype <f8 shape (3,)"),
+        ("roots", "the ranks give different roots: [0, 1]"),
     ],
 )
 def test_a_failing_rank_ends_the_job(tmp_path, mode, message):
@@ -259,7 +324,7 @@ def test_a_failing_rank_ends_the_job(tmp_path, mode, message):
 def test_example_trains_on_two_ranks_and_one(tmp_path):
     cmd = _mpirun()
     example = str(ROOT / "examples" / "train_mpi.py")
-    args = ["--epochs", "20", "--log-every", "10"]
+    args = ["--epochs", "20", "--log-every", "10", "-N", "303"]  # last batches of 2 and 1
     two = subprocess.run(
         cmd + [sys.executable, example, *args, "--checkpoint", str(tmp_path / "two.npz")],
         capture_output=True,
@@ -291,7 +356,8 @@ def test_example_trains_on_two_ranks_and_one(tmp_path):
     # 10 epochs on two ranks, then resumed to 20 on one: the uninterrupted run's result
     half = subprocess.run(
         cmd
-        + [sys.executable, example, "--epochs", "10", "--checkpoint", str(tmp_path / "half.npz")],
+        + [sys.executable, example, "--epochs", "10", "-N", "303"]
+        + ["--checkpoint", str(tmp_path / "half.npz")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -374,6 +440,26 @@ def test_single_process_api():
         dist.broadcast_parameters(m, root=1)
     with pytest.raises(TypeError, match="average must be"):
         dist.allreduce_grads(m, average="yes")
+    with pytest.raises(TypeError, match="weight must be a real number"):
+        dist.allreduce_grads(m, weight="3")
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        dist.allreduce_grads(m, weight=-1)
+    with pytest.raises(ValueError, match="needs average=True"):
+        dist.allreduce_grads(m, average=False, weight=2)
+    with pytest.raises(TypeError, match="got the class SGD"):
+        dist.DistributedOptimizer(O.SGD)
+    opt.average = False  # the wrapper's own setting, not the wrapped optimizer's
+    assert opt.average is False and not hasattr(opt.optimizer, "average")
+    with pytest.raises(TypeError, match="average must be"):
+        opt.average = "no"
+    assert dist.allreduce(np.bool_(True)) == 1.0
+    np.testing.assert_array_equal(dist.allreduce(np.array([True, False])), [1, 0])
+    big = dist.allreduce(np.arange(3.0).astype(">f8"))
+    assert big.dtype == np.float64 and big.dtype.isnative and big.tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(TypeError, match="complex numbers are not supported"):
+        dist.allreduce(1j)
+    with pytest.raises(TypeError, match="real numbers or booleans, got ndarray of dtype complex"):
+        dist.allreduce(np.ones(2, complex))
     assert dist.allreduce(3, average=True) == 3.0
     np.testing.assert_array_equal(dist.allreduce(np.array([1, 2])), [1, 2])
     dist.barrier()
@@ -382,11 +468,20 @@ def test_single_process_api():
     assert v.grad is None
 
 
-def test_import_without_mpi4py_names_the_extra(tmp_path):
-    # a stand-in mpi4py that fails to import, as when the package is absent
+@pytest.mark.parametrize(
+    "init, mpi",
+    [
+        ("raise ImportError('No module named mpi4py')\n", None),  # the package is absent
+        ("", "raise RuntimeError('cannot load MPI library')\n"),  # no MPI library under it
+    ],
+)
+def test_import_without_mpi4py_names_the_extra(tmp_path, init, mpi):
+    # a stand-in mpi4py that fails to import
     fake = tmp_path / "mpi4py"
     fake.mkdir()
-    (fake / "__init__.py").write_text("raise ImportError('No module named mpi4py')\n")
+    (fake / "__init__.py").write_text(init)
+    if mpi is not None:
+        (fake / "MPI.py").write_text(mpi)
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join([str(tmp_path)] + ([str(ROOT)] if _from_source() else [])),
