@@ -1,6 +1,7 @@
 """The compiled kernels, through their Python-visible wrappers."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -196,12 +197,15 @@ def test_optimizer_kernels_convert_the_gradient_and_check_the_rest():
 # --- the cache of large buffers ----------------------------------------------------------
 
 
+DEFAULT_LIMIT = buffer_cache()[2]  # the bound this machine gets, restored after each test
+
+
 def _big(dtype=np.float64, rows=256, seed=0):
     return np.random.default_rng(seed).normal(size=(rows, 512)).astype(dtype)  # >= 256 KiB
 
 
 def test_a_freed_large_buffer_serves_the_next_array_of_its_size():
-    buffer_cache(256 << 20)
+    buffer_cache(DEFAULT_LIMIT)
     x = _big()
     y = relu_py(x)
     assert type(y.base).__name__ == "_Buffer" and not y.flags.owndata
@@ -279,6 +283,26 @@ def test_empty_vector_refuses_what_it_cannot_make():
     assert empty_vector(np.int64(5), np.float64).shape == (5,)
 
 
+def test_the_default_bound_follows_the_machines_memory():
+    memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert DEFAULT_LIMIT == min(256 << 20, memory // 64)
+
+
+def test_a_cached_array_made_read_only_can_be_made_writable_again():
+    y = relu_py(_big())
+    y.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        y[0, 0] = 1.0
+    y.flags.writeable = True  # NumPy asks the base (the buffer) for writable memory
+    y[0, 0] = -3.0
+    assert y[0, 0] == -3.0
+    view = memoryview(y.base)  # the buffer's bytes, writable, keep it alive
+    assert view.nbytes == y.nbytes and not view.readonly and view.format == "B"
+    del y
+    assert np.frombuffer(view, np.float64)[0] == -3.0
+    view.release()
+
+
 def test_the_bound_and_turning_the_cache_off():
     try:
         buffer_cache(0)
@@ -294,7 +318,7 @@ def test_the_bound_and_turning_the_cache_off():
             with pytest.raises(ValueError, match="number of bytes"):
                 buffer_cache(bad)
     finally:
-        buffer_cache(256 << 20)
+        buffer_cache(DEFAULT_LIMIT)
 
 
 def test_tracemalloc_counts_the_arrays_in_use():

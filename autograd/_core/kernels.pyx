@@ -5,10 +5,12 @@ Everything here takes and returns NumPy arrays; nothing here knows about graphs.
 """
 cimport cython
 cimport numpy as cnp
+from cpython.buffer cimport PyBUF_FORMAT, PyBUF_ND
 from cpython.object cimport PyTypeObject
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.math cimport exp, log, sqrt, sqrtf, fabs, frexp, ldexp, modf, isnan, isinf, INFINITY, NAN
 import operator
+import os
 
 import numpy as np
 
@@ -111,7 +113,17 @@ cdef void *_blocks[CACHE_BLOCKS]
 cdef size_t _block_sizes[CACHE_BLOCKS]
 cdef int _n_blocks = 0
 cdef size_t _cached_bytes = 0
-cdef size_t _cache_limit = 256 * 1024 * 1024
+cdef size_t _cache_limit = _default_limit()
+
+
+cdef size_t _default_limit():
+    """256 MiB, or a 64th of the machine's memory when that is less (64 MiB on 4 GiB)."""
+    limit = 256 * 1024 * 1024
+    try:
+        limit = min(limit, os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 64)
+    except (AttributeError, ValueError, OSError):  # no sysconf: keep the bound
+        pass
+    return <size_t>max(limit, 0)
 
 
 cdef void _drop_oldest() noexcept:
@@ -166,6 +178,30 @@ cdef class _Buffer:
     array using it goes."""
     cdef void *ptr
     cdef size_t size
+    cdef Py_ssize_t length
+
+    def __getbuffer__(self, Py_buffer *view, int flags):
+        # Writable bytes: NumPy asks its base for them when an array over this memory
+        # that was made read-only is made writable again (flags.writeable = True).
+        self.length = <Py_ssize_t>self.size
+        view.buf = self.ptr
+        view.obj = self
+        view.len = self.length
+        view.readonly = 0
+        view.itemsize = 1
+        view.format = NULL
+        if flags & PyBUF_FORMAT:
+            view.format = "B"
+        view.ndim = 1
+        view.shape = NULL
+        if flags & PyBUF_ND:
+            view.shape = &self.length
+        view.strides = NULL
+        view.suboffsets = NULL
+        view.internal = NULL
+
+    def __releasebuffer__(self, Py_buffer *view):
+        pass
 
     def __dealloc__(self):
         if self.ptr != NULL:
