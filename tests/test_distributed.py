@@ -153,6 +153,14 @@ WORKER = COMMON + textwrap.dedent("""
         if r == 0:
             m(np.zeros((1, 3)))
         dist.allreduce_grads(m)
+    elif mode == "weight_on_one":     # one rank weights, the other does not
+        a = ag.Variable(np.ones(3))
+        (a * 2.0).sum().backward()
+        dist.allreduce_grads([a], weight=5 if r == 0 else None)
+    elif mode == "average_on_one":
+        a = ag.Variable(np.ones(3))
+        (a * 2.0).sum().backward()
+        dist.allreduce_grads([a], average=r == 0)
     elif mode == "shapes":
         dist.allreduce(np.zeros(2 + r))
     elif mode == "roots":
@@ -311,6 +319,8 @@ def test_allreduce_numbers(trained):
         ),
         ("lazy", "rank 0 has 4 parameters, rank 1 2; only rank 0 has [('linear[0].w'"),
         ("shapes", "rank 0 dtype <f8 shape (2,), rank 1 dtype <f8 shape (3,)"),
+        ("weight_on_one", "the ranks differ in a weight given: rank 0 True, rank 1 False"),
+        ("average_on_one", "the ranks differ in average=: rank 0 True, rank 1 False"),
         ("roots", "the ranks give different roots: [0, 1]"),
     ],
 )
