@@ -55,6 +55,7 @@ except (ImportError, RuntimeError) as _error:  # RuntimeError: mpi4py without an
     ) from _error
 
 from autograd._core import kernels as _kernels
+from autograd.layers import Layer
 from autograd.variable import Variable
 
 __all__ = [
@@ -245,7 +246,11 @@ def _handshake(what, detail, explain):
 
 
 def _layout(params):
-    return tuple((name, p.data.shape, p.data.dtype.str) for name, p in params)
+    """(name, shape, dtype, frozen) of each parameter: what must match on every rank."""
+    return tuple(
+        (name, p.data.shape, p.data.dtype.str) + (() if p.requires_grad else ("frozen",))
+        for name, p in params
+    )
 
 
 def _explain_layouts(layouts, what="models"):
@@ -259,7 +264,7 @@ def _explain_layouts(layouts, what="models"):
         difference = (
             f"rank 0 has {len(first)} parameters, rank {r} {len(other)}; only rank 0 has "
             f"{only_first or 'none'}, only rank {r} has {only_other or 'none'} "
-            f"(name, shape, dtype)"
+            f"(name, shape, dtype, and 'frozen' where requires_grad is False)"
         )
     else:
         i = next(i for i, (a, b) in enumerate(zip(first, other)) if a != b)
@@ -296,8 +301,8 @@ def barrier() -> None:
 def allreduce(value: Any, average: bool = False) -> Any:
     """The sum (or mean) over ranks of a number or an array, returned on every rank
     (a float for a number, a new array for an array): for losses and accuracies.
-    Booleans are summed as integers (a count); every rank must give the same dtype
-    and shape.
+    Booleans and integers are summed as 64-bit integers (a count does not wrap at the
+    width of its type); every rank must give the same dtype, shape and ``average``.
 
     >>> import autograd.distributed as dist
     >>> dist.allreduce(2.5, average=True)
@@ -307,6 +312,8 @@ def allreduce(value: Any, average: bool = False) -> Any:
         raise TypeError(f"allreduce: average must be True or False, got {average!r}")
     if isinstance(value, Variable):
         value = value.data
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError("allreduce: masked arrays are not supported (the mask would be lost)")
     scalar = isinstance(value, (numbers.Number, np.bool_))
     if isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real):
         raise TypeError(f"allreduce: complex numbers are not supported, got {value!r}")
@@ -316,65 +323,96 @@ def allreduce(value: Any, average: bool = False) -> Any:
         raise TypeError(
             f"allreduce: expected a number or a numeric array, got {type(value).__name__} ({error})"
         ) from None
-    if data.dtype.kind == "b":
-        data = data.astype(np.int64)
-    if data.dtype.kind not in "fiu":
+    if data.dtype.kind not in "fiub":
         raise TypeError(
             f"allreduce: expected a real number or an array of real numbers or booleans, "
             f"got {type(value).__name__} of dtype {data.dtype}"
         )
+    wide = {"b": np.int64, "i": np.int64, "u": np.uint64}.get(data.dtype.kind)
     # a private, contiguous, native-order copy, summed in place
-    data = np.array(data, dtype=data.dtype.newbyteorder("="), order="C")
+    data = np.array(data, dtype=wide or data.dtype.newbyteorder("="), order="C")
     if _SIZE > 1:
         _handshake(
             "allreduce",
-            (data.dtype.str, data.shape),
+            (bool(average), data.dtype.str, data.shape),
             lambda details: (
                 "the ranks give different values: "
-                + ", ".join(f"rank {r} dtype {d} shape {s}" for r, (d, s) in enumerate(details))
-                + "; every rank must give the same dtype and shape"
+                + ", ".join(
+                    f"rank {r} average={a} dtype {d} shape {s}"
+                    for r, (a, d, s) in enumerate(details)
+                )
+                + "; every rank must give the same dtype, shape and average"
             ),
         )
         _comm.Allreduce(MPI.IN_PLACE, data, op=MPI.SUM)
     if average:
-        data = data / _SIZE
+        data = np.asarray(data / _SIZE)  # a 0-d array stays an array
     return float(data) if scalar else data
+
+
+def _broadcast_entries(model, what):
+    """(name, owner, attribute) of what broadcast_parameters copies: every parameter
+    (``owner.data``) and, for a layer or model, every buffer made (running statistics,
+    ``getattr(owner, attribute)``). A lazy parameter not made yet is a ValueError: it
+    would be made later from each rank's own random numbers."""
+    entries = [(name, p, "data") for name, p in _named_params(model, what)]
+    if isinstance(model, Layer):
+        not_made = [name for name, _, _, value in model._entries() if value is None]
+        if not_made:
+            raise ValueError(
+                f"{what}: parameters {not_made[:4]} are not made yet (lazy layers make "
+                f"their weights at the first call): run one forward pass before"
+            )
+        entries += [
+            (f"buffer {name}", owner, attr)
+            for name, owner, attr, array in model._buffer_entries()
+            if array is not None
+        ]
+    return entries
 
 
 def broadcast_parameters(model: Any, root: int = 0) -> None:
     """Copy the parameters of rank ``root`` to every rank (in place), one broadcast per
-    dtype. Call it once after building the model (after a first forward pass when it has
-    lazy layers) and after loading a checkpoint on the root, so all ranks start equal.
-    ``model``: a model or layer, a dict of Variables, or an iterable of them."""
+    dtype, and a layer's buffers with them (``BatchNorm``'s running statistics). Call it
+    once after building the model (after a first forward pass when it has lazy layers:
+    a parameter not made yet is a ``ValueError``) and after loading a checkpoint on the
+    root, so all ranks start equal. ``model``: a model or layer, a dict of Variables, or
+    an iterable of them."""
     if isinstance(root, bool) or not isinstance(root, numbers.Integral):
         raise TypeError(f"broadcast_parameters: root must be an int, got {root!r}")
     if not 0 <= root < _SIZE:
         raise ValueError(f"broadcast_parameters: root must be in [0, {_SIZE}), got {root}")
-    params = _named_params(model, "broadcast_parameters")
+    entries = _broadcast_entries(model, "broadcast_parameters")
     if _SIZE == 1:
         return
+    arrays = [getattr(owner, attr) for _, owner, attr in entries]
+    layout = tuple((name, a.shape, a.dtype.str) for (name, _, _), a in zip(entries, arrays))
     _handshake(
         "broadcast_parameters",
-        (root, _layout(params)),
+        (root, layout),
         lambda details: (
             f"the ranks give different roots: {[d[0] for d in details]} (rank 0's first)"
             if len({d[0] for d in details}) > 1
             else _explain_layouts([d[1] for d in details])
         ),
     )
-    for dtype, group in _groups(params):
-        buf = np.empty(sum(p.data.size for _, p in group), dtype)
+    by_dtype: dict[str, list] = {}
+    for entry, a in zip(entries, arrays):
+        by_dtype.setdefault(a.dtype.str, []).append((entry, a))
+    for key in sorted(by_dtype):
+        group = by_dtype[key]
+        buf = np.empty(sum(a.size for _, a in group), np.dtype(key).newbyteorder("="))
         if _RANK == root:
-            _pack(buf, [p.data for _, p in group])
+            _pack(buf, [a for _, a in group])
         _wait(_comm.Ibcast(buf, root=root), "broadcast_parameters")
         offset = 0
-        for _, p in group:
-            part = buf[offset : offset + p.data.size].reshape(p.data.shape)
-            offset += p.data.size
-            if p.data.flags.writeable and p.data.flags.c_contiguous:
-                np.copyto(p.data, part)
+        for (_, owner, attr), a in group:
+            part = buf[offset : offset + a.size].reshape(a.shape)
+            offset += a.size
+            if a.flags.writeable and a.flags.c_contiguous:
+                np.copyto(a, part)
             else:
-                p.data = part.copy()
+                setattr(owner, attr, part.copy())
 
 
 def _pack(buf, arrays):
@@ -382,6 +420,11 @@ def _pack(buf, arrays):
     for a in arrays:
         np.copyto(buf[offset : offset + a.size].reshape(a.shape), a, casting="same_kind")
         offset += a.size
+
+
+_NO_WEIGHT = (
+    "allreduce_grads: the ranks' weights sum to 0; at least one rank must give a positive weight"
+)
 
 
 def _check_weight(weight, average, what):
@@ -413,16 +456,33 @@ def allreduce_grads(model: Any, average: bool = True, weight: float | None = Non
     batch; the result is then ``sum(weight_r * grad_r) / sum(weight_r)``, which for
     gradients of per-rank mean losses is the gradient of the mean over all the ranks'
     samples even when the ranks' batches differ in size (a short last batch). Without
-    it every rank counts the same (as PyTorch's DistributedDataParallel)."""
+    it every rank counts the same (as PyTorch's DistributedDataParallel). A rank of
+    weight 0 (an empty batch) contributes nothing: its gradients are not read."""
     if not isinstance(average, (bool, np.bool_)):
         raise TypeError(f"allreduce_grads: average must be True or False, got {average!r}")
     weight = _check_weight(weight, average, "allreduce_grads")
     params = _named_params(model, "allreduce_grads")
+    groups = _groups(params)
+    for dtype, group in groups:  # the same checks with and without mpirun
+        for name, p in group:
+            if p.grad is not None and p.grad.data.shape != p.data.shape:
+                raise ValueError(
+                    f"allreduce_grads: parameter {name!r} of shape {p.data.shape} "
+                    f"has a gradient of shape {p.grad.data.shape}"
+                )
+        limits = np.finfo(dtype)
+        if weight and not float(limits.tiny) <= weight <= float(limits.max):
+            raise ValueError(
+                f"allreduce_grads: weight {weight} is out of the range of {dtype} "
+                f"(the gradients' dtype)"
+            )
     if _SIZE == 1:
+        if weight == 0:
+            raise ValueError(_NO_WEIGHT)
         return
     packed = []
     scale = (1.0 / _SIZE if weight is None else weight) if average else None
-    for dtype, group in _groups(params):
+    for dtype, group in groups:
         total = sum(p.data.size for _, p in group)
         # The buffer ends with one flag per parameter (1 where this rank has a gradient)
         # and the weight. It comes from the core's cache of large buffers (a Variable's
@@ -432,19 +492,14 @@ def allreduce_grads(model: Any, average: bool = True, weight: float | None = Non
         flags = buf[total:-1]
         buf[-1] = 0.0 if weight is None else weight
         offset = 0
-        for i, (name, p) in enumerate(group):
+        for i, (_, p) in enumerate(group):
             part = buf[offset : offset + p.data.size].reshape(p.data.shape)
             offset += p.data.size
             grad = p.grad
-            if grad is None:
+            if grad is None or weight == 0:  # a rank of weight 0 (an empty batch): not read
                 part[...] = 0
                 flags[i] = 0
                 continue
-            if grad.data.shape != p.data.shape:
-                raise ValueError(
-                    f"allreduce_grads: parameter {name!r} of shape {p.data.shape} "
-                    f"has a gradient of shape {grad.data.shape}"
-                )
             if scale is not None:  # scaled while packing: no separate pass over the sum
                 np.multiply(grad.data, scale, out=part, casting="same_kind")
             else:
@@ -465,10 +520,7 @@ def allreduce_grads(model: Any, average: bool = True, weight: float | None = Non
         flags = buf[total:-1]
         if weight is not None:
             if not buf[-1] > 0:
-                raise ValueError(
-                    "allreduce_grads: the ranks' weights sum to 0; at least one rank must "
-                    "give a positive weight"
-                )
+                raise ValueError(_NO_WEIGHT)
             np.divide(buf[:total], buf[-1], out=buf[:total])
         offset = 0
         seen = set()

@@ -114,7 +114,19 @@ WORKER = COMMON + textwrap.dedent("""
                  b_missing=np.array(b.grad is None))
         # allreduce of a number
         np.savez(f"{out}/numbers_{r}.npz", total=dist.allreduce(r + 1.0),
-                 mean=dist.allreduce(np.array([r, 2.0 * r]), average=True))
+                 mean=dist.allreduce(np.array([r, 2.0 * r]), average=True),
+                 count=dist.allreduce(np.array([200], np.uint8)))
+        # a layer's buffers (running statistics) are broadcast with its parameters
+        import autograd.layers as L
+        bn = L.BatchNorm()
+        bn(np.arange(12.0).reshape(4, 3) * (r + 1))
+        dist.broadcast_parameters(bn)
+        np.savez(f"{out}/buffers_{r}.npz", mean=bn.running_mean, var=bn.running_var)
+        # a rank of weight 0 (an empty batch, a NaN mean) contributes nothing
+        a = ag.Variable(np.ones(3))
+        (a * (np.nan if r == 0 else 4.0)).sum().backward()
+        dist.allreduce_grads([a], weight=0 if r == 0 else 5)
+        np.save(f"{out}/weight0_{r}.npy", a.grad.data)
     elif mode == "raise":
         def before(step):
             if r == 1 and step == 2:
@@ -161,6 +173,16 @@ WORKER = COMMON + textwrap.dedent("""
         a = ag.Variable(np.ones(3))
         (a * 2.0).sum().backward()
         dist.allreduce_grads([a], average=r == 0)
+    elif mode == "lazy_broadcast":    # weights not made yet: made later, differently
+        dist.broadcast_parameters(M.MLP([10, 3]))
+    elif mode == "allreduce_average":
+        dist.allreduce(2.0, average=r == 0)
+    elif mode == "frozen":            # a parameter frozen on one rank only
+        m = M.MLP([4, 2], rng=np.random.default_rng(0))
+        m(np.zeros((1, 3)))
+        if r == 1:
+            m.params()["linear[0].w"].requires_grad = False
+        dist.allreduce_grads(m)
     elif mode == "shapes":
         dist.allreduce(np.zeros(2 + r))
     elif mode == "roots":
@@ -294,6 +316,20 @@ def test_allreduce_numbers(trained):
         got = np.load(trained / f"numbers_{r}.npz")
         assert float(got["total"]) == 3.0
         np.testing.assert_array_equal(got["mean"], [0.5, 1.0])
+        assert got["count"].tolist() == [400]  # summed in 64 bits: no wrap at uint8
+
+
+def test_broadcast_shares_buffers(trained):
+    r0, r1 = (np.load(trained / f"buffers_{r}.npz") for r in (0, 1))
+    x = np.arange(12.0).reshape(4, 3)  # rank 0's batch: its statistics on both
+    np.testing.assert_allclose(r0["mean"], 0.1 * x.mean(axis=0))
+    for key in ("mean", "var"):
+        assert r0[key].tobytes() == r1[key].tobytes()
+
+
+def test_a_rank_of_weight_0_contributes_nothing(trained):
+    for r in (0, 1):  # rank 0's NaN gradient has weight 0: rank 1's 4 alone
+        np.testing.assert_array_equal(np.load(trained / f"weight0_{r}.npy"), [4.0, 4.0, 4.0])
 
 
 @pytest.mark.parametrize(
@@ -318,7 +354,13 @@ def test_allreduce_numbers(trained):
             "the same parameters in another order (position 0: 'a' on rank 0, 'b' on rank 1)",
         ),
         ("lazy", "rank 0 has 4 parameters, rank 1 2; only rank 0 has [('linear[0].w'"),
-        ("shapes", "rank 0 dtype <f8 shape (2,), rank 1 dtype <f8 shape (3,)"),
+        (
+            "shapes",
+            "rank 0 average=False dtype <f8 shape (2,), rank 1 average=False dtype <f8 shape (3,)",
+        ),
+        ("lazy_broadcast", "parameters ['linear[0].w', 'linear[1].w'] are not made yet"),
+        ("allreduce_average", "rank 0 average=True dtype <f8 shape (), rank 1 average=False"),
+        ("frozen", "only rank 1 has [('linear[0].w', (3, 4), '<f8', 'frozen')]"),
         ("weight_on_one", "the ranks differ in a weight given: rank 0 True, rank 1 False"),
         ("average_on_one", "the ranks differ in average=: rank 0 True, rank 1 False"),
         ("roots", "the ranks give different roots: [0, 1]"),
@@ -463,6 +505,25 @@ def test_single_process_api():
     with pytest.raises(TypeError, match="average must be"):
         opt.average = "no"
     assert dist.allreduce(np.bool_(True)) == 1.0
+    zero_d = dist.allreduce(np.array(3.0), average=True)  # an array either way
+    assert isinstance(zero_d, np.ndarray) and zero_d.shape == () and zero_d == 3.0
+    assert dist.allreduce(np.array([200], np.uint8)).dtype == np.uint64
+    with pytest.raises(TypeError, match="masked arrays"):
+        dist.allreduce(np.ma.array([1.0], mask=[True]))
+    # the checks made under mpirun are made by one process too
+    v = ag.Variable(np.ones(3))
+    v.grad = ag.Variable(np.ones(4))
+    with pytest.raises(ValueError, match="has a gradient of shape"):
+        dist.allreduce_grads([v])
+    v.grad = ag.Variable(np.ones(3))
+    with pytest.raises(ValueError, match="weights sum to 0"):
+        dist.allreduce_grads([v], weight=0)
+    w = ag.Variable(np.ones(3, np.float32))
+    w.grad = ag.Variable(np.ones(3, np.float32))
+    with pytest.raises(ValueError, match="out of the range of float32"):
+        dist.allreduce_grads([w], weight=1e39)
+    with pytest.raises(ValueError, match="not made yet"):
+        dist.broadcast_parameters(M.MLP([3, 2]))
     np.testing.assert_array_equal(dist.allreduce(np.array([True, False])), [1, 0])
     big = dist.allreduce(np.arange(3.0).astype(">f8"))
     assert big.dtype == np.float64 and big.dtype.isnative and big.tolist() == [0.0, 1.0, 2.0]
