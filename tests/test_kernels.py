@@ -314,7 +314,9 @@ def test_the_bound_and_turning_the_cache_off():
         del ys
         blocks, held, limit = buffer_cache()
         assert (blocks, held) == (3, 3 * _big().nbytes) and limit == held
-        for bad in (-1, 1.5, True, "1"):
+        buffer_cache(np.int64(3 * _big().nbytes))  # a NumPy integer is a number too
+        assert buffer_cache()[2] == 3 * _big().nbytes
+        for bad in (-1, 1.5, True, "1", 2**64, np.bool_(True)):
             with pytest.raises(ValueError, match="number of bytes"):
                 buffer_cache(bad)
     finally:

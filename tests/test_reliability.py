@@ -2,6 +2,7 @@
 crash or another error), errors in backward name the function, assigned data is
 detected, threads train independently, a 1,000,000-node graph is fine."""
 
+import copy
 import gc
 import threading
 
@@ -115,6 +116,38 @@ def test_assigning_data_between_forward_and_backward_is_detected():
     y = x * x  # a fresh forward is fine
     y.backward()
     assert repr(x.grad) == "variable(2)"
+
+
+@pytest.mark.parametrize(
+    "op",
+    [F.tanh, F.sigmoid, F.exp, F.relu, lambda x: L.RNN(2, in_size=2, rng=ag.random.const(0))(x)],
+)
+def test_assigning_the_data_of_an_output_its_backward_reads_is_detected(op):
+    x = ag.Variable(np.array([[-1.0, 2.0]]))
+    h = op(x)
+    h.data = np.full(h.shape, 0.5)  # tanh's backward would read 0.5 as tanh(x)
+    with pytest.raises(RuntimeError, match="output of .* was assigned after"):
+        F.sum(h).backward()
+
+
+def test_assigning_the_data_of_an_output_its_backward_does_not_read_is_allowed():
+    x = ag.Variable(np.array([-1.0, 2.0]))
+    h = x * 3.0
+    h.data = np.array([0.5, 0.5])  # the product's backward reads x, not h
+    F.sum(h).backward()
+    assert x.grad.data.tolist() == [3.0, 3.0]
+
+
+def test_a_shallow_copy_of_an_operations_output_is_refused():
+    x = ag.variable(3.0)
+    y = x * 2.0
+    with pytest.raises(TypeError, match="does not copy .* detach"):
+        copy.copy(y)  # it would share y's creator: (y * y2).backward() gave 12, not 24
+    y2 = copy.copy(y.detach())  # a leaf copies, as before
+    assert y2.item() == 6.0 and y2.creator is None
+    w = ag.Variable(np.ones(2), name="w")
+    w2 = copy.copy(w)
+    assert w2.name == "w" and w2.data is w.data and type(w2) is ag.Variable
 
 
 def test_backward_twice_accumulates_and_retains_nothing_else():

@@ -13,6 +13,7 @@ from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThr
                                PyThread_release_lock, PyThread_get_thread_ident, WAIT_LOCK,
                                NOWAIT_LOCK)
 from autograd._core.kernels cimport add_arrays, ones_like, recycle
+import gc
 import os
 
 import numpy as np
@@ -50,8 +51,42 @@ cdef extern from *:
         return NULL;
     }
 
+    /* CPython counts the container objects allocated less those freed, and runs its
+       cycle collector when the count passes a threshold (gc.get_threshold()[0]). The
+       objects of the free lists bypass that count (their memory never goes back), so
+       the lists keep their own: objects of their classes made less objects freed. When it
+       passes the threshold, ag_collect (graph.pyx's _collect_young) runs the
+       collection CPython would have run, before the object is handed out; otherwise
+       cycles made only of such objects (gradients of create_graph=True, which refer
+       back to their inputs) would pile up uncollected. */
+    static Py_ssize_t ag_young = 0;
+    static Py_ssize_t ag_young_limit = 700;
+    static PyObject *ag_collect = NULL;
+
+    static void ag_young_check(void) {
+        PyObject *r;
+        ag_young = 0;
+        if (ag_collect == NULL || PyErr_Occurred())
+            return;
+        r = PyObject_CallNoArgs(ag_collect);   /* returns the new limit */
+        if (r == NULL) {
+            PyErr_WriteUnraisable(ag_collect);
+            return;
+        }
+        ag_young_limit = PyLong_AsSsize_t(r);
+        if (ag_young_limit <= 0) {
+            PyErr_Clear();
+            ag_young_limit = 700;
+        }
+        Py_DECREF(r);
+    }
+
     static PyObject *ag_pooled_alloc(PyTypeObject *t, Py_ssize_t nitems) {
         ag_free_list *l = nitems == 0 ? ag_list_of(t) : NULL;
+        /* past the threshold, and the collector on (a create_graph walk pauses it: the
+           count then stays past the threshold until the walk is over) */
+        if (++ag_young > ag_young_limit && PyGC_IsEnabled())
+            ag_young_check();               /* may free objects into the lists */
         if (l != NULL && l->n > 0) {
             PyObject *o = l->items[--l->n];
             memset((char *)o + sizeof(PyObject), 0, (size_t)t->tp_basicsize - sizeof(PyObject));
@@ -67,7 +102,12 @@ cdef extern from *:
     static void ag_pooled_free(void *p) {
         PyObject *o = (PyObject *)p;
         ag_free_list *l = ag_list_of(Py_TYPE(o));
-        if (l != NULL && l->n < AG_FREE_MAX) {
+        if (ag_young > 0)
+            ag_young--;
+        /* not an object whose finalizer ran (a __del__ given to the class after import):
+           CPython marks it finalized in its collector header, which a reused object would
+           keep, and its finalizer would not run again */
+        if (l != NULL && l->n < AG_FREE_MAX && Py_TYPE(o)->tp_finalize == NULL) {
             l->items[l->n++] = o;
             return;
         }
@@ -107,8 +147,15 @@ cdef extern from *:
         PyTypeObject *t = Py_TYPE(o);
         PyObject_GC_UnTrack(o);
         Py_TRASHCAN_BEGIN(o, ag_var_dealloc)
+        if (t->tp_finalize != NULL) {   /* a __del__ given to the class after import */
+            PyObject_GC_Track(o);
+            if (PyObject_CallFinalizerFromDealloc(o) < 0)
+                goto done;              /* resurrected */
+            PyObject_GC_UnTrack(o);
+        }
         ag_node_dealloc(o);             /* clears the fields, then t->tp_free */
         Py_DECREF(t);
+      done:;
         Py_TRASHCAN_END
     }
 
@@ -138,6 +185,7 @@ cdef extern from *:
     void ag_var_free_list_for(PyObject *t, PyObject *node)
     int ag_use_free_list(PyObject *cls)
     int ag_free_count(PyObject *cls)
+    PyObject *ag_collect
 
 cdef extern from "Python.h":
     # the cyclic collector's switch (Python >= 3.10); each returns the previous state
@@ -147,6 +195,23 @@ cdef extern from "Python.h":
 
 cdef tuple _EMPTY = ()
 ag_empty_tuple = <PyObject *>_EMPTY
+
+
+def _collect_young():
+    """Called by the free lists (ag_young_check) when they have handed out more objects
+    than they took back, by the collector's first threshold: collect the generations
+    CPython would collect at that point, then return the threshold to count to next."""
+    thresholds = gc.get_threshold()
+    if gc.isenabled() and thresholds[0] > 0:
+        counts = gc.get_count()
+        generation = 0
+        if counts[1] > thresholds[1]:
+            generation = 2 if counts[2] > thresholds[2] else 1
+        gc.collect(generation)
+    return thresholds[0] if thresholds[0] > 0 else 700
+
+
+ag_collect = <PyObject *>_collect_young   # a module global keeps it alive
 
 cdef object VarType = None      # the Python Variable class, registered by variable.py
 
@@ -412,6 +477,20 @@ cdef class Node:
 
     def __dealloc__(self):
         recycle(<PyObject *>self._data)
+
+    def __copy__(self):
+        # copy.copy of an operation's output would share its creator, whose record holds
+        # one output: a walk through both would count one of them only (pickle and
+        # deepcopy refuse it when they reach the creator's record)
+        if self._creator is not None:
+            raise TypeError(
+                "a Variable made by an operation does not copy (the copy would share its "
+                "place in the graph, and gradients through both would be wrong); copy its "
+                "detach() or its data instead")
+        make, args, state = self.__reduce_ex__(4)[:3]
+        other = make(*args)
+        other.__setstate__(state)
+        return other
 
     def __init__(self, data, name=None, requires_grad=True):
         self._data = as_array(data, "Variable data")
@@ -1166,7 +1245,26 @@ cdef inline int _check_versions(Function f) except -1:
         for i in range(len(f._more)):
             if (<Node>f._more[i])._version != <Py_ssize_t>f._vmore[i]:
                 _stale(f, <Node>f._more[i])
+    # A backward that reads its output (tanh, sigmoid, exp, ReLU, the recurrent steps)
+    # reads it from the output Variable: an output is made with version 0, so a version
+    # above 0 means its data was assigned since.
+    if not f._spare & SPARE_Y:
+        outs = f._outs
+        if isinstance(outs, Node):
+            if (<Node>outs)._version != 0:
+                _stale_output(f)
+        elif outs is not None:
+            for o in outs:
+                if o is not None and (<Node>o)._version != 0:
+                    _stale_output(f)
     return 0
+
+
+cdef int _stale_output(Function f) except -1:
+    raise RuntimeError(
+        f"the data of the output of {f.name} was assigned after {f.name} computed it, and "
+        f"its backward reads that output, so its gradient would be wrong; assign .data "
+        f"only after backward(), or compute the new value as an operation")
 
 
 cdef int _stale(Function f, Node x) except -1:

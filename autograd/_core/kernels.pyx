@@ -280,9 +280,13 @@ def buffer_cache(limit=None):
     (at least 256 KiB) are kept there when freed, for the next array of the same size."""
     global _cache_limit
     if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        try:
+            count = operator.index(limit)           # an int, np.int64 ...
+        except TypeError:
+            count = -1
+        if isinstance(limit, (bool, np.bool_)) or not 0 <= count < 2 ** 63:
             raise ValueError(f"buffer_cache: limit must be a number of bytes >= 0, got {limit!r}")
-        _cache_limit = limit
+        _cache_limit = <size_t>count
         while _n_blocks > 0 and _cached_bytes > _cache_limit:
             _drop_oldest()
         if _cache_limit == 0:
