@@ -1339,10 +1339,16 @@ cdef inline object _add_vars(object a, object b):
 
 
 cdef void _annotate(object e, Function f):
+    note = f"raised in the backward pass of {f.name}"
     try:
-        e.add_note(f"raised in the backward pass of {f.name}")
-    except AttributeError:      # Python 3.10 has no notes
-        pass
+        e.add_note(note)
+    except AttributeError:      # Python 3.10: no add_note; the attribute 3.11 prints
+        try:
+            if not isinstance(getattr(e, "__notes__", None), list):
+                e.__notes__ = []
+            e.__notes__.append(note)
+        except Exception:       # an exception without attributes: no note
+            pass
 
 
 # ---------------------------------------------------------------------------- grad()
