@@ -189,11 +189,13 @@ def _named_params(model, what) -> list[tuple[str, Any]]:
     return out
 
 
-def _groups(params) -> list[tuple[np.dtype, list[tuple[str, Any]]]]:
-    """The parameters by dtype, dtypes in a fixed order, parameters in the given order."""
+def _groups(items, array_of=lambda item: item[1].data) -> list[tuple[np.dtype, list]]:
+    """``items`` by the dtype of ``array_of(item)`` (by default, (name, Variable) pairs
+    by their data's): dtypes in a fixed order, items in the given order."""
     by_dtype: dict[str, tuple[np.dtype, list]] = {}
-    for name, p in params:
-        by_dtype.setdefault(p.data.dtype.str, (p.data.dtype, []))[1].append((name, p))
+    for item in items:
+        dtype = array_of(item).dtype
+        by_dtype.setdefault(dtype.str, (dtype, []))[1].append(item)
     return [by_dtype[key] for key in sorted(by_dtype)]
 
 
@@ -253,7 +255,7 @@ def _layout(params):
     )
 
 
-def _explain_layouts(layouts, what="models"):
+def _explain_layouts(layouts):
     """Which parameters (name, shape, dtype) differ between rank 0 and the first rank
     whose layout is not rank 0's."""
     first = layouts[0]
@@ -273,7 +275,7 @@ def _explain_layouts(layouts, what="models"):
             f"rank 0, {other[i][0]!r} on rank {r})"
         )
     return (
-        f"the ranks' {what} differ: {difference}; build the same model on every rank "
+        f"the ranks' models differ: {difference}; build the same model on every rank "
         f"and run one forward pass before (lazy layers make their weights at the first "
         f"call)"
     )
@@ -396,12 +398,8 @@ def broadcast_parameters(model: Any, root: int = 0) -> None:
             else _explain_layouts([d[1] for d in details])
         ),
     )
-    by_dtype: dict[str, list] = {}
-    for entry, a in zip(entries, arrays):
-        by_dtype.setdefault(a.dtype.str, []).append((entry, a))
-    for key in sorted(by_dtype):
-        group = by_dtype[key]
-        buf = np.empty(sum(a.size for _, a in group), np.dtype(key).newbyteorder("="))
+    for dtype, group in _groups(zip(entries, arrays), lambda item: item[1]):
+        buf = np.empty(sum(a.size for _, a in group), dtype.newbyteorder("="))
         if _RANK == root:
             _pack(buf, [a for _, a in group])
         _wait(_comm.Ibcast(buf, root=root), "broadcast_parameters")
@@ -470,8 +468,7 @@ def allreduce_grads(model: Any, average: bool = True, weight: float | None = Non
                     f"allreduce_grads: parameter {name!r} of shape {p.data.shape} "
                     f"has a gradient of shape {p.grad.data.shape}"
                 )
-        limits = np.finfo(dtype)
-        if weight and not float(limits.tiny) <= weight <= float(limits.max):
+        if weight and not float(np.finfo(dtype).tiny) <= weight <= float(np.finfo(dtype).max):
             raise ValueError(
                 f"allreduce_grads: weight {weight} is out of the range of {dtype} "
                 f"(the gradients' dtype)"
