@@ -362,3 +362,131 @@ def test_threads_sharing_the_cache():
     for t in threads:
         t.join()
     assert not errors
+
+
+# ---------------------------------------------------------------------------- tanh and sigmoid four at a time
+
+import platform  # noqa: E402
+
+from autograd import functions as F  # noqa: E402
+from autograd._core import kernels  # noqa: E402
+
+
+def _edges(dtype):
+    """Arguments where the branches of Go's tanh meet, or where arithmetic is odd."""
+    tiny = np.finfo(dtype).smallest_subnormal
+    edges = [
+        0.0,
+        -0.0,
+        0.625,
+        -0.625,
+        np.nextafter(0.625, 0),
+        44.014845965556525,
+        np.nextafter(44.014845965556525, 50),
+        88.02969193111305,
+        1e-300,
+        tiny,
+        -tiny,
+        1.0,
+        -1.0,
+        2.0,
+        1e300,
+        -1e300,
+        np.inf,
+        -np.inf,
+        np.nan,
+        0.3,
+        20.0,
+        -20.0,
+    ]
+    return np.array(edges, dtype=np.float64).astype(dtype)
+
+
+def _simd_capable():
+    """x86-64 Linux with glibc and a CPU with AVX2 and FMA: where the vector path must be on."""
+    if platform.machine() != "x86_64" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next(line for line in f if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return False
+    return "avx2" in flags and "fma" in flags
+
+
+@pytest.fixture
+def both_paths():
+    """Run the test body's function with the vector path off, then as it was."""
+    was = kernels.simd()
+
+    def run(fn):
+        kernels.simd(False)
+        try:
+            slow = fn()
+        finally:
+            kernels.simd(was)
+        return slow, fn()
+
+    return run
+
+
+@pytest.mark.skipif(not _simd_capable(), reason="needs x86-64 Linux, glibc, AVX2 and FMA")
+def test_the_vector_path_is_on_where_the_cpu_has_it():
+    # ag_simd_setup keeps it only if it gives the scalar path's bits on 20,000 arguments:
+    # a vector exp that drifted from glibc's would turn it off, and the bitwise tests
+    # below would then compare the scalar path with itself
+    assert kernels.simd() is True
+    assert kernels.simd(False) is False
+    assert kernels.simd(True) is True
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fn", [F.tanh, F.sigmoid], ids=["tanh", "sigmoid"])
+def test_tanh_and_sigmoid_have_the_same_bits_four_at_a_time(both_paths, fn, dtype):
+    rng = np.random.default_rng(7)
+    x = np.concatenate(
+        [
+            _edges(dtype),
+            (rng.standard_normal(40_001) * 3).astype(dtype),  # not a multiple of 4
+            (rng.uniform(-90, 90, 10_000)).astype(dtype),
+            (rng.uniform(-0.7, 0.7, 10_000)).astype(dtype),
+        ]
+    )
+    slow, fast = both_paths(lambda: fn(x).data)
+    assert fast.dtype == dtype
+    np.testing.assert_array_equal(np.isnan(slow), np.isnan(fast))
+    ok = ~np.isnan(slow)
+    assert (slow[ok].view(f"u{slow.itemsize}") == fast[ok].view(f"u{fast.itemsize}")).all()
+    # and the values: Go's tanh is within 2 ulp of the true one
+    ref = np.tanh(x.astype(np.float64)) if fn is F.tanh else None
+    if ref is not None:
+        np.testing.assert_allclose(fast[ok], ref[ok], rtol=4 * np.finfo(dtype).eps, atol=0)
+    if fn is F.tanh:  # tanh(-0) keeps the sign of zero
+        assert fast[0] == 0.0 and math.copysign(1.0, fast[1]) == -1.0
+
+
+def test_strided_and_odd_lengths_four_at_a_time(both_paths):
+    x = np.random.default_rng(3).standard_normal((7, 9)) * 4
+    for view in (x[:, ::2], x.T, x[1:, 1:], x[:3, :1]):
+        slow, fast = both_paths(lambda v=view: F.tanh(v).data)
+        np.testing.assert_array_equal(slow, fast)
+        np.testing.assert_array_equal(fast, F.tanh(np.ascontiguousarray(view)).data)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lstm_gates_have_the_same_bits_four_at_a_time(both_paths, dtype):
+    from autograd._core.kernels import lstm_gates, lstm_gates_cat
+
+    rng = np.random.default_rng(11)
+    a = [(rng.standard_normal((5, 13)) * 3).astype(dtype) for _ in range(4)]
+    c0 = rng.standard_normal((5, 13)).astype(dtype)
+    for c in (c0, None):
+        slow, fast = both_paths(lambda c=c: lstm_gates(*a, c))
+        for s, f in zip([slow[0], slow[1], *slow[2]], [fast[0], fast[1], *fast[2]]):
+            np.testing.assert_array_equal(s, f)
+        cat = np.concatenate(a, axis=1)
+        slow, fast = both_paths(lambda c=c: lstm_gates_cat(cat, c))
+        for s, f in zip([slow[0], slow[1], *slow[2]], [fast[0], fast[1], *fast[2]]):
+            np.testing.assert_array_equal(s, f)
+        # the joined form computes what the separate one does
+        np.testing.assert_array_equal(fast[0], lstm_gates(*a, c)[0])

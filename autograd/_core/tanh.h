@@ -1,0 +1,30 @@
+/* Go's math.Tanh (Cephes: a rational approximation below 0.625, 1 - 2/(exp(2|x|) + 1)
+ * above) over the C library's exp, and the sigmoid in Go's form: the seed programs print
+ * Go's digits. One element; vmath.h has the array loops. */
+#ifndef AG_TANH_H
+#define AG_TANH_H
+
+#include <math.h>
+
+static inline double ag_tanh(double x) {
+    double z = fabs(x), s;
+    if (z > 44.014845965556525) /* 0.5 * log(2**127) */
+        return x < 0 ? -1.0 : 1.0;
+    if (z >= 0.625) {
+        s = exp(2.0 * z);
+        z = 1.0 - 2.0 / (s + 1.0);
+        return x < 0 ? -z : z;
+    }
+    if (x == 0)
+        return x;
+    s = x * x;
+    return x + x * s * ((-9.64399179425052238628e-1 * s + -9.92877231001918586564e1) * s
+                        + -1.61468768441708447952e3) /
+               (((s + 1.12811678491632931402e2) * s + 2.23548839060100448583e3) * s
+                + 4.84406305325125486048e3);
+}
+
+/* Go's form, 0.5 + 0.5 tanh(x / 2): no overflow, and the seed's digits */
+static inline double ag_sigmoid(double x) { return 0.5 + 0.5 * ag_tanh(0.5 * x); }
+
+#endif /* AG_TANH_H */
