@@ -558,8 +558,8 @@ cdef void _tanh_loop(const cython.floating[::1] x,   # IN
 
 
 cdef object tanh_array(object x):
-    """tanh of a float array. NumPy's float64 tanh costs about 30 ns an element here;
-    this loop about half."""
+    """tanh of a float array (Go's digits). NumPy's float64 tanh costs about 30 ns an
+    element here; this loop about 10 one at a time, 3.6 four at a time (vmath.h)."""
     return _map(x, TANH)
 
 
