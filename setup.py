@@ -76,9 +76,6 @@ def extension(name):
         # sqrt as one instruction (no errno to set: nothing reads it), so the optimizers'
         # loops vectorise; the results are the same IEEE square roots
         optimise.append("-fno-math-errno")
-        # no fused multiply-adds but those written out (vmath.h's exp): the loops give
-        # the bits of the scalar code and of NumPy's expressions whatever -march says
-        optimise.append("-ffp-contract=off")
     ext = Extension(
         "autograd._core." + name,
         # the C Cython makes; build_ext translates it from ext.pyx first when it is stale
@@ -87,8 +84,11 @@ def extension(name):
         # compiles again (--inplace too)
         depends=["setup.py", *sorted(glob.glob(os.path.join(CORE, "*.h")))],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        # initial-exec TLS: the per-thread mode flags are read without a function call
-        extra_compile_args=optimise + ["-ftls-model=initial-exec"],
+        # no fused multiply-adds but those written out (vmath.h's exp): each operation is
+        # rounded as NumPy's ufuncs round it, on CPUs whose baseline has FMA too (ARM),
+        # and the one-element path gives the array loops' bits; initial-exec TLS: the
+        # per-thread mode flags are read without a function call
+        extra_compile_args=optimise + ["-ffp-contract=off", "-ftls-model=initial-exec"],
         extra_link_args=[] if DEBUG else ["-Wl,--strip-debug"],
     )
     ext.pyx = None if ext.name == SHARED else os.path.join(CORE, name + ".pyx")
