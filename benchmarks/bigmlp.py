@@ -93,6 +93,34 @@ def run_dezero(dz, x, t, init, steps):
     return float(loss.data)
 
 
+def jax_runner(jax, x, t, init, steps):
+    """The training step jitted and compiled once; the loop in Python."""
+    jnp = jax.numpy
+
+    def loss_of(p, x, t):
+        h = jax.nn.relu(x @ p["linear[0].w"] + p["linear[0].b"])
+        h = jax.nn.relu(h @ p["linear[1].w"] + p["linear[1].b"])
+        y = h @ p["linear[2].w"] + p["linear[2].b"]
+        return -jnp.take_along_axis(jax.nn.log_softmax(y), t[:, None], axis=1).mean()
+
+    @jax.jit
+    def step(p, x, t):
+        loss, g = jax.value_and_grad(loss_of)(p, x, t)
+        return jax.tree_util.tree_map(lambda v, gv: v - LR * gv, p, g), loss
+
+    xj, tj = jnp.asarray(x), jnp.asarray(t)
+    start = {k: jnp.asarray(v) for k, v in init.items()}
+    jax.block_until_ready(step(start, xj, tj))
+
+    def run():
+        p = start
+        for _ in range(steps):
+            p, loss = step(p, xj, tj)
+        return float(loss)
+
+    return run
+
+
 def run_matmuls(x, t, init, steps):
     """The workload's matrix products alone: 3 forward, 5 backward (no input gradient)."""
     w = [init[f"linear[{i}].w"] for i in range(3)]
@@ -117,6 +145,7 @@ def runners(dtype, steps):
         lambda: run_autograd(x, t, init, steps),
         pytorch=lambda torch: lambda: run_torch(torch, x, t, init, steps),
         dezero=lambda dz: lambda: run_dezero(dz, x, t, init, steps),
+        jax=lambda jax: jax_runner(jax, x, t, init, steps),
     )
     out["matmul only"] = lambda: run_matmuls(x, t, init, steps)
     return out

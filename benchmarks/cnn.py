@@ -81,11 +81,45 @@ def run_torch(torch, x, t, init, steps):
     return float(loss.detach())
 
 
+def jax_runner(jax, x, t, init, steps):
+    """The training step jitted and compiled once; the loop in Python."""
+    jnp, lax = jax.numpy, jax.lax
+
+    def conv_relu_pool(h, w, b):
+        h = lax.conv_general_dilated(h, w, (1, 1), ((1, 1), (1, 1)))  # NCHW, OIHW
+        h = jax.nn.relu(h + b.reshape(1, -1, 1, 1))
+        return lax.reduce_window(h, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+
+    def loss_of(p, x, t):
+        h = conv_relu_pool(x, p["0.w"], p["0.b"])
+        h = conv_relu_pool(h, p["3.w"], p["3.b"])
+        y = h.reshape(h.shape[0], -1) @ p["7.w"] + p["7.b"]
+        return -jnp.take_along_axis(jax.nn.log_softmax(y), t[:, None], axis=1).mean()
+
+    @jax.jit
+    def step(p, x, t):
+        loss, g = jax.value_and_grad(loss_of)(p, x, t)
+        return jax.tree_util.tree_map(lambda v, gv: v - LR * gv, p, g), loss
+
+    xj, tj = jnp.asarray(x), jnp.asarray(t)
+    start = {k: jnp.asarray(v) for k, v in init.items()}
+    jax.block_until_ready(step(start, xj, tj))
+
+    def run():
+        p = start
+        for _ in range(steps):
+            p, loss = step(p, xj, tj)
+        return float(loss)
+
+    return run
+
+
 def runners(dtype, steps):
     x, t, init = problem(np.dtype(dtype))
     return harness.installed(
         lambda: run_autograd(x, t, init, steps),
         pytorch=lambda torch: lambda: run_torch(torch, x, t, init, steps),
+        jax=lambda jax: jax_runner(jax, x, t, init, steps),
     )
 
 

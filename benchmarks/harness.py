@@ -23,6 +23,26 @@ def load_torch():
     return torch
 
 
+def load_jax():
+    """JAX on the CPU, float64 enabled (each workload's arrays say their dtype), on as
+    many threads as the other libraries: one BLAS thread means XLA's single-threaded
+    Eigen. Each workload jits its whole training step, as JAX's users write it, and
+    compiles it before the clock starts."""
+    if os.environ["OMP_NUM_THREADS"] == "1" and "xla_cpu_multi_thread_eigen" not in os.environ.get(
+        "XLA_FLAGS", ""
+    ):
+        os.environ["XLA_FLAGS"] = (
+            os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+        ).strip()
+    try:
+        import jax
+    except ImportError:
+        return None
+    jax.config.update("jax_platforms", "cpu")
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
 def load_micrograd():
     try:
         from micrograd.engine import Value
@@ -63,7 +83,12 @@ def report(title, measured, per=None, unit="iteration", reference="autograd"):
     print(f"{'library':<12} {'total (s)':>10} {'per ' + unit:>18} {'vs autograd':>12}")
     for name, (seconds, _) in measured.items():
         each = f"{seconds / per * 1e6:.2f} us" if per else ""
-        ratio = "1.00x" if name == reference else f"{seconds / base:.2f}x slower"
+        if name == reference:
+            ratio = "1.00x"
+        elif seconds >= base:
+            ratio = f"{seconds / base:.2f}x slower"
+        else:
+            ratio = f"{base / seconds:.2f}x faster"
         print(f"{name:<12} {seconds:>10.3f} {each:>18} {ratio:>12}")
 
 
@@ -76,7 +101,7 @@ def machine():
     )
 
 
-def installed(autograd, pytorch=None, micrograd=None, dezero=None):
+def installed(autograd, pytorch=None, micrograd=None, dezero=None, jax=None):
     """The runners of the installed libraries. ``autograd`` is a callable; each other
     argument a function of that library's loaded module returning a callable. A library
     that is not installed is skipped with a note, never faked."""
@@ -85,6 +110,7 @@ def installed(autograd, pytorch=None, micrograd=None, dezero=None):
         ("pytorch", pytorch, load_torch),
         ("micrograd", micrograd, load_micrograd),
         ("dezero", dezero, load_dezero),
+        ("jax", jax, load_jax),
     ):
         if make is None:
             continue

@@ -169,6 +169,55 @@ def hessian_torch(torch, n, runs):
     return H.numpy()
 
 
+# ------------------------------------------------------------------ JAX: each computation jitted
+
+
+def tanh_jax(jax, order=ORDER, runs=TANH_RUNS):
+    g = jax.numpy.tanh
+    for _ in range(order):
+        g = jax.grad(g)
+    g = jax.jit(g)
+    one = jax.numpy.float64(1.0)
+    jax.block_until_ready(g(one))
+
+    def run():
+        for _ in range(runs):
+            value = float(g(one))
+        return value
+
+    return run
+
+
+def newton_jax(jax, runs=NEWTON_RUNS):
+    f = lambda x: x**4.0 - 2 * x**2.0
+    g = jax.grad(f)
+    step = jax.jit(lambda x: x - g(x) / jax.grad(g)(x))
+    two = jax.numpy.float64(2.0)
+    jax.block_until_ready(step(two))
+
+    def run():
+        for _ in range(runs):
+            x = two
+            for _ in range(10):
+                x = step(x)
+        return float(x)
+
+    return run
+
+
+def hessian_jax(jax, n, runs):
+    h = jax.jit(jax.hessian(lambda v: rosenbrock(v, jax.numpy)))
+    x = jax.numpy.asarray(start(n))
+    jax.block_until_ready(h(x))
+
+    def run():
+        for _ in range(runs):
+            H = h(x)
+        return np.asarray(H)
+
+    return run
+
+
 # ------------------------------------------------------------------ runners
 
 
@@ -177,6 +226,7 @@ def tanh_runners():
         tanh_autograd,
         pytorch=lambda torch: lambda: tanh_torch(torch),
         dezero=lambda dz: lambda: tanh_dezero(dz),
+        jax=tanh_jax,
     )
     runners["autograd (backward)"] = tanh_autograd_backward
     return runners
@@ -187,6 +237,7 @@ def newton_runners():
         newton_autograd,
         pytorch=lambda torch: lambda: newton_torch(torch),
         dezero=lambda dz: lambda: newton_dezero(dz),
+        jax=newton_jax,
     )
 
 
@@ -195,6 +246,7 @@ def hessian_runners(n):
     return harness.installed(
         lambda: hessian_autograd(n, runs),
         pytorch=lambda torch: lambda: hessian_torch(torch, n, runs),
+        jax=lambda jax: hessian_jax(jax, n, runs),
     )
 
 

@@ -140,12 +140,78 @@ def run_dezero(dz, xs, ts, init, epochs):
     return float(loss.data) / count
 
 
+def jax_runner(jax, xs, ts, init, epochs):
+    """A BPTT window (forward, gradient and update) jitted and compiled once, and the
+    steps after the last full window (forward only); the epochs in Python."""
+    jnp = jax.numpy
+
+    def lin(p, name, v):
+        y = v @ p[name + ".w"]
+        b = p.get(name + ".b")
+        return y if b is None else y + b
+
+    def cell(p, h, c, x):
+        if h is None:  # the seed's first step: no hidden state, no h2* products
+            f, i = jax.nn.sigmoid(lin(p, "lstm.x2f", x)), jax.nn.sigmoid(lin(p, "lstm.x2i", x))
+            o, u = jax.nn.sigmoid(lin(p, "lstm.x2o", x)), jnp.tanh(lin(p, "lstm.x2u", x))
+            c = i * u
+        else:
+            f = jax.nn.sigmoid(lin(p, "lstm.x2f", x) + lin(p, "lstm.h2f", h))
+            i = jax.nn.sigmoid(lin(p, "lstm.x2i", x) + lin(p, "lstm.h2i", h))
+            o = jax.nn.sigmoid(lin(p, "lstm.x2o", x) + lin(p, "lstm.h2o", h))
+            u = jnp.tanh(lin(p, "lstm.x2u", x) + lin(p, "lstm.h2u", h))
+            c = f * c + i * u
+        h = o * jnp.tanh(c)
+        return h, c
+
+    def forward(p, h, c, xw, tw):
+        loss = 0.0
+        for k in range(xw.shape[0]):  # unrolled: the window's length is fixed
+            h, c = cell(p, h, c, xw[k])
+            y = lin(p, "linear", h)
+            loss = loss + ((y - tw[k]) ** 2).sum() / y.size
+        return loss, (h, c)
+
+    @jax.jit
+    def window(p, h, c, xw, tw):
+        (loss, (h, c)), g = jax.value_and_grad(forward, has_aux=True)(p, h, c, xw, tw)
+        return jax.tree_util.tree_map(lambda v, gv: v - LR * gv, p, g), h, c, loss
+
+    tail = jax.jit(forward)
+    whole = len(xs) // BPTT * BPTT
+    xw = [jnp.asarray(np.stack(xs[b : b + BPTT])) for b in range(0, whole, BPTT)]
+    tw = [jnp.asarray(np.stack(ts[b : b + BPTT])) for b in range(0, whole, BPTT)]
+    xt, tt = jnp.asarray(np.stack(xs[whole:])), jnp.asarray(np.stack(ts[whole:]))
+    start = {k: jnp.asarray(v) for k, v in init.items()}
+
+    def epoch(p):
+        h = c = None
+        total = 0.0
+        for x, t in zip(xw, tw):
+            p, h, c, loss = window(p, h, c, x, t)
+            total = total + loss
+        if len(xt):
+            total = total + tail(p, h, c, xt, tt)[0]
+        return p, total
+
+    jax.block_until_ready(epoch(start))  # compiles each window's form and the tail
+
+    def run():
+        p = start
+        for _ in range(epochs):
+            p, total = epoch(p)
+        return float(total) / len(xs)
+
+    return run
+
+
 def runners(epochs):
     xs, ts, init = problem()
     return harness.installed(
         lambda: run_autograd(xs, ts, init, epochs),
         pytorch=lambda torch: lambda: run_torch(torch, xs, ts, init, epochs),
         dezero=lambda dz: lambda: run_dezero(dz, xs, ts, init, epochs),
+        jax=lambda jax: jax_runner(jax, xs, ts, init, epochs),
     )
 
 

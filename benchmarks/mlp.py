@@ -59,6 +59,33 @@ def run_torch(torch, x, t, init, steps):
     return float(loss.detach())
 
 
+def jax_runner(jax, x, t, init, steps):
+    """The training step jitted and compiled once; the loop in Python."""
+    jnp = jax.numpy
+
+    def loss_of(p, x, t):
+        h = jax.nn.relu(x @ p["linear[0].w"] + p["linear[0].b"])
+        y = h @ p["linear[1].w"] + p["linear[1].b"]
+        return ((y - t) ** 2).sum() / y.size
+
+    @jax.jit
+    def step(p, x, t):
+        loss, g = jax.value_and_grad(loss_of)(p, x, t)
+        return jax.tree_util.tree_map(lambda v, gv: v - LR * gv, p, g), loss
+
+    xj, tj = jnp.asarray(x), jnp.asarray(t)
+    start = {k: jnp.asarray(v) for k, v in init.items()}
+    jax.block_until_ready(step(start, xj, tj))
+
+    def run():
+        p = start
+        for _ in range(steps):
+            p, loss = step(p, xj, tj)
+        return float(loss)
+
+    return run
+
+
 def run_dezero(dz, x, t, init, steps):
     import dezero.functions as DF
     import dezero.layers as DL
@@ -95,6 +122,7 @@ def runners(steps):
         lambda: run_autograd(x, t, init, steps),
         pytorch=lambda torch: lambda: run_torch(torch, x, t, init, steps),
         dezero=lambda dz: lambda: run_dezero(dz, x, t, init, steps),
+        jax=lambda jax: jax_runner(jax, x, t, init, steps),
     )
 
 

@@ -67,12 +67,34 @@ def run_dezero(dezero, iters):
     return float(x0.data), float(x1.data)
 
 
+def jax_runner(jax, iters):
+    """The step (gradient and update) jitted and compiled once; the loop in Python."""
+    grad = jax.grad(lambda x0, x1: 100 * (x1 - x0**2) ** 2 + (x0 - 1) ** 2, argnums=(0, 1))
+
+    @jax.jit
+    def step(x0, x1):
+        g0, g1 = grad(x0, x1)
+        return x0 - LR * g0, x1 - LR * g1
+
+    start = jax.numpy.float64(0.0), jax.numpy.float64(2.0)
+    jax.block_until_ready(step(*start))
+
+    def run():
+        x0, x1 = start
+        for _ in range(iters):
+            x0, x1 = step(x0, x1)
+        return float(x0), float(x1)
+
+    return run
+
+
 def runners(iters):
     return harness.installed(
         lambda: run_autograd(iters),
         pytorch=lambda torch: lambda: run_torch(torch, iters),
         micrograd=lambda Value: lambda: run_micrograd(Value, iters),
         dezero=lambda dz: lambda: run_dezero(dz, iters),
+        jax=lambda jax: jax_runner(jax, iters),
     )
 
 

@@ -23,7 +23,7 @@ import subprocess
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
-LIBRARIES = ["autograd", "pytorch", "micrograd", "dezero"]
+LIBRARIES = ["autograd", "pytorch", "micrograd", "dezero", "jax"]
 SHORT = {
     "rosenbrock": "Rosenbrock",
     "mlp": "seed MLP",
