@@ -3,8 +3,9 @@
 
     python benchmarks/run.py [--rounds R] [--threads 1 2]
 
-For each thread count, a child process sets OMP/OpenBLAS/MKL threads (and PyTorch's)
-before anything loads, then runs every workload with every installed library,
+For each thread count, a child process sets OMP/OpenBLAS/MKL threads (and PyTorch's;
+XLA's Eigen single-threaded for JAX at one thread), bound to that many cores, before
+anything loads, then runs every workload with every installed library,
 alternating libraries round by round, and checks that they agree. The peak memory
 of the big MLP and of the digits CNN is measured in a fresh process per library.
 
@@ -241,6 +242,10 @@ def versions():
         out["micrograd"] = "not installed"
     dz = harness.load_dezero()
     out["dezero"] = getattr(dz, "__version__", "installed") if dz is not None else "not installed"
+    try:
+        out["jax"] = version("jax")
+    except Exception:
+        out["jax"] = "not installed"
     return out, harness.machine()
 
 
@@ -258,6 +263,12 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     if args.child:
+        # as many cores as BLAS threads: at one thread every library runs on one core,
+        # whatever threads of its own it starts (JAX's runtime has some besides Eigen's)
+        threads = int(os.environ["OMP_NUM_THREADS"])
+        cores = sorted(os.sched_getaffinity(0))
+        if threads < len(cores):
+            os.sched_setaffinity(0, cores[:threads])
         print(json.dumps(child(args.rounds, args.only)))
         return
     if args.memory:
