@@ -181,7 +181,12 @@ def jax_runner(jax, xs, ts, init, epochs):
     whole = len(xs) // BPTT * BPTT
     xw = [jnp.asarray(np.stack(xs[b : b + BPTT])) for b in range(0, whole, BPTT)]
     tw = [jnp.asarray(np.stack(ts[b : b + BPTT])) for b in range(0, whole, BPTT)]
-    xt, tt = jnp.asarray(np.stack(xs[whole:])), jnp.asarray(np.stack(ts[whole:]))
+    rest = len(xs) > whole  # steps after the last full window: forward only, as the seed
+    xt, tt = (
+        (jnp.asarray(np.stack(xs[whole:])), jnp.asarray(np.stack(ts[whole:])))
+        if rest
+        else (None, None)
+    )
     start = {k: jnp.asarray(v) for k, v in init.items()}
 
     def epoch(p):
@@ -190,7 +195,7 @@ def jax_runner(jax, xs, ts, init, epochs):
         for x, t in zip(xw, tw):
             p, h, c, loss = window(p, h, c, x, t)
             total = total + loss
-        if len(xt):
+        if rest:
             total = total + tail(p, h, c, xt, tt)[0]
         return p, total
 
