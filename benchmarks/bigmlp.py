@@ -94,7 +94,7 @@ def run_dezero(dz, x, t, init, steps):
 
 
 def jax_runner(jax, x, t, init, steps):
-    """The training step jitted and compiled once; the loop in Python."""
+    """JAX's runner: the loss below, its SGD step jitted (``harness.jax_sgd``)."""
     jnp = jax.numpy
 
     def loss_of(p, x, t):
@@ -103,22 +103,7 @@ def jax_runner(jax, x, t, init, steps):
         y = h @ p["linear[2].w"] + p["linear[2].b"]
         return -jnp.take_along_axis(jax.nn.log_softmax(y), t[:, None], axis=1).mean()
 
-    @jax.jit
-    def step(p, x, t):
-        loss, g = jax.value_and_grad(loss_of)(p, x, t)
-        return jax.tree_util.tree_map(lambda v, gv: v - LR * gv, p, g), loss
-
-    xj, tj = jnp.asarray(x), jnp.asarray(t)
-    start = {k: jnp.asarray(v) for k, v in init.items()}
-    jax.block_until_ready(step(start, xj, tj))
-
-    def run():
-        p = start
-        for _ in range(steps):
-            p, loss = step(p, xj, tj)
-        return float(loss)
-
-    return run
+    return harness.jax_sgd(jax, loss_of, x, t, init, steps, LR)
 
 
 def run_matmuls(x, t, init, steps):

@@ -82,7 +82,7 @@ def run_torch(torch, x, t, init, steps):
 
 
 def jax_runner(jax, x, t, init, steps):
-    """The training step jitted and compiled once; the loop in Python."""
+    """JAX's runner: the loss below, its SGD step jitted (``harness.jax_sgd``)."""
     jnp, lax = jax.numpy, jax.lax
 
     def conv_relu_pool(h, w, b):
@@ -96,22 +96,7 @@ def jax_runner(jax, x, t, init, steps):
         y = h.reshape(h.shape[0], -1) @ p["7.w"] + p["7.b"]
         return -jnp.take_along_axis(jax.nn.log_softmax(y), t[:, None], axis=1).mean()
 
-    @jax.jit
-    def step(p, x, t):
-        loss, g = jax.value_and_grad(loss_of)(p, x, t)
-        return jax.tree_util.tree_map(lambda v, gv: v - LR * gv, p, g), loss
-
-    xj, tj = jnp.asarray(x), jnp.asarray(t)
-    start = {k: jnp.asarray(v) for k, v in init.items()}
-    jax.block_until_ready(step(start, xj, tj))
-
-    def run():
-        p = start
-        for _ in range(steps):
-            p, loss = step(p, xj, tj)
-        return float(loss)
-
-    return run
+    return harness.jax_sgd(jax, loss_of, x, t, init, steps, LR)
 
 
 def runners(dtype, steps):

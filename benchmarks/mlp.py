@@ -60,30 +60,14 @@ def run_torch(torch, x, t, init, steps):
 
 
 def jax_runner(jax, x, t, init, steps):
-    """The training step jitted and compiled once; the loop in Python."""
-    jnp = jax.numpy
+    """JAX's runner: the loss below, its SGD step jitted (``harness.jax_sgd``)."""
 
     def loss_of(p, x, t):
         h = jax.nn.relu(x @ p["linear[0].w"] + p["linear[0].b"])
         y = h @ p["linear[1].w"] + p["linear[1].b"]
         return ((y - t) ** 2).sum() / y.size
 
-    @jax.jit
-    def step(p, x, t):
-        loss, g = jax.value_and_grad(loss_of)(p, x, t)
-        return jax.tree_util.tree_map(lambda v, gv: v - LR * gv, p, g), loss
-
-    xj, tj = jnp.asarray(x), jnp.asarray(t)
-    start = {k: jnp.asarray(v) for k, v in init.items()}
-    jax.block_until_ready(step(start, xj, tj))
-
-    def run():
-        p = start
-        for _ in range(steps):
-            p, loss = step(p, xj, tj)
-        return float(loss)
-
-    return run
+    return harness.jax_sgd(jax, loss_of, x, t, init, steps, LR)
 
 
 def run_dezero(dz, x, t, init, steps):

@@ -503,58 +503,42 @@ cdef enum:
 
 
 cdef extern from "vmath.h" nogil:
-    # tanh.h's tanh and sigmoid over arrays: four doubles at a time on CPUs with AVX2
-    # and FMA, the same bits as one at a time (checked by ag_simd_setup, at import)
-    void ag_tanh_d(const double *x, double *y, Py_ssize_t n)
-    void ag_sigmoid_d(const double *x, double *y, Py_ssize_t n)
-    void ag_tanh_f(const float *x, float *y, Py_ssize_t n)
-    void ag_sigmoid_f(const float *x, float *y, Py_ssize_t n)
+    # tanh.h's tanh (sigmoid = 0) or sigmoid (1) over arrays: four doubles at a time on
+    # CPUs with AVX2 and FMA, the same bits as one at a time (checked by ag_simd_setup,
+    # at import); ag_simd_on says which path runs
+    void ag_map_d(const double *x, double *y, Py_ssize_t n, int sigmoid)
+    void ag_map_f(const float *x, float *y, Py_ssize_t n, int sigmoid)
     int ag_simd_setup(int want)
+    int ag_simd_on
 
 
-_simd = bool(ag_simd_setup(1))
+ag_simd_setup(1)
 
 
 def simd(on=None):
     """Whether tanh and sigmoid run four elements at a time (AVX2 and FMA, checked at
     import to give the one-at-a-time bits); ``simd(False)``/``simd(True)`` turns that off
     or back on (if available) and returns the new state. For tests and benchmarks."""
-    global _simd
     if on is not None:
-        _simd = bool(ag_simd_setup(1 if on else 0))
-    return _simd
+        ag_simd_setup(1 if on else 0)
+    return bool(ag_simd_on)
 
 
-cdef inline void _tanh_n(const cython.floating *x,   # IN
-                         cython.floating *y,         # OUT
-                         Py_ssize_t n) noexcept nogil:
+cdef inline void _map_n(const cython.floating *x,   # IN
+                        cython.floating *y,         # OUT
+                        Py_ssize_t n, int code) noexcept nogil:
+    """tanh (code TANH) or sigmoid (SIGMOID) of n elements."""
     if cython.floating is double:
-        ag_tanh_d(x, y, n)
+        ag_map_d(x, y, n, code == SIGMOID)
     else:
-        ag_tanh_f(x, y, n)
+        ag_map_f(x, y, n, code == SIGMOID)
 
 
-cdef inline void _sigmoid_n(const cython.floating *x,   # IN
-                            cython.floating *y,         # OUT
-                            Py_ssize_t n) noexcept nogil:
-    if cython.floating is double:
-        ag_sigmoid_d(x, y, n)
-    else:
-        ag_sigmoid_f(x, y, n)
-
-
-cdef void _sigmoid_loop(const cython.floating[::1] x,   # IN
-                        cython.floating[::1] y          # OUT
-                        ) noexcept nogil:
+cdef void _map_loop(const cython.floating[::1] x,   # IN
+                    cython.floating[::1] y,         # OUT
+                    int code) noexcept nogil:
     if x.shape[0]:
-        _sigmoid_n(&x[0], &y[0], x.shape[0])
-
-
-cdef void _tanh_loop(const cython.floating[::1] x,   # IN
-                     cython.floating[::1] y          # OUT
-                     ) noexcept nogil:
-    if x.shape[0]:
-        _tanh_n(&x[0], &y[0], x.shape[0])
+        _map_n(&x[0], &y[0], x.shape[0], code)
 
 
 cdef object tanh_array(object x):
@@ -582,18 +566,12 @@ cdef object _map(object x, int code):
         xd = np.ascontiguousarray(x).reshape(-1)
         od = out.reshape(-1)
         with nogil:
-            if code == TANH:
-                _tanh_loop[double](xd, od)
-            else:
-                _sigmoid_loop[double](xd, od)
+            _map_loop[double](xd, od, code)
     else:
         xf = np.ascontiguousarray(x).reshape(-1)
         of = out.reshape(-1)
         with nogil:
-            if code == TANH:
-                _tanh_loop[float](xf, of)
-            else:
-                _sigmoid_loop[float](xf, of)
+            _map_loop[float](xf, of, code)
     return out
 
 
@@ -1051,16 +1029,16 @@ cdef void _lstm_fwd_loop(const cython.floating[::1] af, const cython.floating[::
     cdef Py_ssize_t k, n = af.shape[0]
     if n == 0:
         return
-    _sigmoid_n(&af[0], &f[0], n)
-    _sigmoid_n(&ai[0], &i[0], n)
-    _sigmoid_n(&ao[0], &o[0], n)
-    _tanh_n(&au[0], &u[0], n)
+    _map_n(&af[0], &f[0], n, SIGMOID)
+    _map_n(&ai[0], &i[0], n, SIGMOID)
+    _map_n(&ao[0], &o[0], n, SIGMOID)
+    _map_n(&au[0], &u[0], n, TANH)
     for k in range(n):
         if has_c0:
             c[k] = f[k] * c0[k] + i[k] * u[k]
         else:
             c[k] = i[k] * u[k]
-    _tanh_n(&c[0], &tc[0], n)
+    _map_n(&c[0], &tc[0], n, TANH)
     for k in range(n):
         h[k] = o[k] * tc[k]
 
@@ -1098,14 +1076,14 @@ cdef void _lstm_fwd_cat_loop(const cython.floating[:, ::1] a,                   
     if c.shape[0] == 0 or n == 0:
         return
     for r in range(c.shape[0]):
-        _sigmoid_n(&a[r, 0], &g[r, 0], 3 * n)
-        _tanh_n(&a[r, 3 * n], &g[r, 3 * n], n)
+        _map_n(&a[r, 0], &g[r, 0], 3 * n, SIGMOID)
+        _map_n(&a[r, 3 * n], &g[r, 3 * n], n, TANH)
         for k in range(n):
             if has_c0:
                 c[r, k] = g[r, k] * c0[r, k] + g[r, n + k] * g[r, 3 * n + k]
             else:
                 c[r, k] = g[r, n + k] * g[r, 3 * n + k]
-    _tanh_n(&c[0, 0], &tc[0, 0], c.shape[0] * n)
+    _map_n(&c[0, 0], &tc[0, 0], c.shape[0] * n, TANH)
     for r in range(c.shape[0]):
         for k in range(n):
             h[r, k] = g[r, 2 * n + k] * tc[r, k]

@@ -1,4 +1,4 @@
-/* tanh and the logistic sigmoid over whole arrays (ag_tanh_d/_f, ag_sigmoid_d/_f), four
+/* tanh and the logistic sigmoid over whole arrays (ag_map_d/_f, sigmoid = 0 or 1), four
  * doubles at a time where the CPU has AVX2 and FMA, with tanh.h's numbers (Go's tanh
  * over the C library's exp).
  *
@@ -166,11 +166,6 @@ static inline void ag_map_f(const float *x, float *y, Py_ssize_t n, int sigmoid)
     for (Py_ssize_t i = 0; i < n; i++)
         y[i] = (float)(sigmoid ? ag_sigmoid(x[i]) : ag_tanh(x[i]));
 }
-
-static inline void ag_tanh_d(const double *x, double *y, Py_ssize_t n) { ag_map_d(x, y, n, 0); }
-static inline void ag_sigmoid_d(const double *x, double *y, Py_ssize_t n) { ag_map_d(x, y, n, 1); }
-static inline void ag_tanh_f(const float *x, float *y, Py_ssize_t n) { ag_map_f(x, y, n, 0); }
-static inline void ag_sigmoid_f(const float *x, float *y, Py_ssize_t n) { ag_map_f(x, y, n, 1); }
 
 /* Turn the vector path on (want = 1) if this CPU has it and it reproduces the scalar
  * path here, or off (want = 0). Returns whether it is on. */
