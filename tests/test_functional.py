@@ -2,6 +2,7 @@
 analytic results and against torch.func (skipped without torch)."""
 
 import doctest
+import re
 
 import numpy as np
 import pytest
@@ -348,7 +349,18 @@ def test_newton_example_prints_expected_and_agrees_with_numpy():
         check=True,
         timeout=120,
     ).stdout
-    assert out == (root / "tests" / "expected" / "functional.txt").read_text()
+    # the text as recorded, its numbers to 1e-9: np.linalg.solve (LAPACK) sums in an
+    # order that depends on the kernels the BLAS library picks for the CPU, which moves
+    # the last digits of the iterates
+    expected = (root / "tests" / "expected" / "functional.txt").read_text()
+    number = r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?"
+    assert re.sub(number, "#", out) == re.sub(number, "#", expected)
+    np.testing.assert_allclose(
+        [float(n) for n in re.findall(number, out)],
+        [float(n) for n in re.findall(number, expected)],
+        rtol=1e-9,
+        atol=1e-12,
+    )
     # the same iteration written by hand with the analytic gradient and Hessian
     v = np.array([-1.2, 1.0])
     steps = [line for line in out.splitlines() if line.startswith("step")]

@@ -7,6 +7,7 @@ import platform
 import numpy as np
 import pytest
 
+import autograd as ag
 from autograd import functions as F
 from autograd._core import kernels
 from autograd._core.kernels import (
@@ -254,6 +255,154 @@ def test_products_into_the_cache_are_numpys_bits(dtype):
     assert mixed.dtype == np.result_type(a, np.float16)
     with pytest.raises(ValueError, match="matmul"):
         matmul_py(a, a)
+
+
+# ---------------------------------------------------------------- products in the seed's order
+
+
+def _go_matmul(a, b):
+    """The Go library's loop: p = p + a[i][k] * b[k][j] for k ascending, from p = +0, each
+    product rounded and then added (NumPy's elementwise operations are IEEE's, on any CPU)."""
+    c = np.zeros((a.shape[0], b.shape[1]), a.dtype)
+    for k in range(a.shape[1]):
+        c = c + a[:, k : k + 1] * b[k : k + 1, :]
+    return c
+
+
+def _same_bits(got, expected):
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert got.tobytes() == expected.tobytes()
+
+
+@pytest.fixture(params=[0, 1, 2], ids=["baseline", "avx2", "avx512"])
+def gemm_level(request):
+    """Each vector width gemm.h has on this CPU (the same bits on each), then as it was."""
+    limit, was = kernels.seed_order()
+    if kernels.seed_order(level=request.param)[1] != request.param:
+        kernels.seed_order(level=was)
+        pytest.skip("this CPU does not have it")
+    try:
+        yield request.param
+    finally:
+        kernels.seed_order(limit=limit, level=was)
+
+
+def _layouts(a, b):
+    """The product's operands as C and Fortran arrays, transposed copies, reversed views
+    and strided slices (the same values)."""
+    yield a, b
+    yield np.asfortranarray(a), np.asfortranarray(b)
+    yield np.ascontiguousarray(a.T).T, np.ascontiguousarray(b.T).T
+    yield a[::-1][::-1], b[:, ::-1][:, ::-1]
+    wide_a = np.zeros((a.shape[0] * 2, a.shape[1] * 3), a.dtype)
+    wide_a[::2, ::3] = a
+    wide_b = np.zeros((b.shape[0] * 3, b.shape[1] * 2), b.dtype)
+    wide_b[::3, ::2] = b
+    yield wide_a[::2, ::3], wide_b[::3, ::2]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "m, depth, n",
+    [
+        (1, 3, 5),
+        (3, 1, 2),
+        (7, 13, 9),
+        (30, 10, 100),
+        (33, 17, 41),
+        (4, 8, 16),
+        (9, 5, 70),
+        (5, 0, 4),
+        (0, 3, 4),
+        (3, 4, 0),
+        (1, 1, 1),
+    ],
+)
+def test_small_products_are_the_go_loops_bits(gemm_level, m, depth, n, dtype):
+    rng = np.random.default_rng(m * 1000 + depth * 10 + n)
+    a = rng.normal(size=(m, depth)).astype(dtype)
+    b = rng.normal(size=(depth, n)).astype(dtype)
+    expected = _go_matmul(a, b)
+    for left, right in _layouts(a, b):
+        _same_bits(matmul_py(left, right), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_small_products_keep_the_go_loops_edges(gemm_level, dtype):
+    # from p = +0: a sum of one -0 product is +0 (0 + -0); infinities, NaN, overflow and
+    # subnormals as the loop makes them
+    big = np.finfo(dtype).max
+    tiny = np.finfo(dtype).smallest_subnormal
+    a = np.array(
+        [
+            [-0.0, 1.0, 2.0],
+            [np.inf, 0.0, 1.0],
+            [np.nan, 1.0, 1.0],
+            [big, big, -big],
+            [tiny, tiny, 1.0],
+            [-1.0, -0.0, 0.5],
+        ],
+        dtype,
+    )
+    b = np.array([[1.0, -0.0, 3.0], [0.0, 2.0, -1.0], [-0.0, 0.5, 0.25]], dtype)
+    got = matmul_py(a, b)
+    _same_bits(got, _go_matmul(a, b))
+    assert not np.signbit(got[0, 0]) and not np.signbit(got[0, 1])
+    assert np.isnan(got[1, 1]) and np.isnan(got[2]).all()
+    assert got[3, 0] == big and np.isinf(got[3, 2])
+
+
+def test_the_go_loop_stops_at_the_limit_and_blas_takes_over():
+    limit, level = kernels.seed_order()
+    assert limit == 1 << 15
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(32, 32))
+    at_limit, over = rng.normal(size=(32, 32)), rng.normal(size=(32, 33))
+    _same_bits(matmul_py(a, at_limit), _go_matmul(a, at_limit))
+    _same_bits(matmul_py(a, over), np.matmul(a, over))
+    try:
+        assert kernels.seed_order(limit=0) == (0, level)
+        _same_bits(matmul_py(a, at_limit), np.matmul(a, at_limit))
+        assert kernels.seed_order(limit=1 << 20)[0] == 1 << 20
+        _same_bits(matmul_py(a, over), _go_matmul(a, over))
+    finally:
+        kernels.seed_order(limit=limit)
+    for bad, error in ((-1, ValueError), (True, ValueError), (2.5, TypeError), ("8", TypeError)):
+        with pytest.raises(error):
+            kernels.seed_order(limit=bad)
+    assert kernels.seed_order() == (limit, level)
+
+
+def test_what_the_go_loop_does_not_take_goes_to_numpy():
+    a = np.arange(6.0).reshape(2, 3)
+    b = np.arange(12.0).reshape(3, 4)
+    for left, right in (
+        (a.astype(">f8"), b),  # big-endian
+        (a.astype(np.float32), b),  # mixed types
+        (a.astype(np.int64), b.astype(np.int64)),
+        (a.view(np.matrix), b),  # a subclass
+        (a[None], b),  # batched
+    ):
+        got = matmul_py(left, right)
+        expected = np.matmul(left, right)
+        assert type(got) is type(expected) and got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError, match="matmul"):
+        matmul_py(a, a)
+
+
+def test_layers_and_their_gradients_are_the_go_loops_bits():
+    # linear's forward and both gradients (gy @ w.T, x.T @ gy) go through the same loop
+    rng = np.random.default_rng(5)
+    x = ag.Variable(rng.normal(size=(6, 4)))
+    w = ag.Variable(rng.normal(size=(4, 3)))
+    y = F.linear(x, w)
+    gy = rng.normal(size=(6, 3))
+    y.grad = ag.Variable(gy)
+    y.backward()
+    _same_bits(y.data, _go_matmul(x.data, w.data))
+    _same_bits(x.grad.data, _go_matmul(gy, w.data.T))
+    _same_bits(w.grad.data, _go_matmul(x.data.T, gy))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32, np.complex64, np.bool_])

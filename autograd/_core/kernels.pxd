@@ -18,6 +18,7 @@ cdef object relu_array(object x)
 cdef object empty(int nd, cnp.npy_intp *dims, int typenum)
 cdef object empty_like(object a, int typenum)
 cdef object matmul_arrays(object a, object b)
+cdef object matmul_into(object a, object b, object out)
 cdef object relu_grad(object y, object gy)
 
 

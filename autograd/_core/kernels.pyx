@@ -236,11 +236,101 @@ cdef object empty_like(object a, int typenum):
     return empty(cnp.PyArray_NDIM(<cnp.ndarray>a), cnp.PyArray_DIMS(<cnp.ndarray>a), typenum)
 
 
+# ---------------------------------------------------------------------------- products
+cdef extern from "gemm.h" nogil:
+    # c = a @ b in the seed's order (gemm.h): the same bits on every CPU; element strides
+    int ag_gemm_d(Py_ssize_t m, Py_ssize_t n, Py_ssize_t depth, const double *a,
+                  Py_ssize_t sa0, Py_ssize_t sa1, const double *b, Py_ssize_t sb0,
+                  Py_ssize_t sb1, double *c, Py_ssize_t ldc)
+    int ag_gemm_f(Py_ssize_t m, Py_ssize_t n, Py_ssize_t depth, const float *a,
+                  Py_ssize_t sa0, Py_ssize_t sa1, const float *b, Py_ssize_t sb0,
+                  Py_ssize_t sb1, float *c, Py_ssize_t ldc)
+    int ag_gemm_setup(int most)
+    int ag_gemm_level
+
+
+ag_gemm_setup(2)
+
+# Products of at most this many multiply-adds are made by gemm.h in the seed's order;
+# larger ones by NumPy's BLAS, whose order depends on the CPU
+DEF SEED_ORDER_MAX = 1 << 15
+cdef Py_ssize_t _seed_order_max = SEED_ORDER_MAX
+
+
+def seed_order(limit=None, level=None):
+    """``(limit, level)``: products of at most ``limit`` multiply-adds are summed in the
+    seed's order (the same bits on every CPU), larger ones by BLAS; ``level`` the widest
+    vectors that loop runs on (0 the baseline's, 1 AVX2's, 2 AVX-512's; the same bits on
+    each, at most what the CPU has). Either can be set, for tests and benchmarks
+    (``limit=0``: BLAS for every product)."""
+    global _seed_order_max
+    if limit is not None:
+        if isinstance(limit, bool) or operator.index(limit) < 0:
+            raise ValueError(f"seed_order: limit must be an int >= 0, got {limit!r}")
+        _seed_order_max = operator.index(limit)
+    if level is not None:
+        ag_gemm_setup(operator.index(level))
+    return _seed_order_max, ag_gemm_level
+
+
+cdef inline bint _gemm_operand(cnp.ndarray a, int t) noexcept:
+    """Whether gemm.h can read a: 2-D, of type t, native order, aligned, strides whole
+    elements."""
+    cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(a)
+    return (cnp.PyArray_NDIM(a) == 2 and cnp.PyArray_TYPE(a) == t
+            and cnp.PyArray_ISNOTSWAPPED(a) and cnp.PyArray_ISALIGNED(a)
+            and cnp.PyArray_STRIDE(a, 0) % size == 0 and cnp.PyArray_STRIDE(a, 1) % size == 0)
+
+
+cdef int _gemm(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c) except -1:
+    """c = a @ b by gemm.h (c's columns contiguous)."""
+    cdef Py_ssize_t m = cnp.PyArray_DIM(a, 0), depth = cnp.PyArray_DIM(a, 1)
+    cdef Py_ssize_t n = cnp.PyArray_DIM(b, 1), size = cnp.PyArray_ITEMSIZE(a)
+    cdef Py_ssize_t sa0 = cnp.PyArray_STRIDE(a, 0) // size, sa1 = cnp.PyArray_STRIDE(a, 1) // size
+    cdef Py_ssize_t sb0 = cnp.PyArray_STRIDE(b, 0) // size, sb1 = cnp.PyArray_STRIDE(b, 1) // size
+    cdef Py_ssize_t ldc = cnp.PyArray_STRIDE(c, 0) // size
+    cdef int err
+    if cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE:
+        with nogil:
+            err = ag_gemm_d(m, n, depth, <const double *>cnp.PyArray_DATA(a), sa0, sa1,
+                            <const double *>cnp.PyArray_DATA(b), sb0, sb1,
+                            <double *>cnp.PyArray_DATA(c), ldc)
+    else:
+        with nogil:
+            err = ag_gemm_f(m, n, depth, <const float *>cnp.PyArray_DATA(a), sa0, sa1,
+                            <const float *>cnp.PyArray_DATA(b), sb0, sb1,
+                            <float *>cnp.PyArray_DATA(c), ldc)
+    if err:
+        raise MemoryError("matmul: cannot allocate the product's scratch")
+    return 0
+
+
+cdef inline bint _seed_order(object a, object b, int *t) noexcept:
+    """Whether a @ b is made by gemm.h: two 2-D float arrays of one type that it can read,
+    whose shapes multiply, with a product of at most _seed_order_max multiply-adds."""
+    if not (cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b)):
+        return False
+    t[0] = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    if not ((t[0] == cnp.NPY_DOUBLE or t[0] == cnp.NPY_FLOAT)
+            and _gemm_operand(<cnp.ndarray>a, t[0]) and _gemm_operand(<cnp.ndarray>b, t[0])
+            and cnp.PyArray_DIM(<cnp.ndarray>a, 1) == cnp.PyArray_DIM(<cnp.ndarray>b, 0)):
+        return False
+    return (<double>cnp.PyArray_DIM(<cnp.ndarray>a, 0) * <double>cnp.PyArray_DIM(<cnp.ndarray>b, 1)
+            * <double>cnp.PyArray_DIM(<cnp.ndarray>a, 1) <= <double>_seed_order_max)
+
+
 cdef object matmul_arrays(object a, object b):
-    """``np.matmul(a, b)``; for two 2-D float arrays of one type with a large product, the
-    product is written into a buffer of the cache (the same BLAS call, the same bits)."""
+    """``np.matmul(a, b)``. Two 2-D float arrays of one type: a product of at most
+    _seed_order_max multiply-adds is summed in the seed's order (gemm.h); a larger one is
+    NumPy's BLAS call, written into a buffer of the cache when large."""
     cdef cnp.npy_intp dims[2]
     cdef int t
+    if _seed_order(a, b, &t):
+        dims[0] = cnp.PyArray_DIM(<cnp.ndarray>a, 0)
+        dims[1] = cnp.PyArray_DIM(<cnp.ndarray>b, 1)
+        out = empty(2, dims, t)
+        _gemm(<cnp.ndarray>a, <cnp.ndarray>b, <cnp.ndarray>out)
+        return out
     if (cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b)
             and cnp.PyArray_NDIM(<cnp.ndarray>a) == 2 and cnp.PyArray_NDIM(<cnp.ndarray>b) == 2):
         t = cnp.PyArray_TYPE(<cnp.ndarray>a)
@@ -253,6 +343,22 @@ cdef object matmul_arrays(object a, object b):
             if <size_t>(dims[0] * dims[1]) * cnp.PyArray_ITEMSIZE(<cnp.ndarray>a) >= CACHE_MIN:
                 return np.matmul(a, b, out=empty(2, dims, t))
     return np.matmul(a, b)
+
+
+cdef object matmul_into(object a, object b, object out):
+    """``np.matmul(a, b, out=out)`` for 2-D arrays, summed as matmul_arrays sums (out's
+    columns contiguous for the seed's order; else NumPy's)."""
+    cdef int t
+    if (_seed_order(a, b, &t) and cnp.PyArray_CheckExact(out)
+            and _gemm_operand(<cnp.ndarray>out, t)
+            and cnp.PyArray_STRIDE(<cnp.ndarray>out, 1) == cnp.PyArray_ITEMSIZE(<cnp.ndarray>out)
+            and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out)
+            and cnp.PyArray_DIM(<cnp.ndarray>out, 0) == cnp.PyArray_DIM(<cnp.ndarray>a, 0)
+            and cnp.PyArray_DIM(<cnp.ndarray>out, 1) == cnp.PyArray_DIM(<cnp.ndarray>b, 1)
+            and not np.may_share_memory(out, a) and not np.may_share_memory(out, b)):
+        _gemm(<cnp.ndarray>a, <cnp.ndarray>b, <cnp.ndarray>out)
+        return out
+    return np.matmul(a, b, out=out)
 
 
 def matmul_py(a, b):

@@ -36,18 +36,18 @@ cdef class LSTMCell(Function):
             das[0] = None       # the first step has no c to forget: f is not used
         xd = (<Node>x)._data
         grads = [None if (<Node>x)._const else
-                 builtins.sum([np.matmul(da, (<Node>w)._data.T) for da, w in zip(das, wx)
+                 builtins.sum([matmul_arrays(da, (<Node>w)._data.T) for da, w in zip(das, wx)
                                if da is not None])]
-        grads += [None if da is None or (<Node>w)._const else np.matmul(xd.T, da)
+        grads += [None if da is None or (<Node>w)._const else matmul_arrays(xd.T, da)
                   for da, w in zip(das, wx)]
         grads += [None if da is None or (<Node>bk)._const else sum_to_array(da, (<Node>bk)._data.shape)
                   for da, bk in zip(das, b)]
         if self.has_h:
             hd = (<Node>h)._data
-            grads += [None if da is None or (<Node>w)._const else np.matmul(hd.T, da)
+            grads += [None if da is None or (<Node>w)._const else matmul_arrays(hd.T, da)
                       for da, w in zip(das, wh)]
             grads.append(None if (<Node>h)._const else
-                         builtins.sum([np.matmul(da, (<Node>w)._data.T) for da, w in zip(das, wh)
+                         builtins.sum([matmul_arrays(da, (<Node>w)._data.T) for da, w in zip(das, wh)
                                        if da is not None]))
         if self.has_c:
             grads.append(None if (<Node>c)._const else gc0)
@@ -162,14 +162,14 @@ def lstm_cell(x, wx, b, wh=None, h=None, c=None):
             # multiply computes to the same bits as a (K = 1) matmul, several times faster
             yd = np.multiply(xv._data, (<Node>wxs[k])._data)
         else:
-            yd = np.matmul(xv._data, (<Node>wxs[k])._data)
+            yd = matmul_arrays(xv._data, (<Node>wxs[k])._data)
         bd = (<Node>bs[k])._data
         if np.result_type(yd, bd) == yd.dtype:
             yd += bd
         else:
             yd = yd + bd
         if has_h:
-            yd = yd + np.matmul((<Node>hv)._data, (<Node>whs[k])._data)
+            yd = yd + matmul_arrays((<Node>hv)._data, (<Node>whs[k])._data)
         a.append(yd)
     shape = a[0].shape
     if cv is not None and cv._data.shape != shape:
@@ -210,16 +210,15 @@ cdef object _gates_product(object a, object w):
         return a * w        # one term per element: the product's bits, without BLAS
     out = np.empty((a.shape[0], w.shape[1]), dtype=np.result_type(a, w))
     for k in range(4):
-        np.matmul(a, w[:, k * n:(k + 1) * n], out=out[:, k * n:(k + 1) * n])
+        matmul_into(a, w[:, k * n:(k + 1) * n], out[:, k * n:(k + 1) * n])
     return out
 
 
 cdef object _gates_t_product(object da, object w):
-    """sum over the gates k of da[:, k] @ w[:, k].T, in the order f, i, o, u (one batched
-    product: the same bits as four products added one after another)."""
+    """sum over the gates k of da[:, k] @ w[:, k].T, in the order f, i, o, u: the separate
+    form's four products, added one after another."""
     n = w.shape[1] // 4
-    p = np.matmul(da.reshape(da.shape[0], 4, n).transpose(1, 0, 2),
-                  w.reshape(w.shape[0], 4, n).transpose(1, 2, 0))
+    p = [matmul_arrays(da[:, k * n:(k + 1) * n], w[:, k * n:(k + 1) * n].T) for k in range(4)]
     return ((p[0] + p[1]) + p[2]) + p[3]
 
 

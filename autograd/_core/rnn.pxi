@@ -22,8 +22,8 @@ cdef class RNNCell(Function):
         ga = tanh_grad(_out_data(self), gy)                         # as Tanh's backward
         gp = sum_to_array(ga, (hd.shape[0], wd.shape[1]))           # as Add's
         return (None if a._const else sum_to_array(ga, a._data.shape),
-                None if wh._const else np.matmul(hd.T, gp),         # as MatMul's
-                None if h0._const else np.matmul(gp, wd.T))
+                None if wh._const else matmul_arrays(hd.T, gp),     # as MatMul's
+                None if h0._const else matmul_arrays(gp, wd.T))
 
     cdef object backward_vars(self, object gy):
         cdef Node a = self._x0
@@ -55,7 +55,7 @@ def rnn_cell(a, wh, h):
         raise ValueError(f"rnn_cell: h of shape {hd.shape} does not fit hidden weights of "
                          f"shape {wd.shape} (expected (N, {wd.shape[0] if wd.ndim else '?'}) "
                          f"and (H, H) matrices)")
-    pd = np.matmul(hd, wd)
+    pd = matmul_arrays(hd, wd)
     try:
         fits = np.broadcast_shapes(av._data.shape, pd.shape) == pd.shape
     except ValueError:

@@ -1,0 +1,194 @@
+/* Matrix products in the seed's order, the same bits on every CPU.
+ *
+ * c[i][j] is the Go library's loop, p = p + a[i][k] * b[k][j] for k = 0, 1, ..., from
+ * p = +0: each product rounded, then added (no fused multiply-add; the file must be
+ * compiled with -ffp-contract=off). A BLAS library sums in an order of its own, which
+ * depends on the CPU it picks kernels for (OpenBLAS's Haswell and SkylakeX kernels give
+ * other last bits for the same 1x3 by 3x5 product), so the seed's printed digits could
+ * not be kept with it on every machine.
+ *
+ * The loop keeps that order and still runs a vector's width of columns at once: a tile
+ * of 4 rows by 2 vectors of columns is kept in registers over the whole depth, each
+ * element of it its own sum in k's order. With AVX2 (checked at run time; the results
+ * are the same without it, a vector of adds being the same adds) a tile is 4x8 doubles
+ * or 4x16 floats. B is read a panel of columns at a time, packed into scratch where it
+ * is not contiguous along its rows or the panel is the last, partial one (padded with
+ * zeros, whose columns are computed and dropped); rows past the last are row 0 again,
+ * computed and dropped. */
+#ifndef AG_GEMM_H
+#define AG_GEMM_H
+
+#include <Python.h> /* Py_ssize_t, PyMem_RawMalloc */
+#include <string.h>
+
+#define AG_GEMM_MR 4 /* rows of a tile */
+
+/* Vectors of 16, 32 and 64 bytes: SSE2 (the x86-64 baseline), AVX2 and AVX-512 */
+#if defined(__GNUC__)
+typedef double ag_vd2 __attribute__((vector_size(16)));
+typedef float ag_vf4 __attribute__((vector_size(16)));
+typedef double ag_vd4 __attribute__((vector_size(32)));
+typedef float ag_vf8 __attribute__((vector_size(32)));
+typedef double ag_vd8 __attribute__((vector_size(64)));
+typedef float ag_vf16 __attribute__((vector_size(64)));
+#define AG_INLINE static inline __attribute__((always_inline))
+#if defined(__x86_64__) && !defined(_WIN32)
+#define AG_GEMM_X86 1
+#endif
+#else
+/* no vector extensions: a "vector" of one element, the same sums */
+typedef double ag_vd2;
+typedef float ag_vf4;
+#define AG_INLINE static inline
+#endif
+
+/* One tile: out[r][0 .. 2 lanes) = sum over k of a[r][k] * b[k][...], b's rows bk apart.
+ * T the element type, V the vector type; a's rows are pointers, its elements ak apart. */
+#define AG_GEMM_TILE(NAME, T, V)                                                         \
+    AG_INLINE void NAME(Py_ssize_t depth, const T *const a[AG_GEMM_MR], Py_ssize_t ak,    \
+                        const T *b, Py_ssize_t bk, T *out) {                              \
+        enum { W = sizeof(V) / sizeof(T) };                                               \
+        V c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0};                                     \
+        V c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};                                     \
+        const T *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];                           \
+        for (Py_ssize_t p = 0; p < depth; p++) {                                          \
+            V b0, b1;                                                                     \
+            memcpy(&b0, b + p * bk, sizeof b0);                                           \
+            memcpy(&b1, b + p * bk + W, sizeof b1);                                       \
+            T x0 = a0[p * ak], x1 = a1[p * ak], x2 = a2[p * ak], x3 = a3[p * ak];         \
+            c00 = c00 + x0 * b0;                                                          \
+            c01 = c01 + x0 * b1;                                                          \
+            c10 = c10 + x1 * b0;                                                          \
+            c11 = c11 + x1 * b1;                                                          \
+            c20 = c20 + x2 * b0;                                                          \
+            c21 = c21 + x2 * b1;                                                          \
+            c30 = c30 + x3 * b0;                                                          \
+            c31 = c31 + x3 * b1;                                                          \
+        }                                                                                 \
+        memcpy(out + 0 * W, &c00, sizeof c00);                                            \
+        memcpy(out + 1 * W, &c01, sizeof c01);                                            \
+        memcpy(out + 2 * W, &c10, sizeof c10);                                            \
+        memcpy(out + 3 * W, &c11, sizeof c11);                                            \
+        memcpy(out + 4 * W, &c20, sizeof c20);                                            \
+        memcpy(out + 5 * W, &c21, sizeof c21);                                            \
+        memcpy(out + 6 * W, &c30, sizeof c30);                                            \
+        memcpy(out + 7 * W, &c31, sizeof c31);                                            \
+    }
+
+/* The product of an m x depth matrix a (element strides sa0, sa1) by a depth x n matrix
+ * b (sb0, sb1) into c (rows ldc apart, unit column stride). panel: scratch of
+ * depth x 2 lanes elements. */
+#define AG_GEMM_LOOP(NAME, TILE, T, V)                                                   \
+    AG_INLINE void NAME(Py_ssize_t m, Py_ssize_t n, Py_ssize_t depth, const T *a,         \
+                        Py_ssize_t sa0, Py_ssize_t sa1, const T *b, Py_ssize_t sb0,       \
+                        Py_ssize_t sb1, T *c, Py_ssize_t ldc, T *panel) {                 \
+        enum { NR = 2 * (sizeof(V) / sizeof(T)) };                                        \
+        T tile[AG_GEMM_MR * NR];                                                          \
+        for (Py_ssize_t j0 = 0; j0 < n; j0 += NR) {                                       \
+            Py_ssize_t cols = n - j0 < NR ? n - j0 : NR;                                  \
+            const T *bp = b + j0 * sb1;                                                   \
+            Py_ssize_t bk = sb0;                                                          \
+            if (cols < NR || sb1 != 1) {                                                  \
+                for (Py_ssize_t p = 0; p < depth; p++)                                    \
+                    for (Py_ssize_t j = 0; j < NR; j++)                                   \
+                        panel[p * NR + j] = j < cols ? bp[p * sb0 + j * sb1] : (T)0;      \
+                bp = panel;                                                               \
+                bk = NR;                                                                  \
+            }                                                                             \
+            for (Py_ssize_t i0 = 0; i0 < m; i0 += AG_GEMM_MR) {                           \
+                Py_ssize_t rows = m - i0 < AG_GEMM_MR ? m - i0 : AG_GEMM_MR;              \
+                const T *ar[AG_GEMM_MR];                                                  \
+                for (Py_ssize_t r = 0; r < AG_GEMM_MR; r++)                               \
+                    ar[r] = a + (i0 + (r < rows ? r : 0)) * sa0;                          \
+                TILE(depth, ar, sa1, bp, bk, tile);                                       \
+                for (Py_ssize_t r = 0; r < rows; r++)                                     \
+                    memcpy(c + (i0 + r) * ldc + j0, tile + r * NR, cols * sizeof(T));     \
+            }                                                                             \
+        }                                                                                 \
+    }
+
+/* The loops compiled for the baseline CPU, and for AVX2 and AVX-512 (the same
+ * operations, so the same bits, on wider registers) */
+#define AG_GEMM_ENTRY(NAME, LOOP, T, TARGET)                                             \
+    TARGET static void NAME(Py_ssize_t m, Py_ssize_t n, Py_ssize_t depth, const T *a,     \
+                            Py_ssize_t sa0, Py_ssize_t sa1, const T *b, Py_ssize_t sb0,   \
+                            Py_ssize_t sb1, T *c, Py_ssize_t ldc, T *panel) {             \
+        LOOP(m, n, depth, a, sa0, sa1, b, sb0, sb1, c, ldc, panel);                       \
+    }
+
+AG_GEMM_TILE(ag_gemm_tile_d2, double, ag_vd2)
+AG_GEMM_TILE(ag_gemm_tile_f4, float, ag_vf4)
+AG_GEMM_LOOP(ag_gemm_loop_d2, ag_gemm_tile_d2, double, ag_vd2)
+AG_GEMM_LOOP(ag_gemm_loop_f4, ag_gemm_tile_f4, float, ag_vf4)
+AG_GEMM_ENTRY(ag_gemm_d_base, ag_gemm_loop_d2, double, )
+AG_GEMM_ENTRY(ag_gemm_f_base, ag_gemm_loop_f4, float, )
+#ifdef AG_GEMM_X86
+AG_GEMM_TILE(ag_gemm_tile_d4, double, ag_vd4)
+AG_GEMM_TILE(ag_gemm_tile_f8, float, ag_vf8)
+AG_GEMM_LOOP(ag_gemm_loop_d4, ag_gemm_tile_d4, double, ag_vd4)
+AG_GEMM_LOOP(ag_gemm_loop_f8, ag_gemm_tile_f8, float, ag_vf8)
+AG_GEMM_ENTRY(ag_gemm_d_avx2, ag_gemm_loop_d4, double, __attribute__((target("avx2"))))
+AG_GEMM_ENTRY(ag_gemm_f_avx2, ag_gemm_loop_f8, float, __attribute__((target("avx2"))))
+AG_GEMM_TILE(ag_gemm_tile_d8, double, ag_vd8)
+AG_GEMM_TILE(ag_gemm_tile_f16, float, ag_vf16)
+AG_GEMM_LOOP(ag_gemm_loop_d8, ag_gemm_tile_d8, double, ag_vd8)
+AG_GEMM_LOOP(ag_gemm_loop_f16, ag_gemm_tile_f16, float, ag_vf16)
+AG_GEMM_ENTRY(ag_gemm_d_avx512, ag_gemm_loop_d8, double, __attribute__((target("avx512f"))))
+AG_GEMM_ENTRY(ag_gemm_f_avx512, ag_gemm_loop_f16, float, __attribute__((target("avx512f"))))
+#endif
+
+/* The widest vectors the CPU has and ag_gemm_setup allows: 0 the baseline's, 1 AVX2's,
+ * 2 AVX-512's (the results are the same on each) */
+static int ag_gemm_level
+#ifdef __GNUC__
+    __attribute__((unused))
+#endif
+    = 0;
+
+static inline int ag_gemm_setup(int most) {
+    ag_gemm_level = 0;
+#ifdef AG_GEMM_X86
+    if (most >= 1 && __builtin_cpu_supports("avx2"))
+        ag_gemm_level = 1;
+    if (most >= 2 && __builtin_cpu_supports("avx512f"))
+        ag_gemm_level = 2;
+#else
+    (void)most;
+#endif
+    return ag_gemm_level;
+}
+
+/* c = a @ b (the arguments as AG_GEMM_LOOP's). Returns 0, or -1 where the scratch could
+ * not be allocated. Runs without the GIL. */
+#define AG_GEMM_CALL(NAME, T)                                                             \
+    static inline int NAME(Py_ssize_t m, Py_ssize_t n, Py_ssize_t depth, const T *a,      \
+                           Py_ssize_t sa0, Py_ssize_t sa1, const T *b, Py_ssize_t sb0,    \
+                           Py_ssize_t sb1, T *c, Py_ssize_t ldc) {                         \
+        /* a panel of the widest tile's columns: 2 vectors of 64 bytes */                 \
+        size_t cols = 2 * 64 / sizeof(T);                                                 \
+        T *panel = (T *)PyMem_RawMalloc((size_t)(depth > 0 ? depth : 1) * cols * sizeof(T)); \
+        if (panel == NULL)                                                                \
+            return -1;                                                                    \
+        AG_GEMM_DISPATCH(NAME, m, n, depth, a, sa0, sa1, b, sb0, sb1, c, ldc, panel);     \
+        PyMem_RawFree(panel);                                                             \
+        return 0;                                                                         \
+    }
+
+#ifdef AG_GEMM_X86
+#define AG_GEMM_DISPATCH(NAME, ...)                                                      \
+    do {                                                                                  \
+        if (ag_gemm_level == 2)                                                           \
+            NAME##_avx512(__VA_ARGS__);                                                   \
+        else if (ag_gemm_level == 1)                                                      \
+            NAME##_avx2(__VA_ARGS__);                                                     \
+        else                                                                              \
+            NAME##_base(__VA_ARGS__);                                                     \
+    } while (0)
+#else
+#define AG_GEMM_DISPATCH(NAME, ...) NAME##_base(__VA_ARGS__)
+#endif
+
+AG_GEMM_CALL(ag_gemm_d, double)
+AG_GEMM_CALL(ag_gemm_f, float)
+
+#endif /* AG_GEMM_H */
