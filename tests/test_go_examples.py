@@ -2258,16 +2258,12 @@ def _():
         println(x.grad)
 
 
-_F32_EXP = "other difference: NumPy's float32 exp is not correctly rounded (Go rounds math.Exp)"
-
-
 @example(
     "ExampleExp",
     "variable/exp_test.go (float32)",
     """
     // variable[5]([2.7182817 7.389056 20.085537 54.59815 148.41316])
 """,
-    xfail=_F32_EXP,
 )
 def _():
     v = f32(1, 2, 3, 4, 5)
@@ -2285,7 +2281,6 @@ def _():
     // variable(7.389056)
     // variable(7.389056)
 """,
-    xfail=_F32_EXP,
 )
 def _():
     x = f32(2.0)

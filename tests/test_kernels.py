@@ -623,6 +623,63 @@ def test_tanh_and_sigmoid_have_the_same_bits_four_at_a_time(both_paths, fn, dtyp
         assert fast[0] == 0.0 and math.copysign(1.0, fast[1]) == -1.0
 
 
+def _c_exp(v):
+    """The C library's exp (CPython's math.exp), inf where it overflows."""
+    try:
+        return math.exp(v)
+    except OverflowError:
+        return math.inf
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exp_over_arrays_is_the_c_librarys_on_both_paths(both_paths, dtype):
+    # four at a time where glibc's main path runs (2^-54 <= |x| < 512), the C library's
+    # exp one lane at a time elsewhere (tiny, huge, NaN, overflow, subnormal results)
+    rng = np.random.default_rng(11)
+    edges = [
+        0.0,
+        -0.0,
+        math.inf,
+        -math.inf,
+        math.nan,
+        2.0**-54,
+        -(2.0**-54),
+        2.0**-55,
+        1e-300,
+        511.99999999999994,
+        -511.99999999999994,
+        512.0,
+        -512.0,
+        709.78,
+        709.8,
+        -708.5,
+        -745.1,
+        -745.2,
+        1.0,
+        -1.0,
+        2.0,
+        -2.0,
+        -4.0,
+    ]
+    x = np.concatenate(
+        [
+            np.array(edges),
+            rng.standard_normal(40_001) * 5,  # not a multiple of 4
+            rng.uniform(-800, 800, 20_000),
+            rng.uniform(-1e-8, 1e-8, 1_000),
+        ]
+    ).astype(dtype)
+    slow, fast = both_paths(lambda: F.exp(x).data)
+    with np.errstate(over="ignore"):
+        # float32 as Go's float32(math.Exp(x)): in double, rounded once
+        expected = np.array([_c_exp(float(v)) for v in x]).astype(dtype)
+    for got in (slow, fast):
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+        ok = ~np.isnan(expected)
+        assert got[ok].tobytes() == expected[ok].tobytes()
+
+
 def test_odd_arrays_four_at_a_time(both_paths):
     x = np.random.default_rng(3).standard_normal((7, 9)) * 4
     frozen = x.copy()
@@ -642,7 +699,7 @@ def test_odd_arrays_four_at_a_time(both_paths):
         x[:, :0],
     ]
     for view in views:
-        for fn in (F.tanh, F.sigmoid):
+        for fn in (F.tanh, F.sigmoid, F.exp):
             slow, fast = both_paths(lambda v=view, fn=fn: fn(v).data)
             assert fast.shape == view.shape
             np.testing.assert_array_equal(slow, fast)

@@ -254,7 +254,7 @@ _unary_op(&U_NEG, "Neg", _neg_s, _neg_a, _neg_g, _neg_sg)
 
 # exp: e ** x
 cdef double _exp_s(double x, double c) noexcept nogil: return c_exp(x)
-cdef object _exp_a(object x, double c): return np.exp(x)
+cdef object _exp_a(object x, double c): return exp_array(x)
 cdef Node _exp_g(Node x, Node y, Node gy, double c): return _binary(&B_MUL, gy, y)
 cdef double _exp_sg(double x, double y, double gy, double c) noexcept nogil: return gy * y
 cdef object _exp_ag(object x, object y, object gy, double c): return gy * y
@@ -426,7 +426,7 @@ _unary_op(&U_LEAKY_RELU, "LeakyReLU", _leaky_s, _leaky_a, _leaky_g, _leaky_sg)
 cdef double _softplus_s(double x, double c) noexcept nogil:
     return (x if x > 0 else 0.0) + c_log1p(c_exp(-c_fabs(x)))
 cdef object _softplus_a(object x, double c):
-    return np.maximum(x, _num(x, 0)) + np.log1p(np.exp(-np.abs(x)))
+    return np.maximum(x, _num(x, 0)) + np.log1p(exp_array(-np.abs(x)))
 cdef Node _softplus_g(Node x, Node y, Node gy, double c):
     return _binary(&B_MUL, gy, _unary(&U_SIGMOID, x, 0))
 cdef double _softplus_sg(double x, double y, double gy, double c) noexcept nogil:

@@ -12,6 +12,7 @@ from cpython.ref cimport PyObject
 cdef void recycle(PyObject *a) noexcept
 cdef object tanh_array(object x)
 cdef object sigmoid_array(object x)
+cdef object exp_array(object x)
 cdef object tanh_grad(object y, object gy)
 cdef object sigmoid_grad(object y, object gy)
 cdef object relu_array(object x)

@@ -603,17 +603,16 @@ def pow_array(x, double c):
 # Each takes any float array (strided or read-only arrays are copied to contiguous
 # first), runs its loop without the GIL, and returns a new array.
 
-cdef enum:
-    TANH = 0
-    SIGMOID = 1
-
-
 cdef extern from "vmath.h" nogil:
-    # tanh.h's tanh (sigmoid = 0) or sigmoid (1) over arrays: four doubles at a time on
-    # CPUs with AVX2 and FMA, the same bits as one at a time (checked by ag_simd_setup,
-    # at import); ag_simd_on says which path runs
-    void ag_map_d(const double *x, double *y, Py_ssize_t n, int sigmoid)
-    void ag_map_f(const float *x, float *y, Py_ssize_t n, int sigmoid)
+    # tanh.h's tanh, the sigmoid or the C library's exp over arrays: four doubles at a
+    # time on CPUs with AVX2 and FMA, the same bits as one at a time (checked by
+    # ag_simd_setup, at import); ag_simd_on says which path runs
+    enum:
+        TANH "AG_MAP_TANH"
+        SIGMOID "AG_MAP_SIGMOID"
+        EXP "AG_MAP_EXP"
+    void ag_map_d(const double *x, double *y, Py_ssize_t n, int fn)
+    void ag_map_f(const float *x, float *y, Py_ssize_t n, int fn)
     int ag_simd_setup(int want)
     int ag_simd_on
 
@@ -633,11 +632,11 @@ def simd(on=None):
 cdef inline void _map_n(const cython.floating *x,   # IN
                         cython.floating *y,         # OUT
                         Py_ssize_t n, int code) noexcept nogil:
-    """tanh (code TANH) or sigmoid (SIGMOID) of n elements."""
+    """tanh (code TANH), sigmoid (SIGMOID) or exp (EXP) of n elements."""
     if cython.floating is double:
-        ag_map_d(x, y, n, code == SIGMOID)
+        ag_map_d(x, y, n, code)
     else:
-        ag_map_f(x, y, n, code == SIGMOID)
+        ag_map_f(x, y, n, code)
 
 
 cdef void _map_loop(const cython.floating[::1] x,   # IN
@@ -658,8 +657,20 @@ cdef object sigmoid_array(object x):
     return _map(x, SIGMOID)
 
 
+cdef object exp_array(object x):
+    """exp of an array: the C library's, as the one-element exp (the seed's digits;
+    NumPy's exp is its own, and picks its SIMD loop by CPU and version: NumPy 1.26's
+    AVX-512 loop changed the last digit of the seed's softmax). float32 is computed in
+    double and rounded once, as Go's float32(math.Exp(x)). Other types are NumPy's."""
+    if ((cnp.PyArray_Check(x) or isinstance(x, (np.float64, np.float32)))
+            and (x.dtype == np.float64 or x.dtype == np.float32) and x.dtype.isnative):
+        return _map(x, EXP)
+    return np.exp(x)
+
+
 cdef object _map(object x, int code):
-    """tanh or sigmoid of any float array (strided or read-only), in a loop without the GIL."""
+    """tanh, sigmoid or exp of any native float array (strided or read-only) or NumPy
+    float scalar, in a loop without the GIL."""
     cdef const double[::1] xd
     cdef double[::1] od
     cdef const float[::1] xf

@@ -148,7 +148,7 @@ def where(cond, a, b):
 
 cdef object _softmax_array(object x, int axis):
     m = x.max(axis=axis, keepdims=True)
-    e = np.exp(x - m)
+    e = exp_array(x - m)
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
@@ -156,7 +156,7 @@ cdef object _softmax_array(object x, int axis):
 cdef object _log_softmax_array(object x, int axis):
     m = x.max(axis=axis, keepdims=True)
     s = x - m
-    s -= np.log(np.exp(s).sum(axis=axis, keepdims=True))
+    s -= np.log(exp_array(s).sum(axis=axis, keepdims=True))
     return s
 
 
@@ -180,7 +180,7 @@ cdef class LogSoftmax(Function):
 
     cdef object backward_arrays(self, object gy):
         y = _out_data(self)
-        return gy - np.exp(y) * gy.sum(axis=self.axis, keepdims=True)
+        return gy - exp_array(y) * gy.sum(axis=self.axis, keepdims=True)
 
     cdef object backward_vars(self, object gy):
         y = _out_var(self)
@@ -351,7 +351,7 @@ def softmax_cross_entropy(x, t):
     # as the seed computes it: log z = max + log(sum(exp(x - max))), log p = x - log z,
     # loss = -1/N * sum(log p); N counts the rows not ignored, and with none the loss is 0
     m = xd.max(axis=1, keepdims=True)
-    logz = m + log_array(np.exp(xd - m).sum(axis=1, keepdims=True))
+    logz = m + log_array(exp_array(xd - m).sum(axis=1, keepdims=True))
     rows = np.nonzero(valid)[0]
     picked = xd[rows, t[rows]] - logz[rows, 0]
     loss = (-1.0 / count) * picked.sum() if count else 0.0

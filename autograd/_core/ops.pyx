@@ -22,7 +22,7 @@ from autograd._core.graph cimport (Node, Function, grad_enabled, train_enabled, 
 from autograd._core.graph import NotBatched
 from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like,
                                      sum_to as sum_to_array, go_pow, go_log, log_array, tanh_scalar, sigmoid_scalar,
-                                     tanh_array, sigmoid_array, tanh_grad, sigmoid_grad,
+                                     tanh_array, sigmoid_array, exp_array, tanh_grad, sigmoid_grad,
                                      relu_array, relu_grad, matmul_arrays, matmul_into)
 from autograd._core.kernels import pow_array
 from cpython.long cimport PyLong_CheckExact, PyLong_AsDouble

@@ -1,12 +1,12 @@
-/* tanh and the logistic sigmoid over whole arrays (ag_map_d/_f, sigmoid = 0 or 1), four
- * doubles at a time where the CPU has AVX2 and FMA, with tanh.h's numbers (Go's tanh
- * over the C library's exp).
+/* tanh, the logistic sigmoid and exp over whole arrays (ag_map_d/_f, fn = AG_MAP_TANH,
+ * AG_MAP_SIGMOID or AG_MAP_EXP), four doubles at a time where the CPU has AVX2 and FMA,
+ * with tanh.h's numbers (Go's tanh over the C library's exp) and the C library's exp.
  *
  * The vector path computes exp(2|x|) with glibc's own algorithm (since
  * glibc 2.28, from Arm's optimized-routines: a 128-entry table of 2^(k/128) and a
  * degree-5 polynomial, with the fused multiply-adds of glibc's FMA build, which glibc
  * picks on such CPUs), so it gives the scalar path's bits. That is checked, not
- * assumed: ag_simd_setup compares the two exps on 40,960 arguments and the two tanhs
+ * assumed: ag_simd_setup compares the two exps on 61,440 arguments and the two tanhs
  * on 4,096, and keeps the vector path only if every result is the same double (another
  * C library, or a glibc without that exp, keeps the scalar path).
  *
@@ -69,6 +69,13 @@ AG_SIMD static inline __m256d ag_exp4(__m256d x) {
     return _mm256_fmadd_pd(scale, tmp, scale);
 }
 
+/* The functions ag_map_d/_f apply */
+enum { AG_MAP_TANH = 0, AG_MAP_SIGMOID = 1, AG_MAP_EXP = 2 };
+
+static inline double ag_map1(double x, int fn) {
+    return fn == AG_MAP_EXP ? exp(x) : fn == AG_MAP_SIGMOID ? ag_sigmoid(x) : ag_tanh(x);
+}
+
 /* ag_tanh on four lanes: both forms computed where some lane needs them, then chosen */
 AG_SIMD static inline __m256d ag_tanh4(__m256d x) {
     const __m256d one = AG_SET(1.0), sign_bit = AG_SET(-0.0);
@@ -113,25 +120,40 @@ AG_SIMD static inline void ag_exp_d_simd(const double *x, double *y, Py_ssize_t 
         _mm256_storeu_pd(y + i, ag_exp4(_mm256_loadu_pd(x + i)));
 }
 
-AG_SIMD static inline void ag_map_d_simd(const double *x, double *y, Py_ssize_t n, int sigmoid) {
-    Py_ssize_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m256d v = _mm256_loadu_pd(x + i);
-        _mm256_storeu_pd(y + i, sigmoid ? ag_sigmoid4(v) : ag_tanh4(v));
-    }
-    for (; i < n; i++)
-        y[i] = sigmoid ? ag_sigmoid(x[i]) : ag_tanh(x[i]);
+/* exp on four lanes, where glibc takes its main path (2^-54 <= |x| < 512: no tiny
+ * argument, no overflow or subnormal result); else the C library's exp, lane by lane */
+AG_SIMD static inline __m256d ag_expm4(__m256d x) {
+    __m256d z = _mm256_andnot_pd(AG_SET(-0.0), x);
+    __m256d main = _mm256_and_pd(_mm256_cmp_pd(z, AG_SET(0x1p-54), _CMP_GE_OQ),
+                                 _mm256_cmp_pd(z, AG_SET(512.0), _CMP_LT_OQ));
+    if (_mm256_movemask_pd(main) == 0xF)
+        return ag_exp4(x);
+    double lanes[4];
+    _mm256_storeu_pd(lanes, x);
+    for (int j = 0; j < 4; j++)
+        lanes[j] = exp(lanes[j]);
+    return _mm256_loadu_pd(lanes);
 }
 
-AG_SIMD static inline void ag_map_f_simd(const float *x, float *y, Py_ssize_t n, int sigmoid) {
+AG_SIMD static inline __m256d ag_map4(__m256d x, int fn) {
+    return fn == AG_MAP_EXP ? ag_expm4(x) : fn == AG_MAP_SIGMOID ? ag_sigmoid4(x) : ag_tanh4(x);
+}
+
+AG_SIMD static inline void ag_map_d_simd(const double *x, double *y, Py_ssize_t n, int fn) {
+    Py_ssize_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        _mm256_storeu_pd(y + i, ag_map4(_mm256_loadu_pd(x + i), fn));
+    for (; i < n; i++)
+        y[i] = ag_map1(x[i], fn);
+}
+
+AG_SIMD static inline void ag_map_f_simd(const float *x, float *y, Py_ssize_t n, int fn) {
     /* float32 as the scalar path computes it: in double, rounded once at the end */
     Py_ssize_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(x + i));
-        _mm_storeu_ps(y + i, _mm256_cvtpd_ps(sigmoid ? ag_sigmoid4(v) : ag_tanh4(v)));
-    }
+    for (; i + 4 <= n; i += 4)
+        _mm_storeu_ps(y + i, _mm256_cvtpd_ps(ag_map4(_mm256_cvtps_pd(_mm_loadu_ps(x + i)), fn)));
     for (; i < n; i++)
-        y[i] = (float)(sigmoid ? ag_sigmoid(x[i]) : ag_tanh(x[i]));
+        y[i] = (float)ag_map1(x[i], fn);
 }
 
 #endif /* AG_X86_SIMD */
@@ -145,26 +167,26 @@ static int ag_simd_on
 #endif
     = 0;
 
-static inline void ag_map_d(const double *x, double *y, Py_ssize_t n, int sigmoid) {
+static inline void ag_map_d(const double *x, double *y, Py_ssize_t n, int fn) {
 #if AG_X86_SIMD
     if (ag_simd_on) {
-        ag_map_d_simd(x, y, n, sigmoid);
+        ag_map_d_simd(x, y, n, fn);
         return;
     }
 #endif
     for (Py_ssize_t i = 0; i < n; i++)
-        y[i] = sigmoid ? ag_sigmoid(x[i]) : ag_tanh(x[i]);
+        y[i] = ag_map1(x[i], fn);
 }
 
-static inline void ag_map_f(const float *x, float *y, Py_ssize_t n, int sigmoid) {
+static inline void ag_map_f(const float *x, float *y, Py_ssize_t n, int fn) {
 #if AG_X86_SIMD
     if (ag_simd_on) {
-        ag_map_f_simd(x, y, n, sigmoid);
+        ag_map_f_simd(x, y, n, fn);
         return;
     }
 #endif
     for (Py_ssize_t i = 0; i < n; i++)
-        y[i] = (float)(sigmoid ? ag_sigmoid(x[i]) : ag_tanh(x[i]));
+        y[i] = (float)ag_map1(x[i], fn);
 }
 
 /* Turn the vector path on (want = 1) if this CPU has it and it reproduces the scalar
@@ -175,13 +197,22 @@ static inline int ag_simd_setup(int want) {
     if (!want || !__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
         return 0;
     /* exp, where the two paths can differ, on 40,960 arguments over the range tanh gives
-     * it (a difference in exp's last bit seldom shows in tanh's), then tanh itself */
+     * it (a difference in exp's last bit seldom shows in tanh's) and 20,480 over exp's
+     * own vector range, then tanh itself */
     double x[256], fast[256], slow;
     uint64_t state = 0x853c49e6748fea9bULL;
-    for (int block = 0; block < 160; block++) {
+    for (int block = 0; block < 240; block++) {
         for (int i = 0; i < 256; i++) {
             state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-            x[i] = (double)(state >> 11) * 0x1p-53 * 89.0; /* [0, 89) */
+            double u = (double)(state >> 11) * 0x1p-53; /* [0, 1) */
+            /* [0, 89) for tanh, then [-512, 512) for exp itself */
+            x[i] = block < 160 ? u * 89.0 : (u - 0.5) * 1024.0;
+        }
+        if (block == 160) {
+            static const double exp_edges[] = {0x1p-54, -0x1p-54, 511.99999999999994,
+                                               -511.99999999999994, 1e-10, -1e-10,
+                                               0.5, -0.5, 1.0, -1.0, 2.0, -2.0};
+            memcpy(x, exp_edges, sizeof exp_edges);
         }
         ag_exp_d_simd(x, fast, 256);
         for (int i = 0; i < 256; i++) {
