@@ -3,6 +3,7 @@ alternating libraries round by round; the median of the rounds is reported with
 its ratio to autograd's. Libraries that are not installed are skipped with a note.
 """
 
+import gc
 import os
 import platform
 import statistics
@@ -89,11 +90,18 @@ def load_dezero():
 
 def compare(runners, rounds=3, reference="autograd"):
     """Time each ``runners[name]()`` (a callable returning a result to check) ``rounds``
-    times, alternating libraries; return ``{name: (median_seconds, result)}``."""
+    times, alternating libraries; return ``{name: (median_seconds, result)}``.
+
+    The collector stays on, as users run; before each timed run (untimed) it collects
+    what the runs before left in reference cycles (DeZero's and micrograd's graphs are
+    cycles), so that no library pays for another's garbage: left in place, DeZero's
+    cycles made the full collections during autograd's tanh derivatives take 28 to 36
+    ms a run instead of 11 to 12."""
     times = {name: [] for name in runners}
     results = {}
     for _ in range(rounds):
         for name, run in runners.items():
+            gc.collect()
             start = time.perf_counter()
             results[name] = run()
             times[name].append(time.perf_counter() - start)
