@@ -316,6 +316,10 @@ def _layouts(a, b):
         (0, 3, 4),
         (3, 4, 0),
         (1, 1, 1),
+        (40, 30, 1),
+        (1, 200, 1),
+        (6, 7, 3),
+        (70, 2, 9),
     ],
 )
 def test_small_products_are_the_go_loops_bits(gemm_level, m, depth, n, dtype):
@@ -371,6 +375,51 @@ def test_the_go_loop_stops_at_the_limit_and_blas_takes_over():
         with pytest.raises(error):
             kernels.seed_order(limit=bad)
     assert kernels.seed_order() == (limit, level)
+
+
+def test_empty_products_return_at_once():
+    # no element to compute: no scratch, whatever the depth (a broadcast of 2^57 rows)
+    deep = np.broadcast_to(np.ones((1, 1)), (2**57, 1))
+    assert matmul_py(np.empty((0, 2**57)), deep).shape == (0, 1)
+    _same_bits(matmul_py(np.empty((3, 0)), np.empty((0, 2))), np.zeros((3, 2)))
+    assert matmul_py(np.empty((2, 5)), np.empty((5, 0))).shape == (2, 0)
+
+
+def test_unaligned_operands_keep_the_go_loops_bits():
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=(3, 40))
+    b = rng.normal(size=(40, 5))
+    shifted = np.ndarray(a.shape, np.float64, buffer=bytearray(a.nbytes + 1), offset=1)
+    shifted[...] = a
+    assert not shifted.flags.aligned
+    _same_bits(matmul_py(shifted, b), _go_matmul(a, b))
+
+
+def test_products_into_an_output_are_the_go_loops_bits():
+    rng = np.random.default_rng(9)
+    a = rng.normal(size=(6, 5))
+    b = rng.normal(size=(5, 12))
+    expected = _go_matmul(a, b)
+    wide = np.full((6, 20), 7.0)
+    got = kernels.matmul_into_py(a, b, wide[:, 4:16])
+    _same_bits(wide[:, 4:16], expected)
+    assert got.base is wide and (wide[:, :4] == 7.0).all() and (wide[:, 16:] == 7.0).all()
+    fortran = np.asfortranarray(np.zeros((6, 12)))  # columns not contiguous: through a copy
+    kernels.matmul_into_py(a, b, fortran)
+    _same_bits(np.ascontiguousarray(fortran), expected)
+    square = rng.normal(size=(5, 5))
+    overlapping = square.copy()  # out is an operand: the product is made first
+    kernels.matmul_into_py(overlapping, square, overlapping)
+    _same_bits(overlapping, _go_matmul(square, square))
+    with pytest.raises(ValueError):
+        kernels.matmul_into_py(a, b, np.zeros((6, 11)))
+
+
+def test_a_bad_level_changes_nothing():
+    before = kernels.seed_order()
+    with pytest.raises(TypeError):
+        kernels.seed_order(limit=100, level="x")
+    assert kernels.seed_order() == before
 
 
 def test_what_the_go_loop_does_not_take_goes_to_numpy():

@@ -306,6 +306,20 @@ def test_fused_lstm_cell_is_the_composed_step(dtype):
                 )
 
 
+def test_lstm_cell_with_one_feature_sums_as_the_go_loop():
+    # one input feature: its products are Go's loop as well, 0 + x*w, which is +0 where
+    # x*w is -0 (a plain multiplication would keep -0 through c = i * tanh(a))
+    from autograd._core import ops
+
+    x = ag.Variable(np.array([[-1.0], [2.0]]))
+    wx = [ag.Variable(np.array([[0.0, 1.5]])) for _ in range(4)]
+    b = [ag.Variable(np.full((1, 2), -0.0)) for _ in range(4)]
+    h, c = ops.lstm_cell(x, wx, b)
+    hc, cc = _composed_step(x, wx, b)
+    assert h.data.tobytes() == hc.data.tobytes() and c.data.tobytes() == cc.data.tobytes()
+    assert not np.signbit(c.data[0, 0]) and not np.signbit(h.data[0, 0])
+
+
 def test_fused_lstm_cell_second_order():
     from helpers import check_first, check_second
 

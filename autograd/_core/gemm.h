@@ -13,8 +13,8 @@
  * are the same without it, a vector of adds being the same adds) a tile is 4x8 doubles
  * or 4x16 floats. B is read a panel of columns at a time, packed into scratch where it
  * is not contiguous along its rows or the panel is the last, partial one (padded with
- * zeros, whose columns are computed and dropped); rows past the last are row 0 again,
- * computed and dropped. */
+ * zeros, whose columns are computed and dropped); the rows after the last whole tile
+ * are computed one at a time. */
 #ifndef AG_GEMM_H
 #define AG_GEMM_H
 
@@ -75,13 +75,32 @@ typedef float ag_vf4;
         memcpy(out + 7 * W, &c31, sizeof c31);                                            \
     }
 
+/* One row of a tile (for the rows after the last whole tile): out[0 .. 2 lanes) */
+#define AG_GEMM_ROW(NAME, T, V)                                                          \
+    AG_INLINE void NAME(Py_ssize_t depth, const T *a0, Py_ssize_t ak, const T *b,          \
+                        Py_ssize_t bk, T *out) {                                          \
+        enum { W = sizeof(V) / sizeof(T) };                                               \
+        V c0 = {0}, c1 = {0};                                                             \
+        for (Py_ssize_t p = 0; p < depth; p++) {                                          \
+            V b0, b1;                                                                     \
+            memcpy(&b0, b + p * bk, sizeof b0);                                           \
+            memcpy(&b1, b + p * bk + W, sizeof b1);                                       \
+            T x0 = a0[p * ak];                                                            \
+            c0 = c0 + x0 * b0;                                                            \
+            c1 = c1 + x0 * b1;                                                            \
+        }                                                                                 \
+        memcpy(out, &c0, sizeof c0);                                                      \
+        memcpy(out + W, &c1, sizeof c1);                                                  \
+    }
+
 /* The product of an m x depth matrix a (element strides sa0, sa1) by a depth x n matrix
- * b (sb0, sb1) into c (rows ldc apart, unit column stride). panel: scratch of
- * depth x 2 lanes elements. */
-#define AG_GEMM_LOOP(NAME, TILE, T, V)                                                   \
+ * b (sb0, sb1) into c (sc0, sc1). panel: scratch of depth x 2 vectors' elements, used
+ * where b's panel must be packed. */
+#define AG_GEMM_LOOP(NAME, TILE, ROW, T, V)                                              \
     AG_INLINE void NAME(Py_ssize_t m, Py_ssize_t n, Py_ssize_t depth, const T *a,         \
                         Py_ssize_t sa0, Py_ssize_t sa1, const T *b, Py_ssize_t sb0,       \
-                        Py_ssize_t sb1, T *c, Py_ssize_t ldc, T *panel) {                 \
+                        Py_ssize_t sb1, T *c, Py_ssize_t sc0, Py_ssize_t sc1,             \
+                        T *panel) {                                                       \
         enum { NR = 2 * (sizeof(V) / sizeof(T)) };                                        \
         T tile[AG_GEMM_MR * NR];                                                          \
         for (Py_ssize_t j0 = 0; j0 < n; j0 += NR) {                                       \
@@ -97,12 +116,23 @@ typedef float ag_vf4;
             }                                                                             \
             for (Py_ssize_t i0 = 0; i0 < m; i0 += AG_GEMM_MR) {                           \
                 Py_ssize_t rows = m - i0 < AG_GEMM_MR ? m - i0 : AG_GEMM_MR;              \
-                const T *ar[AG_GEMM_MR];                                                  \
-                for (Py_ssize_t r = 0; r < AG_GEMM_MR; r++)                               \
-                    ar[r] = a + (i0 + (r < rows ? r : 0)) * sa0;                          \
-                TILE(depth, ar, sa1, bp, bk, tile);                                       \
-                for (Py_ssize_t r = 0; r < rows; r++)                                     \
-                    memcpy(c + (i0 + r) * ldc + j0, tile + r * NR, cols * sizeof(T));     \
+                if (rows == AG_GEMM_MR) {                                                 \
+                    const T *ar[AG_GEMM_MR];                                              \
+                    for (Py_ssize_t r = 0; r < AG_GEMM_MR; r++)                           \
+                        ar[r] = a + (i0 + r) * sa0;                                       \
+                    TILE(depth, ar, sa1, bp, bk, tile);                                   \
+                } else {                                                                  \
+                    for (Py_ssize_t r = 0; r < rows; r++)                                 \
+                        ROW(depth, a + (i0 + r) * sa0, sa1, bp, bk, tile + r * NR);       \
+                }                                                                         \
+                for (Py_ssize_t r = 0; r < rows; r++) {                                   \
+                    T *row = c + (i0 + r) * sc0 + j0 * sc1;                               \
+                    if (sc1 == 1)                                                         \
+                        memcpy(row, tile + r * NR, cols * sizeof(T));                     \
+                    else                                                                  \
+                        for (Py_ssize_t j = 0; j < cols; j++)                             \
+                            row[j * sc1] = tile[r * NR + j];                              \
+                }                                                                         \
             }                                                                             \
         }                                                                                 \
     }
@@ -112,27 +142,34 @@ typedef float ag_vf4;
 #define AG_GEMM_ENTRY(NAME, LOOP, T, TARGET)                                             \
     TARGET static void NAME(Py_ssize_t m, Py_ssize_t n, Py_ssize_t depth, const T *a,     \
                             Py_ssize_t sa0, Py_ssize_t sa1, const T *b, Py_ssize_t sb0,   \
-                            Py_ssize_t sb1, T *c, Py_ssize_t ldc, T *panel) {             \
-        LOOP(m, n, depth, a, sa0, sa1, b, sb0, sb1, c, ldc, panel);                       \
+                            Py_ssize_t sb1, T *c, Py_ssize_t sc0, Py_ssize_t sc1,         \
+                            T *panel) {                                                   \
+        LOOP(m, n, depth, a, sa0, sa1, b, sb0, sb1, c, sc0, sc1, panel);                  \
     }
 
 AG_GEMM_TILE(ag_gemm_tile_d2, double, ag_vd2)
+AG_GEMM_ROW(ag_gemm_row_d2, double, ag_vd2)
 AG_GEMM_TILE(ag_gemm_tile_f4, float, ag_vf4)
-AG_GEMM_LOOP(ag_gemm_loop_d2, ag_gemm_tile_d2, double, ag_vd2)
-AG_GEMM_LOOP(ag_gemm_loop_f4, ag_gemm_tile_f4, float, ag_vf4)
+AG_GEMM_ROW(ag_gemm_row_f4, float, ag_vf4)
+AG_GEMM_LOOP(ag_gemm_loop_d2, ag_gemm_tile_d2, ag_gemm_row_d2, double, ag_vd2)
+AG_GEMM_LOOP(ag_gemm_loop_f4, ag_gemm_tile_f4, ag_gemm_row_f4, float, ag_vf4)
 AG_GEMM_ENTRY(ag_gemm_d_base, ag_gemm_loop_d2, double, )
 AG_GEMM_ENTRY(ag_gemm_f_base, ag_gemm_loop_f4, float, )
 #ifdef AG_GEMM_X86
 AG_GEMM_TILE(ag_gemm_tile_d4, double, ag_vd4)
+AG_GEMM_ROW(ag_gemm_row_d4, double, ag_vd4)
 AG_GEMM_TILE(ag_gemm_tile_f8, float, ag_vf8)
-AG_GEMM_LOOP(ag_gemm_loop_d4, ag_gemm_tile_d4, double, ag_vd4)
-AG_GEMM_LOOP(ag_gemm_loop_f8, ag_gemm_tile_f8, float, ag_vf8)
+AG_GEMM_ROW(ag_gemm_row_f8, float, ag_vf8)
+AG_GEMM_LOOP(ag_gemm_loop_d4, ag_gemm_tile_d4, ag_gemm_row_d4, double, ag_vd4)
+AG_GEMM_LOOP(ag_gemm_loop_f8, ag_gemm_tile_f8, ag_gemm_row_f8, float, ag_vf8)
 AG_GEMM_ENTRY(ag_gemm_d_avx2, ag_gemm_loop_d4, double, __attribute__((target("avx2"))))
 AG_GEMM_ENTRY(ag_gemm_f_avx2, ag_gemm_loop_f8, float, __attribute__((target("avx2"))))
 AG_GEMM_TILE(ag_gemm_tile_d8, double, ag_vd8)
+AG_GEMM_ROW(ag_gemm_row_d8, double, ag_vd8)
 AG_GEMM_TILE(ag_gemm_tile_f16, float, ag_vf16)
-AG_GEMM_LOOP(ag_gemm_loop_d8, ag_gemm_tile_d8, double, ag_vd8)
-AG_GEMM_LOOP(ag_gemm_loop_f16, ag_gemm_tile_f16, float, ag_vf16)
+AG_GEMM_ROW(ag_gemm_row_f16, float, ag_vf16)
+AG_GEMM_LOOP(ag_gemm_loop_d8, ag_gemm_tile_d8, ag_gemm_row_d8, double, ag_vd8)
+AG_GEMM_LOOP(ag_gemm_loop_f16, ag_gemm_tile_f16, ag_gemm_row_f16, float, ag_vf16)
 AG_GEMM_ENTRY(ag_gemm_d_avx512, ag_gemm_loop_d8, double, __attribute__((target("avx512f"))))
 AG_GEMM_ENTRY(ag_gemm_f_avx512, ag_gemm_loop_f16, float, __attribute__((target("avx512f"))))
 #endif
@@ -158,34 +195,62 @@ static inline int ag_gemm_setup(int most) {
     return ag_gemm_level;
 }
 
-/* c = a @ b (the arguments as AG_GEMM_LOOP's). Returns 0, or -1 where the scratch could
- * not be allocated. Runs without the GIL. */
+/* c = a @ b: a and b as AG_GEMM_LOOP's, c's rows ldc apart, its columns contiguous.
+ *
+ * The wider of the output's two dimensions runs along the vectors: where n < m, the
+ * loop computes c's transpose, b.T @ a.T (the same products, added in the same order:
+ * the same bits), so that a column (n = 1) is not a tile of mostly padding. The vectors
+ * are the narrowest that cover that width, up to the CPU's widest: a tile wider than the
+ * output would compute padding. A product with no element returns at once. Returns 0,
+ * or -1 where the scratch could not be allocated. Runs without the GIL. */
 #define AG_GEMM_CALL(NAME, T)                                                             \
     static inline int NAME(Py_ssize_t m, Py_ssize_t n, Py_ssize_t depth, const T *a,      \
                            Py_ssize_t sa0, Py_ssize_t sa1, const T *b, Py_ssize_t sb0,    \
                            Py_ssize_t sb1, T *c, Py_ssize_t ldc) {                         \
-        /* a panel of the widest tile's columns: 2 vectors of 64 bytes */                 \
-        size_t cols = 2 * 64 / sizeof(T);                                                 \
-        T *panel = (T *)PyMem_RawMalloc((size_t)(depth > 0 ? depth : 1) * cols * sizeof(T)); \
-        if (panel == NULL)                                                                \
-            return -1;                                                                    \
-        AG_GEMM_DISPATCH(NAME, m, n, depth, a, sa0, sa1, b, sb0, sb1, c, ldc, panel);     \
+        Py_ssize_t sc0 = ldc, sc1 = 1, t;                                                 \
+        if (m <= 0 || n <= 0)                                                             \
+            return 0;                                                                     \
+        if (n < m) {                                                                      \
+            const T *swap = a;                                                            \
+            a = b;                                                                        \
+            b = swap;                                                                     \
+            t = m, m = n, n = t;                                                          \
+            t = sa0, sa0 = sb1, sb1 = t;                                                  \
+            t = sa1, sa1 = sb0, sb0 = t;                                                  \
+            sc0 = 1, sc1 = ldc;                                                           \
+        }                                                                                 \
+        /* columns per tile at each level: 2 vectors of 16, 32 or 64 bytes */            \
+        Py_ssize_t width = 32 / sizeof(T);                                                \
+        int level = 0;                                                                    \
+        while (level < ag_gemm_level && n > width) {                                      \
+            level++;                                                                      \
+            width *= 2;                                                                   \
+        }                                                                                 \
+        T *panel = NULL;                                                                  \
+        if (sb1 != 1 || n % width != 0) {                                                 \
+            if (depth > PY_SSIZE_T_MAX / width / (Py_ssize_t)sizeof(T))                   \
+                return -1;                                                                \
+            panel = (T *)PyMem_RawMalloc((size_t)(depth > 0 ? depth : 1) * width * sizeof(T)); \
+            if (panel == NULL)                                                            \
+                return -1;                                                                \
+        }                                                                                 \
+        AG_GEMM_DISPATCH(NAME, level, m, n, depth, a, sa0, sa1, b, sb0, sb1, c, sc0, sc1, panel); \
         PyMem_RawFree(panel);                                                             \
         return 0;                                                                         \
     }
 
 #ifdef AG_GEMM_X86
-#define AG_GEMM_DISPATCH(NAME, ...)                                                      \
+#define AG_GEMM_DISPATCH(NAME, LEVEL, ...)                                               \
     do {                                                                                  \
-        if (ag_gemm_level == 2)                                                           \
+        if ((LEVEL) == 2)                                                                 \
             NAME##_avx512(__VA_ARGS__);                                                   \
-        else if (ag_gemm_level == 1)                                                      \
+        else if ((LEVEL) == 1)                                                            \
             NAME##_avx2(__VA_ARGS__);                                                     \
         else                                                                              \
             NAME##_base(__VA_ARGS__);                                                     \
     } while (0)
 #else
-#define AG_GEMM_DISPATCH(NAME, ...) NAME##_base(__VA_ARGS__)
+#define AG_GEMM_DISPATCH(NAME, LEVEL, ...) NAME##_base(__VA_ARGS__)
 #endif
 
 AG_GEMM_CALL(ag_gemm_d, double)

@@ -267,9 +267,13 @@ def seed_order(limit=None, level=None):
     if limit is not None:
         if isinstance(limit, bool) or operator.index(limit) < 0:
             raise ValueError(f"seed_order: limit must be an int >= 0, got {limit!r}")
-        _seed_order_max = operator.index(limit)
+        limit = operator.index(limit)
     if level is not None:
-        ag_gemm_setup(operator.index(level))
+        level = operator.index(level)
+    if limit is not None:
+        _seed_order_max = limit
+    if level is not None:
+        ag_gemm_setup(level)
     return _seed_order_max, ag_gemm_level
 
 
@@ -280,6 +284,18 @@ cdef inline bint _gemm_operand(cnp.ndarray a, int t) noexcept:
     return (cnp.PyArray_NDIM(a) == 2 and cnp.PyArray_TYPE(a) == t
             and cnp.PyArray_ISNOTSWAPPED(a) and cnp.PyArray_ISALIGNED(a)
             and cnp.PyArray_STRIDE(a, 0) % size == 0 and cnp.PyArray_STRIDE(a, 1) % size == 0)
+
+
+cdef inline object _aligned(object a, int t):
+    """a, or an aligned copy of it where it is a 2-D native array of type t that is not
+    aligned (a packed record's field, a buffer after a header): its product must not
+    leave the seed's order for that. None where gemm.h cannot take it."""
+    if not (cnp.PyArray_CheckExact(a) and cnp.PyArray_NDIM(<cnp.ndarray>a) == 2
+            and cnp.PyArray_TYPE(<cnp.ndarray>a) == t and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>a)):
+        return None
+    if not _gemm_operand(<cnp.ndarray>a, t):
+        a = np.array(a, order="C")
+    return a
 
 
 cdef int _gemm(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c) except -1:
@@ -305,18 +321,24 @@ cdef int _gemm(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c) except -1:
     return 0
 
 
-cdef inline bint _seed_order(object a, object b, int *t) noexcept:
-    """Whether a @ b is made by gemm.h: two 2-D float arrays of one type that it can read,
-    whose shapes multiply, with a product of at most _seed_order_max multiply-adds."""
-    if not (cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b)):
-        return False
-    t[0] = cnp.PyArray_TYPE(<cnp.ndarray>a)
-    if not ((t[0] == cnp.NPY_DOUBLE or t[0] == cnp.NPY_FLOAT)
-            and _gemm_operand(<cnp.ndarray>a, t[0]) and _gemm_operand(<cnp.ndarray>b, t[0])
-            and cnp.PyArray_DIM(<cnp.ndarray>a, 1) == cnp.PyArray_DIM(<cnp.ndarray>b, 0)):
-        return False
-    return (<double>cnp.PyArray_DIM(<cnp.ndarray>a, 0) * <double>cnp.PyArray_DIM(<cnp.ndarray>b, 1)
-            * <double>cnp.PyArray_DIM(<cnp.ndarray>a, 1) <= <double>_seed_order_max)
+cdef inline tuple _seed_operands(object a, object b):
+    """(a, b) ready for gemm.h (unaligned ones copied) where a @ b is made there: two 2-D
+    float arrays of one type whose shapes multiply, with a product of at most
+    _seed_order_max multiply-adds; else None."""
+    if not (cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b)
+            and cnp.PyArray_NDIM(<cnp.ndarray>a) == 2 and cnp.PyArray_NDIM(<cnp.ndarray>b) == 2):
+        return None
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    if not ((t == cnp.NPY_DOUBLE or t == cnp.NPY_FLOAT)
+            and cnp.PyArray_DIM(<cnp.ndarray>a, 1) == cnp.PyArray_DIM(<cnp.ndarray>b, 0)
+            and <double>cnp.PyArray_DIM(<cnp.ndarray>a, 0) * <double>cnp.PyArray_DIM(<cnp.ndarray>b, 1)
+            * <double>cnp.PyArray_DIM(<cnp.ndarray>a, 1) <= <double>_seed_order_max):
+        return None
+    a = _aligned(a, t)
+    b = _aligned(b, t)
+    if a is None or b is None:
+        return None
+    return a, b
 
 
 cdef object matmul_arrays(object a, object b):
@@ -325,10 +347,12 @@ cdef object matmul_arrays(object a, object b):
     NumPy's BLAS call, written into a buffer of the cache when large."""
     cdef cnp.npy_intp dims[2]
     cdef int t
-    if _seed_order(a, b, &t):
+    seed = _seed_operands(a, b)
+    if seed is not None:
+        a, b = seed
         dims[0] = cnp.PyArray_DIM(<cnp.ndarray>a, 0)
         dims[1] = cnp.PyArray_DIM(<cnp.ndarray>b, 1)
-        out = empty(2, dims, t)
+        out = empty(2, dims, cnp.PyArray_TYPE(<cnp.ndarray>a))
         _gemm(<cnp.ndarray>a, <cnp.ndarray>b, <cnp.ndarray>out)
         return out
     if (cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b)
@@ -346,19 +370,29 @@ cdef object matmul_arrays(object a, object b):
 
 
 cdef object matmul_into(object a, object b, object out):
-    """``np.matmul(a, b, out=out)`` for 2-D arrays, summed as matmul_arrays sums (out's
-    columns contiguous for the seed's order; else NumPy's)."""
-    cdef int t
-    if (_seed_order(a, b, &t) and cnp.PyArray_CheckExact(out)
-            and _gemm_operand(<cnp.ndarray>out, t)
+    """``np.matmul(a, b, out=out)`` for 2-D arrays, summed as matmul_arrays sums (in the
+    seed's order straight into out where gemm.h can write it, else through a copy)."""
+    seed = _seed_operands(a, b)
+    if (seed is None or not cnp.PyArray_CheckExact(out)
+            or cnp.PyArray_NDIM(<cnp.ndarray>out) != 2
+            or cnp.PyArray_DIM(<cnp.ndarray>out, 0) != cnp.PyArray_DIM(<cnp.ndarray>a, 0)
+            or cnp.PyArray_DIM(<cnp.ndarray>out, 1) != cnp.PyArray_DIM(<cnp.ndarray>b, 1)
+            or not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out)):
+        return np.matmul(a, b, out=out)     # NumPy's product, or NumPy's error
+    a, b = seed
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    if (_gemm_operand(<cnp.ndarray>out, t)
             and cnp.PyArray_STRIDE(<cnp.ndarray>out, 1) == cnp.PyArray_ITEMSIZE(<cnp.ndarray>out)
-            and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out)
-            and cnp.PyArray_DIM(<cnp.ndarray>out, 0) == cnp.PyArray_DIM(<cnp.ndarray>a, 0)
-            and cnp.PyArray_DIM(<cnp.ndarray>out, 1) == cnp.PyArray_DIM(<cnp.ndarray>b, 1)
             and not np.may_share_memory(out, a) and not np.may_share_memory(out, b)):
         _gemm(<cnp.ndarray>a, <cnp.ndarray>b, <cnp.ndarray>out)
-        return out
-    return np.matmul(a, b, out=out)
+    else:
+        out[...] = matmul_arrays(a, b)
+    return out
+
+
+def matmul_into_py(a, b, out):
+    """Python-visible ``matmul_into`` for tests."""
+    return matmul_into(a, b, out)
 
 
 def matmul_py(a, b):

@@ -157,12 +157,7 @@ def lstm_cell(x, wx, b, wh=None, h=None, c=None):
     a = []
     cdef Node ak
     for k in range(4):
-        if xs[1] == 1:
-            # one input feature (the seed's sine): each element is one product, which
-            # multiply computes to the same bits as a (K = 1) matmul, several times faster
-            yd = np.multiply(xv._data, (<Node>wxs[k])._data)
-        else:
-            yd = matmul_arrays(xv._data, (<Node>wxs[k])._data)
+        yd = matmul_arrays(xv._data, (<Node>wxs[k])._data)
         bd = (<Node>bs[k])._data
         if np.result_type(yd, bd) == yd.dtype:
             yd += bd
@@ -206,8 +201,6 @@ def lstm_cell(x, wx, b, wh=None, h=None, c=None):
 cdef object _gates_product(object a, object w):
     """a @ w for w (K, 4H), one gate's columns at a time, into one array."""
     n = w.shape[1] // 4
-    if a.shape[1] == 1:
-        return a * w        # one term per element: the product's bits, without BLAS
     out = np.empty((a.shape[0], w.shape[1]), dtype=np.result_type(a, w))
     for k in range(4):
         matmul_into(a, w[:, k * n:(k + 1) * n], out[:, k * n:(k + 1) * n])
