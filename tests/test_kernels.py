@@ -377,6 +377,43 @@ def test_the_go_loop_stops_at_the_limit_and_blas_takes_over():
     assert kernels.seed_order() == (limit, level)
 
 
+def _go_matmul_stack(a, b):
+    """The Go loop over stacks of matrices, NumPy's broadcasting of the leading axes."""
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    c = np.zeros((*batch, a.shape[-2], b.shape[-1]), a.dtype)
+    for k in range(a.shape[-1]):
+        c = c + a[..., :, k : k + 1] * b[..., k : k + 1, :]
+    return c
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "shape_a, shape_b",
+    [
+        ((2, 3, 40), (40, 5)),
+        ((4, 1, 3, 7), (2, 7, 6)),
+        ((3, 5), (4, 5, 2)),
+        ((5, 2, 3, 4), (1, 4, 3)),
+        ((3, 1, 6), (6, 1)),
+        ((0, 3, 4), (4, 2)),
+        ((2, 3, 4), (2, 4, 0)),
+    ],
+)
+def test_stacked_products_are_the_go_loops_bits(gemm_level, shape_a, shape_b, dtype):
+    # each matrix of a stack in the seed's order, as the 2-D product: the same bits as
+    # the batched backward of jacobian and hessian row by row
+    rng = np.random.default_rng(len(shape_a) * 10 + len(shape_b))
+    a = rng.normal(size=shape_a).astype(dtype)
+    b = rng.normal(size=shape_b).astype(dtype)
+    expected = _go_matmul_stack(a, b)
+    assert expected.shape == np.matmul(a, b).shape
+    swapped = np.swapaxes(np.ascontiguousarray(np.swapaxes(a, -1, -2)), -1, -2)
+    for left in (a, swapped, a[..., ::-1, :][..., ::-1, :]):
+        _same_bits(matmul_py(left, b), expected)
+    with pytest.raises(ValueError):
+        matmul_py(np.ones((2, 3, 4)), np.ones((3, 4, 2)))
+
+
 def test_empty_products_return_at_once():
     # no element to compute: no scratch, whatever the depth (a broadcast of 2^57 rows)
     deep = np.broadcast_to(np.ones((1, 1)), (2**57, 1))

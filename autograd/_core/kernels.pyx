@@ -341,12 +341,85 @@ cdef inline tuple _seed_operands(object a, object b):
     return a, b
 
 
+cdef object _matmul_stack(object a, object b):
+    """a @ b for stacks of matrices (NumPy's broadcasting of the leading dimensions), each
+    product by gemm.h, where the arrays are float arrays of one type and each product has
+    at most _seed_order_max multiply-adds; else None."""
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    if not ((t == cnp.NPY_DOUBLE or t == cnp.NPY_FLOAT) and cnp.PyArray_TYPE(<cnp.ndarray>b) == t
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>a) and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>b)):
+        return None
+    cdef int na = cnp.PyArray_NDIM(<cnp.ndarray>a), nb = cnp.PyArray_NDIM(<cnp.ndarray>b)
+    cdef Py_ssize_t m = cnp.PyArray_DIM(<cnp.ndarray>a, na - 2)
+    cdef Py_ssize_t depth = cnp.PyArray_DIM(<cnp.ndarray>a, na - 1)
+    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>b, nb - 1)
+    if (cnp.PyArray_DIM(<cnp.ndarray>b, nb - 2) != depth
+            or <double>m * <double>n * <double>depth > <double>_seed_order_max):
+        return None
+    try:
+        batch = np.broadcast_shapes(a.shape[:na - 2], b.shape[:nb - 2])
+    except ValueError:
+        return None                 # NumPy's error, from np.matmul
+    if m == 0 or n == 0 or 0 in batch:
+        return None                 # no element: NumPy's empty result
+    # one stack of each, a view where the strides allow (a broadcast operand repeats)
+    stack_a = np.broadcast_to(a, batch + (m, depth)).reshape(-1, m, depth)
+    stack_b = np.broadcast_to(b, batch + (depth, n)).reshape(-1, depth, n)
+    if not (stack_a.flags.aligned and stack_b.flags.aligned):
+        stack_a = np.ascontiguousarray(stack_a)
+        stack_b = np.ascontiguousarray(stack_b)
+    out = np.empty(batch + (m, n), dtype=a.dtype)
+    _gemm_stack(stack_a, stack_b, out.reshape(-1, m, n))
+    return out
+
+
+cdef int _gemm_stack(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c) except -1:
+    """c[i] = a[i] @ b[i] by gemm.h for 3-D stacks (c C-ordered), in one loop without
+    the GIL."""
+    cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(a), count = cnp.PyArray_DIM(a, 0), i
+    cdef Py_ssize_t m = cnp.PyArray_DIM(a, 1), depth = cnp.PyArray_DIM(a, 2)
+    cdef Py_ssize_t n = cnp.PyArray_DIM(b, 2)
+    cdef Py_ssize_t sa[3]
+    cdef Py_ssize_t sb[3]
+    for i in range(3):
+        sa[i] = cnp.PyArray_STRIDE(a, i) // size
+        sb[i] = cnp.PyArray_STRIDE(b, i) // size
+    cdef int err = 0
+    cdef bint wide = cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE
+    cdef char *pa = <char *>cnp.PyArray_DATA(a)
+    cdef char *pb = <char *>cnp.PyArray_DATA(b)
+    cdef char *pc = <char *>cnp.PyArray_DATA(c)
+    with nogil:
+        for i in range(count):
+            if wide:
+                err = ag_gemm_d(m, n, depth, <const double *>pa + i * sa[0], sa[1], sa[2],
+                                <const double *>pb + i * sb[0], sb[1], sb[2],
+                                <double *>pc + i * m * n, n)
+            else:
+                err = ag_gemm_f(m, n, depth, <const float *>pa + i * sa[0], sa[1], sa[2],
+                                <const float *>pb + i * sb[0], sb[1], sb[2],
+                                <float *>pc + i * m * n, n)
+            if err:
+                break
+    if err:
+        raise MemoryError("matmul: cannot allocate the product's scratch")
+    return 0
+
+
 cdef object matmul_arrays(object a, object b):
-    """``np.matmul(a, b)``. Two 2-D float arrays of one type: a product of at most
-    _seed_order_max multiply-adds is summed in the seed's order (gemm.h); a larger one is
-    NumPy's BLAS call, written into a buffer of the cache when large."""
+    """``np.matmul(a, b)``. Float arrays of one type: a product of at most
+    _seed_order_max multiply-adds (each of a stack's) is summed in the seed's order
+    (gemm.h); a larger one is NumPy's BLAS call, written into a buffer of the cache when
+    large and 2-D."""
     cdef cnp.npy_intp dims[2]
     cdef int t
+    if (cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b)
+            and cnp.PyArray_NDIM(<cnp.ndarray>a) >= 2 and cnp.PyArray_NDIM(<cnp.ndarray>b) >= 2
+            and (cnp.PyArray_NDIM(<cnp.ndarray>a) > 2 or cnp.PyArray_NDIM(<cnp.ndarray>b) > 2)):
+        stacked = _matmul_stack(a, b)
+        if stacked is not None:
+            return stacked
+        return np.matmul(a, b)
     seed = _seed_operands(a, b)
     if seed is not None:
         a, b = seed

@@ -23,9 +23,9 @@ cdef class MatMul(Function):
         cdef Node w = self._x1
         gx = gw = None
         if not x._const:
-            gx = sum_to_batched(np.matmul(gy, _swap_last(w._data)), x._data.shape)
+            gx = sum_to_batched(matmul_arrays(gy, _swap_last(w._data)), x._data.shape)
         if not w._const:
-            gw = sum_to_batched(np.matmul(_swap_last(x._data), gy), w._data.shape)
+            gw = sum_to_batched(matmul_arrays(_swap_last(x._data), gy), w._data.shape)
         return (gx, gw)
 
     cdef object backward_vars(self, object gy):
@@ -108,9 +108,9 @@ cdef class Linear(Function):
         cdef Node w = self._x1
         gx = gw = gb = None
         if not x._const:
-            gx = np.matmul(gy, w._data.T)
+            gx = matmul_arrays(gy, w._data.T)
         if not w._const:
-            gw = np.matmul(x._data.T, gy)       # (B, in, out): x is 2-D here
+            gw = matmul_arrays(x._data.T, gy)   # (B, in, out): x is 2-D here
         if self._n_in == 3 and not (<Node>self._more[0])._const:
             gb = sum_to_batched(gy, (<Node>self._more[0])._data.shape)
         return (gx, gw, gb)[:self._n_in]
