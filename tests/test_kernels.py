@@ -397,6 +397,7 @@ def _go_matmul_stack(a, b):
         ((3, 1, 6), (6, 1)),
         ((0, 3, 4), (4, 2)),
         ((2, 3, 4), (2, 4, 0)),
+        ((2, 3, 0), (0, 4)),
     ],
 )
 def test_stacked_products_are_the_go_loops_bits(gemm_level, shape_a, shape_b, dtype):

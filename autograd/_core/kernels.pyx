@@ -363,13 +363,16 @@ cdef object _matmul_stack(object a, object b):
     if m == 0 or n == 0 or 0 in batch:
         return None                 # no element: NumPy's empty result
     # one stack of each, a view where the strides allow (a broadcast operand repeats)
-    stack_a = np.broadcast_to(a, batch + (m, depth)).reshape(-1, m, depth)
-    stack_b = np.broadcast_to(b, batch + (depth, n)).reshape(-1, depth, n)
+    cdef Py_ssize_t count = 1
+    for size in batch:
+        count *= size
+    stack_a = np.broadcast_to(a, batch + (m, depth)).reshape(count, m, depth)
+    stack_b = np.broadcast_to(b, batch + (depth, n)).reshape(count, depth, n)
     if not (stack_a.flags.aligned and stack_b.flags.aligned):
         stack_a = np.ascontiguousarray(stack_a)
         stack_b = np.ascontiguousarray(stack_b)
     out = np.empty(batch + (m, n), dtype=a.dtype)
-    _gemm_stack(stack_a, stack_b, out.reshape(-1, m, n))
+    _gemm_stack(stack_a, stack_b, out.reshape(count, m, n))
     return out
 
 
