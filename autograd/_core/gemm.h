@@ -9,12 +9,17 @@
  *
  * The loop keeps that order and still runs a vector's width of columns at once: a tile
  * of 4 rows by 2 vectors of columns is kept in registers over the whole depth, each
- * element of it its own sum in k's order. With AVX2 (checked at run time; the results
- * are the same without it, a vector of adds being the same adds) a tile is 4x8 doubles
- * or 4x16 floats. B is read a panel of columns at a time, packed into scratch where it
- * is not contiguous along its rows or the panel is the last, partial one (padded with
- * zeros, whose columns are computed and dropped); the rows after the last whole tile
- * are computed one at a time. */
+ * element of it its own sum in k's order. The vectors are SSE2's (the x86-64 baseline),
+ * AVX2's or AVX-512's, the narrowest that cover the output's width up to what the CPU
+ * has (checked at run time; a vector of adds is the same adds, so the bits are the
+ * same on each): a tile is 4x4 to 4x16 doubles, 4x8 to 4x32 floats. The wider of the
+ * output's dimensions runs along the vectors (where it has fewer columns than rows,
+ * its transpose is computed: the same products, added in the same order). B is read a
+ * panel of columns at a time, packed into scratch where it is not contiguous along its
+ * rows or the panel is the last, partial one (padded with zeros, whose columns are
+ * computed and dropped); the rows after the last whole tile are computed one at a
+ * time. A NaN's sign bit may differ between the vector widths (which operand's NaN an
+ * addition keeps is the instruction's choice). */
 #ifndef AG_GEMM_H
 #define AG_GEMM_H
 
