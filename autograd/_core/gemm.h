@@ -152,31 +152,20 @@ typedef float ag_vf4;
         LOOP(m, n, depth, a, sa0, sa1, b, sb0, sb1, c, sc0, sc1, panel);                  \
     }
 
-AG_GEMM_TILE(ag_gemm_tile_d2, double, ag_vd2)
-AG_GEMM_ROW(ag_gemm_row_d2, double, ag_vd2)
-AG_GEMM_TILE(ag_gemm_tile_f4, float, ag_vf4)
-AG_GEMM_ROW(ag_gemm_row_f4, float, ag_vf4)
-AG_GEMM_LOOP(ag_gemm_loop_d2, ag_gemm_tile_d2, ag_gemm_row_d2, double, ag_vd2)
-AG_GEMM_LOOP(ag_gemm_loop_f4, ag_gemm_tile_f4, ag_gemm_row_f4, float, ag_vf4)
-AG_GEMM_ENTRY(ag_gemm_d_base, ag_gemm_loop_d2, double, )
-AG_GEMM_ENTRY(ag_gemm_f_base, ag_gemm_loop_f4, float, )
+/* One vector width's build for one element type: its tile, row, loop and entry NAME */
+#define AG_GEMM_BUILD(NAME, T, V, TARGET)                                               \
+    AG_GEMM_TILE(NAME##_tile, T, V)                                                       \
+    AG_GEMM_ROW(NAME##_row, T, V)                                                         \
+    AG_GEMM_LOOP(NAME##_loop, NAME##_tile, NAME##_row, T, V)                              \
+    AG_GEMM_ENTRY(NAME, NAME##_loop, T, TARGET)
+
+AG_GEMM_BUILD(ag_gemm_d_base, double, ag_vd2, )
+AG_GEMM_BUILD(ag_gemm_f_base, float, ag_vf4, )
 #ifdef AG_GEMM_X86
-AG_GEMM_TILE(ag_gemm_tile_d4, double, ag_vd4)
-AG_GEMM_ROW(ag_gemm_row_d4, double, ag_vd4)
-AG_GEMM_TILE(ag_gemm_tile_f8, float, ag_vf8)
-AG_GEMM_ROW(ag_gemm_row_f8, float, ag_vf8)
-AG_GEMM_LOOP(ag_gemm_loop_d4, ag_gemm_tile_d4, ag_gemm_row_d4, double, ag_vd4)
-AG_GEMM_LOOP(ag_gemm_loop_f8, ag_gemm_tile_f8, ag_gemm_row_f8, float, ag_vf8)
-AG_GEMM_ENTRY(ag_gemm_d_avx2, ag_gemm_loop_d4, double, __attribute__((target("avx2"))))
-AG_GEMM_ENTRY(ag_gemm_f_avx2, ag_gemm_loop_f8, float, __attribute__((target("avx2"))))
-AG_GEMM_TILE(ag_gemm_tile_d8, double, ag_vd8)
-AG_GEMM_ROW(ag_gemm_row_d8, double, ag_vd8)
-AG_GEMM_TILE(ag_gemm_tile_f16, float, ag_vf16)
-AG_GEMM_ROW(ag_gemm_row_f16, float, ag_vf16)
-AG_GEMM_LOOP(ag_gemm_loop_d8, ag_gemm_tile_d8, ag_gemm_row_d8, double, ag_vd8)
-AG_GEMM_LOOP(ag_gemm_loop_f16, ag_gemm_tile_f16, ag_gemm_row_f16, float, ag_vf16)
-AG_GEMM_ENTRY(ag_gemm_d_avx512, ag_gemm_loop_d8, double, __attribute__((target("avx512f"))))
-AG_GEMM_ENTRY(ag_gemm_f_avx512, ag_gemm_loop_f16, float, __attribute__((target("avx512f"))))
+AG_GEMM_BUILD(ag_gemm_d_avx2, double, ag_vd4, __attribute__((target("avx2"))))
+AG_GEMM_BUILD(ag_gemm_f_avx2, float, ag_vf8, __attribute__((target("avx2"))))
+AG_GEMM_BUILD(ag_gemm_d_avx512, double, ag_vd8, __attribute__((target("avx512f"))))
+AG_GEMM_BUILD(ag_gemm_f_avx512, float, ag_vf16, __attribute__((target("avx512f"))))
 #endif
 
 /* The widest vectors the CPU has and ag_gemm_setup allows: 0 the baseline's, 1 AVX2's,
