@@ -399,6 +399,31 @@ def test_max_pool_2x2_fast_path_against_the_rule(dtype):
     np.testing.assert_array_equal(pos1, ref_pos1)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(40, 6, 8), (3, 4, 40), (2, 7, 9)])
+def test_max_pool_2x2_backward_against_the_scatter(dtype, shape):
+    """The 2x2 windows' gradient (their own loop, which writes every element where the
+    windows cover the planes, and the general loop on odd planes) against the
+    scatter-add to the flat indices: ties, signed zeros, infinities, NaNs; a -0 gradient
+    lands as +0 (added into zeros)."""
+    rng = np.random.default_rng(25)
+    x = rng.choice(np.array([-np.inf, -1.0, -0.0, 0.0, 1.0, 2.0, np.inf, np.nan]), size=shape)
+    x = x.astype(dtype)
+    y, pos = K.max_pool_forward(x, (2, 2), (2, 2), (0, 0), indices="window")
+    _, idx = K.max_pool_forward(x, (2, 2), (2, 2), (0, 0))
+    gy = rng.normal(size=y.shape).astype(dtype)
+    gy.flat[::3] = -0.0
+    gx = K.max_pool_backward(pos, gy, x.shape, (2, 2), (2, 2), (0, 0))
+    m, h, w = shape
+    ref = K.scatter_add(gy.reshape(m, -1), idx.reshape(m, -1), h * w).reshape(shape)
+    assert gx.tobytes() == ref.tobytes()
+    assert not np.signbit(gx[gx == 0]).any()
+    bad = pos.copy()
+    bad.flat[[0, 7]] = 4
+    with pytest.raises(IndexError, match="2 positions are outside"):
+        K.max_pool_backward(bad, gy, x.shape, (2, 2), (2, 2), (0, 0))
+
+
 def test_max_pool_window_kernels_validate():
     pos = np.zeros((2, 2, 2), np.uint8)
     g = np.ones((2, 2, 2))
@@ -641,6 +666,55 @@ def test_im2col_and_its_adjoint_col2im(dtype, geometry):
     np.testing.assert_allclose(
         np.vdot(col, c), np.vdot(x, back), rtol=1e-4 if dtype == np.float32 else 1e-12
     )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "shape, geometry",
+    [
+        ((3, 2, 20, 17), ((3, 3), (1, 1), (1, 1))),  # rows of 16 and more: memcpy
+        ((2, 3, 18, 33), ((5, 3), (2, 3), (2, 1))),
+        ((4, 16, 4, 4), ((3, 3), (1, 1), (1, 1))),  # the digits CNN's second layer
+        ((0, 2, 4, 4), ((3, 3), (1, 1), (1, 1))),
+        ((2, 1, 0, 3), ((1, 1), (1, 1), (1, 0))),  # no rows: padding only
+    ],
+)
+def test_im2col_col2im_short_and_long_rows(dtype, shape, geometry):
+    """im2col against its NumPy rendering and col2im against the same scatter written with
+    np.add.at, bit for bit, on rows short and long, strided and padded; col2im adds into
+    ``out``."""
+    k, s, p = geometry
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=shape).astype(dtype)
+    col = K.im2col(x, k, s, p)
+    np.testing.assert_array_equal(col, naive_im2col(x, k[0], k[1], s, p))
+    c = rng.normal(size=col.shape).astype(dtype)
+    n, ch, h, w = shape
+    oh, ow = (h + 2 * p[0] - k[0]) // s[0] + 1, (w + 2 * p[1] - k[1]) // s[1] + 1
+    pad = np.zeros((n, ch, h + 2 * p[0], w + 2 * p[1]), dtype)
+    taps = c.reshape(ch, k[0], k[1], n, oh, ow)
+    for i in range(k[0]):  # the taps in col2im's order: each element's sum from zero
+        for j in range(k[1]):
+            pad[:, :, i : i + s[0] * oh : s[0], j : j + s[1] * ow : s[1]] += taps[
+                :, i, j
+            ].transpose(1, 0, 2, 3)
+    ref = pad[:, :, p[0] : p[0] + h, p[1] : p[1] + w]
+    assert K.col2im(c, shape, k, s, p).tobytes() == (np.zeros(shape, dtype) + ref).tobytes()
+    out = np.ones(shape, dtype)
+    K.col2im(c, shape, k, s, p, out=out)
+    assert out.tobytes() == (1 + ref).tobytes()
+
+
+@pytest.mark.parametrize("size", [1, 5, 16, 23])
+def test_nchw_to_cn_sums(size):
+    """The rearranged gradient exactly, and its sums over images and pixels (four partial
+    sums a plane) to float64's rounding."""
+    rng = np.random.default_rng(14)
+    for dtype in (np.float32, np.float64):
+        g = rng.normal(size=(3, 4, size)).astype(dtype)
+        gy2, gb = K.nchw_to_cn(g)
+        np.testing.assert_array_equal(gy2, g.transpose(1, 0, 2).reshape(4, -1))
+        np.testing.assert_allclose(gb, g.astype(np.float64).sum(axis=(0, 2)), rtol=1e-13)
 
 
 def test_kernel_wrappers_validate():

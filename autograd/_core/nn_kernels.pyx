@@ -75,73 +75,69 @@ cdef inline Py_ssize_t _end(Py_ssize_t offset, Py_ssize_t stride, Py_ssize_t siz
 
 # ============================================================================ convolution
 
-cdef void _im2col_loop(const floating[:, :, :, ::1] x,     # IN  (n, c, h, w)
-                       floating[:, ::1] col,                 # OUT (c*kh*kw, n*oh*ow)
-                       Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
-                       Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t oh, Py_ssize_t ow) noexcept nogil:
-    cdef Py_ssize_t n_img = x.shape[0], chans = x.shape[1], height = x.shape[2], width = x.shape[3]
-    cdef Py_ssize_t c, i, j, n, p, q, r, h, p0, p1, q0, q1, base, w0
-    for c in range(chans):
-        for i in range(kh):
-            p0 = _first(i - ph, sh)
-            p1 = _end(i - ph, sh, height, oh)
-            for j in range(kw):
-                q0 = _first(j - pw, sw)
-                q1 = _end(j - pw, sw, width, ow)
-                r = (c * kh + i) * kw + j
-                w0 = j - pw
-                for n in range(n_img):
-                    for p in range(oh):
-                        base = (n * oh + p) * ow
-                        if p < p0 or p >= p1 or q0 >= q1:
-                            for q in range(ow):
-                                col[r, base + q] = 0
-                            continue
-                        h = p * sh + i - ph
-                        for q in range(q0):
-                            col[r, base + q] = 0
-                        for q in range(q0, q1):
-                            col[r, base + q] = x[n, c, h, q * sw + w0]
-                        for q in range(q1, ow):
-                            col[r, base + q] = 0
-
-
-cdef void _col2im_loop(const floating[:, ::1] col,          # IN  (c*kh*kw, n*oh*ow)
-                       floating[:, :, :, ::1] x,              # OUT (n, c, h, w), zeroed
-                       Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
-                       Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t oh, Py_ssize_t ow) noexcept nogil:
-    cdef Py_ssize_t n_img = x.shape[0], chans = x.shape[1], height = x.shape[2], width = x.shape[3]
-    cdef Py_ssize_t c, i, j, n, p, q, r, h, p0, p1, q0, q1, base, w0
-    for n in range(n_img):
-        for c in range(chans):
-            for i in range(kh):
-                p0 = _first(i - ph, sh)
-                p1 = _end(i - ph, sh, height, oh)
-                for j in range(kw):
-                    q0 = _first(j - pw, sw)
-                    q1 = _end(j - pw, sw, width, ow)
-                    r = (c * kh + i) * kw + j
-                    w0 = j - pw
-                    for p in range(p0, p1):
-                        h = p * sh + i - ph
-                        base = (n * oh + p) * ow
-                        for q in range(q0, q1):
-                            x[n, c, h, q * sw + w0] += col[r, base + q]
+cdef extern from "conv.h" nogil:
+    # the rearranging loops over raw rows (conv.h); -1: no memory for their scratch
+    int ag_im2col_d(const double *x, double *col, Py_ssize_t n, Py_ssize_t c, Py_ssize_t h,
+                    Py_ssize_t w, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                    Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t oh, Py_ssize_t ow)
+    int ag_im2col_f(const float *x, float *col, Py_ssize_t n, Py_ssize_t c, Py_ssize_t h,
+                    Py_ssize_t w, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                    Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t oh, Py_ssize_t ow)
+    int ag_col2im_d(const double *col, double *x, Py_ssize_t n, Py_ssize_t c, Py_ssize_t h,
+                    Py_ssize_t w, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                    Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t oh, Py_ssize_t ow)
+    int ag_col2im_f(const float *col, float *x, Py_ssize_t n, Py_ssize_t c, Py_ssize_t h,
+                    Py_ssize_t w, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                    Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t oh, Py_ssize_t ow)
+    void ag_pool2x2_d(const double *x, double *y, Py_ssize_t *idx, unsigned char *pos,
+                      int mode, Py_ssize_t m, Py_ssize_t h, Py_ssize_t w, Py_ssize_t oh,
+                      Py_ssize_t ow)
+    void ag_pool2x2_f(const float *x, float *y, Py_ssize_t *idx, unsigned char *pos,
+                      int mode, Py_ssize_t m, Py_ssize_t h, Py_ssize_t w, Py_ssize_t oh,
+                      Py_ssize_t ow)
+    Py_ssize_t ag_pool2x2_grad_d(const unsigned char *pos, const double *gy, double *gx,
+                                 Py_ssize_t rows, Py_ssize_t ow)
+    Py_ssize_t ag_pool2x2_grad_f(const unsigned char *pos, const float *gy, float *gx,
+                                 Py_ssize_t rows, Py_ssize_t ow)
+    void ag_nchw_to_cn_d(const double *gy, double *gy2, double *gb, Py_ssize_t n,
+                         Py_ssize_t outs, Py_ssize_t size)
+    void ag_nchw_to_cn_f(const float *gy, float *gy2, double *gb, Py_ssize_t n,
+                         Py_ssize_t outs, Py_ssize_t size)
 
 
 cdef int _im2col_run(const floating[:, :, :, ::1] x, floating[:, ::1] col, Py_ssize_t kh,
                      Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                      Py_ssize_t oh, Py_ssize_t ow) except -1:
+    cdef int done
+    if x.shape[0] * x.shape[1] == 0 or col.shape[1] == 0:
+        return 0
     with nogil:
-        _im2col_loop(x, col, kh, kw, sh, sw, ph, pw, oh, ow)
+        if floating is double:
+            done = ag_im2col_d(&x[0, 0, 0, 0], &col[0, 0], x.shape[0], x.shape[1], x.shape[2],
+                               x.shape[3], kh, kw, sh, sw, ph, pw, oh, ow)
+        else:
+            done = ag_im2col_f(&x[0, 0, 0, 0], &col[0, 0], x.shape[0], x.shape[1], x.shape[2],
+                               x.shape[3], kh, kw, sh, sw, ph, pw, oh, ow)
+    if done < 0:
+        raise MemoryError("im2col: no memory for a padded image plane")
     return 0
 
 
 cdef int _col2im_run(const floating[:, ::1] col, floating[:, :, :, ::1] x, Py_ssize_t kh,
                      Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                      Py_ssize_t oh, Py_ssize_t ow) except -1:
+    cdef int done
+    if x.shape[0] * x.shape[1] == 0 or col.shape[1] == 0:
+        return 0
     with nogil:
-        _col2im_loop(col, x, kh, kw, sh, sw, ph, pw, oh, ow)
+        if floating is double:
+            done = ag_col2im_d(&col[0, 0], &x[0, 0, 0, 0], x.shape[0], x.shape[1], x.shape[2],
+                               x.shape[3], kh, kw, sh, sw, ph, pw, oh, ow)
+        else:
+            done = ag_col2im_f(&col[0, 0], &x[0, 0, 0, 0], x.shape[0], x.shape[1], x.shape[2],
+                               x.shape[3], kh, kw, sh, sw, ph, pw, oh, ow)
+    if done < 0:
+        raise MemoryError("col2im: no memory for a padded image plane")
     return 0
 
 
@@ -212,24 +208,6 @@ cdef void _cn_to_nchw_loop(const floating[:, ::1] y2,       # IN  (o, n*l)
                 y[n, o, k] = y2[o, base + k] + bo
 
 
-cdef void _nchw_to_cn_loop(const floating[:, :, ::1] gy,    # IN  (n, o, l)
-                           floating[:, ::1] gy2,             # OUT (o, n*l)
-                           double[::1] gb) noexcept nogil:   # OUT (o,): sums, zeroed
-    cdef Py_ssize_t n_img = gy.shape[0], outs = gy.shape[1], size = gy.shape[2]
-    cdef Py_ssize_t n, o, k, base
-    cdef double s
-    cdef floating v
-    for n in range(n_img):
-        base = n * size
-        for o in range(outs):
-            s = 0
-            for k in range(size):
-                v = gy[n, o, k]
-                gy2[o, base + k] = v
-                s += v
-            gb[o] += s
-
-
 cdef int _cn_to_nchw_run(const floating[:, ::1] y2, const floating[::1] b,
                          floating[:, :, ::1] y) except -1:
     with nogil:
@@ -239,8 +217,15 @@ cdef int _cn_to_nchw_run(const floating[:, ::1] y2, const floating[::1] b,
 
 cdef int _nchw_to_cn_run(const floating[:, :, ::1] gy, floating[:, ::1] gy2,
                          double[::1] gb) except -1:
+    if gy.shape[0] * gy.shape[1] * gy.shape[2] == 0:
+        return 0
     with nogil:
-        _nchw_to_cn_loop(gy, gy2, gb)
+        if floating is double:
+            ag_nchw_to_cn_d(&gy[0, 0, 0], &gy2[0, 0], &gb[0], gy.shape[0], gy.shape[1],
+                            gy.shape[2])
+        else:
+            ag_nchw_to_cn_f(&gy[0, 0, 0], &gy2[0, 0], &gb[0], gy.shape[0], gy.shape[1],
+                            gy.shape[2])
     return 0
 
 
@@ -328,43 +313,16 @@ cdef void _max_pool_loop(const floating[:, :, ::1] x,        # IN  (m, h, w)
 cdef void _max_pool_2x2(const floating[:, :, ::1] x, floating[:, :, ::1] y,
                         Py_ssize_t[:, :, ::1] idx, unsigned char[:, :, ::1] pos,
                         int mode) noexcept nogil:
-    # The most common pooling (2x2, stride 2, no padding) as _max_pool_loop computes it: a
-    # window's four values read at once and compared in scan order; without NaN (almost
-    # always) as maxima and conditional moves, not branches on data.
-    cdef Py_ssize_t width = x.shape[2], oh = y.shape[1], ow = y.shape[2]
-    cdef Py_ssize_t m, p, q, t, k
-    cdef const floating *r0
-    cdef const floating *r1
-    cdef floating v[4]
-    cdef floating best
-    for m in range(x.shape[0]):
-        for p in range(oh):
-            r0 = &x[m, 2 * p, 0]
-            r1 = r0 + width
-            for q in range(ow):
-                v[0] = r0[2 * q]
-                v[1] = r0[2 * q + 1]
-                v[2] = r1[2 * q]
-                v[3] = r1[2 * q + 1]
-                best = v[0]     # in the place of -inf: the same maximum and position
-                t = 0
-                if (v[0] != v[0]) | (v[1] != v[1]) | (v[2] != v[2]) | (v[3] != v[3]):
-                    for k in range(1, 4):   # a NaN wins, the last one
-                        if v[k] > best or v[k] != v[k]:
-                            best = v[k]
-                            t = k
-                else:
-                    t = 1 if v[1] > best else t
-                    best = v[1] if v[1] > best else best
-                    t = 2 if v[2] > best else t
-                    best = v[2] if v[2] > best else best
-                    t = 3 if v[3] > best else t
-                    best = v[3] if v[3] > best else best
-                y[m, p, q] = best
-                if mode == 1:
-                    idx[m, p, q] = (2 * p + (t >> 1)) * width + 2 * q + (t & 1)
-                elif mode == 2:
-                    pos[m, p, q] = <unsigned char>t
+    # The most common pooling (2x2, stride 2, no padding) as _max_pool_loop computes it
+    # (conv.h: without a branch on the data)
+    if y.shape[0] * y.shape[1] * y.shape[2] == 0:
+        return
+    if floating is double:
+        ag_pool2x2_d(&x[0, 0, 0], &y[0, 0, 0], &idx[0, 0, 0], &pos[0, 0, 0], mode, x.shape[0],
+                     x.shape[1], x.shape[2], y.shape[1], y.shape[2])
+    else:
+        ag_pool2x2_f(&x[0, 0, 0], &y[0, 0, 0], &idx[0, 0, 0], &pos[0, 0, 0], mode, x.shape[0],
+                     x.shape[1], x.shape[2], y.shape[1], y.shape[2])
 
 
 cdef Py_ssize_t _max_pool_grad_loop(const unsigned char[:, :, ::1] pos,  # IN  (m, oh, ow)
@@ -488,8 +446,19 @@ cdef Py_ssize_t _max_pool_grad_run(const unsigned char[:, :, ::1] pos,
                                    Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
                                    Py_ssize_t ph, Py_ssize_t pw) except -1:
     cdef Py_ssize_t bad
+    cdef bint windows = (kh == 2 and kw == 2 and sh == 2 and sw == 2 and ph == 0 and pw == 0
+                         and gx.shape[1] == 2 * gy.shape[1] and gx.shape[2] == 2 * gy.shape[2])
+    if gy.shape[0] * gy.shape[1] * gy.shape[2] == 0:
+        return 0
     with nogil:
-        bad = _max_pool_grad_loop(pos, gy, gx, kh, kw, sh, sw, ph, pw)
+        if not windows:
+            bad = _max_pool_grad_loop(pos, gy, gx, kh, kw, sh, sw, ph, pw)
+        elif floating is double:
+            bad = ag_pool2x2_grad_d(&pos[0, 0, 0], &gy[0, 0, 0], &gx[0, 0, 0],
+                                    gy.shape[0] * gy.shape[1], gy.shape[2])
+        else:
+            bad = ag_pool2x2_grad_f(&pos[0, 0, 0], &gy[0, 0, 0], &gx[0, 0, 0],
+                                    gy.shape[0] * gy.shape[1], gy.shape[2])
     return bad
 
 
@@ -557,7 +526,7 @@ def max_pool_forward(x, kernel, stride, pad, indices=True):
     shape = (x.shape[0], oh, ow)
     y = np.empty(shape, dtype=x.dtype)
     idx = np.empty(shape if mode == 1 else (1, 1, 1), dtype=np.intp)
-    pos = np.empty(shape if mode == 2 else (1, 1, 1), dtype=np.uint8)
+    pos = np.empty(shape, dtype=np.uint8)  # also the 2x2 loop's scratch in the other modes
     if x.dtype == np.float64:
         _max_pool_run[double](x, y, idx, pos, mode, kh, kw, sh, sw, ph, pw)
     else:
@@ -579,8 +548,11 @@ def max_pool_backward(pos, gy, shape, kernel, stride, pad):
     m, h, w = [int(s) for s in shape]
     if min(m, h, w) < 0:
         raise ValueError(f"max_pool_backward: shape must not be negative, got {tuple(shape)}")
-    gx = np.zeros((m, h, w), dtype=gy.dtype)
-    kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(gx, kernel, stride, pad, "max_pool_backward")
+    kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(np.empty((0, h, w)), kernel, stride, pad,
+                                                    "max_pool_backward")
+    # 2x2 windows that cover the planes write every element: no zeros first
+    covered = (kh, kw, sh, sw, ph, pw, h, w) == (2, 2, 2, 2, 0, 0, 2 * oh, 2 * ow)
+    gx = (np.empty if covered else np.zeros)((m, h, w), dtype=gy.dtype)
     if gy.shape != (m, oh, ow) or pos.shape != (m, oh, ow):
         raise ValueError(f"max_pool_backward: gy of shape {gy.shape} and pos of shape "
                          f"{pos.shape} must both be {(m, oh, ow)}")
