@@ -15,6 +15,22 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 
+def _bind():
+    """The process bound to as many cores as threads (where the OS can): at one thread
+    every library runs on one core, whatever threads of its own it starts. JAX's runtime
+    has some besides Eigen's: unbound, its big MLP at "one thread" used both cores and
+    took 10.9 ms a step against 19.4 ms bound."""
+    if not hasattr(os, "sched_setaffinity"):
+        return
+    threads = int(os.environ["OMP_NUM_THREADS"])
+    cores = sorted(os.sched_getaffinity(0))
+    if 0 < threads < len(cores):
+        os.sched_setaffinity(0, cores[:threads])
+
+
+_bind()
+
+
 def load_torch():
     try:
         import torch

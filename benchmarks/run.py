@@ -262,13 +262,7 @@ def main(argv=None):
         help="measure these workloads only; keep the others from results.json",
     )
     args = parser.parse_args(argv)
-    if args.child:
-        # as many cores as BLAS threads: at one thread every library runs on one core,
-        # whatever threads of its own it starts (JAX's runtime has some besides Eigen's)
-        threads = int(os.environ["OMP_NUM_THREADS"])
-        cores = sorted(os.sched_getaffinity(0))
-        if threads < len(cores):
-            os.sched_setaffinity(0, cores[:threads])
+    if args.child:  # bound to as many cores as threads when harness loads
         print(json.dumps(child(args.rounds, args.only)))
         return
     if args.memory:
