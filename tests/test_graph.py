@@ -39,6 +39,33 @@ def test_grads_accumulate_by_addition():
     assert repr(x.grad) == "variable(3)"
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradients_added_in_place_stay_exact_and_unshared(dtype):
+    """A walk adds a node's third and later gradients in place into the sum it made of
+    the first two: the sums are exact, and an array another node was handed (``+``
+    passes its gradient on as it is, to both operands) is never written into."""
+    rng = np.random.default_rng(3)
+    c, d, e, f = (rng.integers(-4, 5, size=(3, 4)).astype(dtype) for _ in range(4))
+    p = ag.Variable(np.ones((3, 4), dtype))
+    q = ag.Variable(np.ones((3, 4), dtype))
+    r = q * 1.0  # a generation up: p + r is walked first, and p's first gradient is r's
+    y = F.sum((p + r) * c) + F.sum(p * d) + F.sum(p * e) + F.sum(p * f)
+    y.backward(retain_grad=True)
+    np.testing.assert_array_equal(r.grad.data, c)
+    np.testing.assert_array_equal(q.grad.data, c)
+    np.testing.assert_array_equal(p.grad.data, c + d + e + f)
+    # an intermediate with four gradients, kept; and through grad(), which walks apart
+    z = p * 2.0
+    y = F.sum(z * c) + F.sum(z * d) + F.sum(z * e) + F.sum(z * f)
+    p.cleargrad()
+    y.backward(retain_grad=True)
+    np.testing.assert_array_equal(z.grad.data, c + d + e + f)
+    np.testing.assert_array_equal(p.grad.data, 2 * (c + d + e + f))
+    (gp, gq) = ag.grad([F.sum((p + q) * c) + F.sum(p * d) + F.sum(p * e) + F.sum(p * f)], [p, q])
+    np.testing.assert_array_equal(gq.data, c)
+    np.testing.assert_array_equal(gp.data, c + d + e + f)
+
+
 def test_retain_grad():
     x = ag.variable(2.0)
     a = x * 3.0

@@ -1274,6 +1274,23 @@ cdef int _stale(Function f, Node x) except -1:
         f"{'named ' + repr(x._name) if x._name else 'of shape ' + str(x._data.shape)})")
 
 
+cdef inline void _add_into(Node x, object gx, Py_ssize_t walk) except *:
+    """``x._g += gx`` for a walk without a graph: a third and later gradient is added in
+    place into the sum this walk made of the first two (an array nothing else holds),
+    where the two are arrays of one shape and dtype; otherwise, as the first sum, a new
+    array. A weight that an RNN uses at each of its steps gets as many gradients: one
+    array a walk for them instead of one a step."""
+    g = x._g
+    if (x._g_owner == walk and cnp.PyArray_CheckExact(g) and cnp.PyArray_CheckExact(gx)
+            and cnp.PyArray_SIZE(<cnp.ndarray>g) > 1
+            and cnp.PyArray_TYPE(<cnp.ndarray>g) == cnp.PyArray_TYPE(<cnp.ndarray>gx)
+            and cnp.PyArray_SAMESHAPE(<cnp.ndarray>g, <cnp.ndarray>gx)):
+        np.add(g, gx, out=g)
+    else:
+        x._g = add_arrays(g, gx)
+        x._g_owner = walk
+
+
 cdef Py_ssize_t _accumulate(Node x, object gx, Py_ssize_t walk, bint create_graph,
                             list leaves, Heap *heap, Py_ssize_t seq, list saved) except -1:
     """Add ``gx`` to what this walk has gathered for ``x`` and queue ``x``'s creator.
@@ -1290,7 +1307,7 @@ cdef Py_ssize_t _accumulate(Node x, object gx, Py_ssize_t walk, bint create_grap
     elif create_graph:
         x._g = _add_vars(x._g, gx)
     else:
-        x._g = add_arrays(x._g, gx)
+        _add_into(x, gx, walk)
     c = x._creator
     if c is not None and c._cut:
         c = None
@@ -1453,7 +1470,7 @@ cdef Py_ssize_t _gather(Node x, object gx, Py_ssize_t walk, Py_ssize_t mark, bin
     elif create_graph:
         x._g = _add_vars(x._g, gx)
     else:
-        x._g = add_arrays(x._g, gx)
+        _add_into(x, gx, walk)
     if lead:
         if c._walk != walk:
             if saved is not None:
