@@ -15,13 +15,22 @@
  *   arithmetic on the comparisons; a row that holds a NaN is done again by the exact
  *   rule (the first maximum in scan order, or the last NaN).
  *
- * Scratch comes from PyMem_RawMalloc; a function that cannot get it returns -1 and
- * writes nothing. */
+ * Scratch comes from PyMem_RawMalloc; a function that cannot get it (or whose plane's
+ * size overflows) returns -1 and writes nothing. */
 #ifndef AG_CONV_H
 #define AG_CONV_H
 
 #include <Python.h> /* Py_ssize_t, PyMem_RawMalloc */
 #include <string.h>
+
+/* A padded plane of hp x wp elements of `size` bytes, or NULL where there is no memory
+ * for it or its size does not fit (a huge padding with a huge stride can ask for a
+ * plane far larger than the output) */
+static void *ag_plane_alloc(Py_ssize_t hp, Py_ssize_t wp, size_t size) {
+    if (hp < 0 || wp < 0 || (hp > 0 && wp > PY_SSIZE_T_MAX / (Py_ssize_t)size / hp))
+        return NULL;
+    return PyMem_RawMalloc((size_t)(hp * wp > 0 ? hp * wp : 1) * size);
+}
 
 /* A row of a few elements is copied in the loop, not by a call to memcpy (which GCC makes
  * of a copying loop, at a call's cost a row); rows of AG_LONG_ROW and more by memcpy */
@@ -108,7 +117,7 @@
                                   Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph,              \
                                   Py_ssize_t pw, Py_ssize_t oh, Py_ssize_t ow) {            \
         Py_ssize_t hp = h + 2 * ph, wp = w + 2 * pw, plane = oh * ow, cols = n * plane;     \
-        T *pad = (T *)PyMem_RawMalloc((size_t)(hp * wp > 0 ? hp * wp : 1) * sizeof(T));    \
+        T *pad = (T *)ag_plane_alloc(hp, wp, sizeof(T));                                   \
         if (pad == NULL)                                                                    \
             return -1;                                                                      \
         memset(pad, 0, (size_t)(hp * wp) * sizeof(T));                                      \
@@ -136,7 +145,7 @@
                                   Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph,              \
                                   Py_ssize_t pw, Py_ssize_t oh, Py_ssize_t ow) {            \
         Py_ssize_t hp = h + 2 * ph, wp = w + 2 * pw, plane = oh * ow, cols = n * plane;     \
-        T *pad = (T *)PyMem_RawMalloc((size_t)(hp * wp > 0 ? hp * wp : 1) * sizeof(T));    \
+        T *pad = (T *)ag_plane_alloc(hp, wp, sizeof(T));                                   \
         if (pad == NULL)                                                                    \
             return -1;                                                                      \
         int longer = w >= AG_LONG_ROW;                                                      \

@@ -18,10 +18,16 @@ cnp.import_array()
 
 
 cdef bint is_scalar64(object a) noexcept:
-    """True when ``a`` is a one-element float64 array (the scalar fast path)."""
-    return (cnp.PyArray_Check(a)
-            and cnp.PyArray_SIZE(<cnp.ndarray>a) == 1
-            and cnp.PyArray_TYPE(<cnp.ndarray>a) == cnp.NPY_DOUBLE)
+    """True when ``a`` is a one-element float64 array (the scalar fast path): every
+    dimension 1, read here rather than multiplied by NumPy's function for the size."""
+    if not cnp.PyArray_Check(a) or cnp.PyArray_TYPE(<cnp.ndarray>a) != cnp.NPY_DOUBLE:
+        return False
+    cdef int k
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(<cnp.ndarray>a)
+    for k in range(cnp.PyArray_NDIM(<cnp.ndarray>a)):
+        if dims[k] != 1:
+            return False
+    return True
 
 
 cdef double scalar_of(object a) noexcept:
