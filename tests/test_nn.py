@@ -718,6 +718,9 @@ def test_nchw_to_cn_sums(size):
 
 
 def test_kernel_wrappers_validate():
+    # a padding whose padded plane's size overflows: refused before any memory is asked
+    with pytest.raises(MemoryError, match="padded image plane"):
+        K.im2col(np.ones((1, 1, 1, 1)), (1, 1), (2**62, 2**62), (2**31, 2**31))
     with pytest.raises(ValueError, match="larger than the padded"):
         K.im2col(np.ones((1, 1, 2, 2)), (3, 3), (1, 1), (0, 0))
     with pytest.raises(TypeError, match="float32 or float64"):
