@@ -677,6 +677,8 @@ def test_im2col_and_its_adjoint_col2im(dtype, geometry):
         ((4, 16, 4, 4), ((3, 3), (1, 1), (1, 1))),  # the digits CNN's second layer
         ((0, 2, 4, 4), ((3, 3), (1, 1), (1, 1))),
         ((2, 1, 0, 3), ((1, 1), (1, 1), (1, 0))),  # no rows: padding only
+        ((2, 3, 5, 7), ((2, 2), (3, 3), (1, 1))),  # stride over the kernel: border tests
+        ((2, 2, 5, 6), ((2, 3), (1, 1), (2, 3))),  # padding as wide as the kernel: too
     ],
 )
 def test_im2col_col2im_short_and_long_rows(dtype, shape, geometry):
@@ -718,9 +720,12 @@ def test_nchw_to_cn_sums(size):
 
 
 def test_kernel_wrappers_validate():
-    # a padding whose padded plane's size overflows: refused before any memory is asked
-    with pytest.raises(MemoryError, match="padded image plane"):
-        K.im2col(np.ones((1, 1, 1, 1)), (1, 1), (2**62, 2**62), (2**31, 2**31))
+    # a padding far wider than the kernel, with a stride as wide: no padded plane is made
+    # (it would be 4,001 x 4,001 for 9 outputs); the border is tested instead
+    col = K.im2col(np.full((1, 1, 1, 1), 7.0), (1, 1), (2000, 2000), (2000, 2000))
+    np.testing.assert_array_equal(col, [[0, 0, 0, 0, 7, 0, 0, 0, 0]])
+    back = K.col2im(np.arange(9.0)[None], (1, 1, 1, 1), (1, 1), (2000, 2000), (2000, 2000))
+    np.testing.assert_array_equal(back, [[[[4.0]]]])
     with pytest.raises(ValueError, match="larger than the padded"):
         K.im2col(np.ones((1, 1, 2, 2)), (3, 3), (1, 1), (0, 0))
     with pytest.raises(TypeError, match="float32 or float64"):

@@ -10,6 +10,9 @@
  *   then every tap's rows are plain copies from it, with no test for the border;
  * - ag_col2im is its adjoint: each plane's taps are added into a padded scratch plane,
  *   whose inside is then added into the image;
+ * - both are used where the strides are at most the kernel's size and the paddings
+ *   under it (nn_kernels.pyx, _dense), so that the padded plane is read through; other
+ *   geometries (a stride wider than the kernel skips most of it) test the border;
  * - ag_pool2x2 is the 2x2, stride-2 max pooling with the maxima as the C comparison
  *   b > a ? b : a (one maxss instruction on x86) and the positions as integer
  *   arithmetic on the comparisons; a row that holds a NaN is done again by the exact

@@ -16,6 +16,7 @@ Shapes, with the convolution's geometry ``(kh, kw)`` kernel, ``(sh, sw)`` stride
 * pooling works on ``(m, h, w)`` planes (``m = n*c``).
 """
 from cython cimport floating
+from cpython.mem cimport PyMem_RawMalloc, PyMem_RawFree
 from libc.math cimport sqrt, INFINITY
 import numpy as np
 
@@ -105,6 +106,85 @@ cdef extern from "conv.h" nogil:
                          Py_ssize_t outs, Py_ssize_t size)
 
 
+# Where the stride is wider than the kernel or the padding as wide, conv.h's padded plane
+# would be mostly never read (a 1x1 image padded by 2,000 with a stride of 4,000 is a
+# 4,001 x 4,001 plane for 4 outputs): these loops test the border instead.
+
+cdef inline bint _dense(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                        Py_ssize_t ph, Py_ssize_t pw) noexcept nogil:
+    """Whether conv.h's padded plane is read through: strides and paddings under the
+    kernel's size."""
+    return sh <= kh and sw <= kw and ph < kh and pw < kw
+
+
+cdef void _im2col_direct(const floating[:, :, :, ::1] x,   # IN  (n, c, h, w)
+                         floating[:, ::1] col,               # OUT (c*kh*kw, n*oh*ow)
+                         Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                         Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t oh,
+                         Py_ssize_t ow) noexcept nogil:
+    cdef Py_ssize_t n_img = x.shape[0], chans = x.shape[1], height = x.shape[2], width = x.shape[3]
+    cdef Py_ssize_t c, i, j, n, p, q, r, h, p0, p1, q0, q1, base, w0
+    for c in range(chans):
+        for i in range(kh):
+            p0 = _first(i - ph, sh)
+            p1 = _end(i - ph, sh, height, oh)
+            for j in range(kw):
+                q0 = _first(j - pw, sw)
+                q1 = _end(j - pw, sw, width, ow)
+                r = (c * kh + i) * kw + j
+                w0 = j - pw
+                for n in range(n_img):
+                    for p in range(oh):
+                        base = (n * oh + p) * ow
+                        if p < p0 or p >= p1 or q0 >= q1:
+                            for q in range(ow):
+                                col[r, base + q] = 0
+                            continue
+                        h = p * sh + i - ph
+                        for q in range(q0):
+                            col[r, base + q] = 0
+                        for q in range(q0, q1):
+                            col[r, base + q] = x[n, c, h, q * sw + w0]
+                        for q in range(q1, ow):
+                            col[r, base + q] = 0
+
+
+cdef int _col2im_direct(const floating[:, ::1] col,        # IN  (c*kh*kw, n*oh*ow)
+                        floating[:, :, :, ::1] x,            # OUT (n, c, h, w): added into
+                        Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                        Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t oh, Py_ssize_t ow) noexcept nogil:
+    # As conv.h's col2im: a plane's taps summed in a scratch plane (here the image's own
+    # size, the border's taps dropped), which is then added into the image; -1: no memory
+    cdef Py_ssize_t n_img = x.shape[0], chans = x.shape[1], height = x.shape[2], width = x.shape[3]
+    cdef Py_ssize_t c, i, j, n, p, q, r, h, p0, p1, q0, q1, base, w0, k
+    cdef floating *plane = <floating *>PyMem_RawMalloc(
+        (height * width if height * width > 0 else 1) * sizeof(floating))
+    if plane == NULL:
+        return -1
+    for n in range(n_img):
+        for c in range(chans):
+            for k in range(height * width):
+                plane[k] = 0
+            for i in range(kh):
+                p0 = _first(i - ph, sh)
+                p1 = _end(i - ph, sh, height, oh)
+                for j in range(kw):
+                    q0 = _first(j - pw, sw)
+                    q1 = _end(j - pw, sw, width, ow)
+                    r = (c * kh + i) * kw + j
+                    w0 = j - pw
+                    for p in range(p0, p1):
+                        h = p * sh + i - ph
+                        base = (n * oh + p) * ow
+                        for q in range(q0, q1):
+                            plane[h * width + q * sw + w0] += col[r, base + q]
+            for h in range(height):
+                for q in range(width):
+                    x[n, c, h, q] += plane[h * width + q]
+    PyMem_RawFree(plane)
+    return 0
+
+
 cdef int _im2col_run(const floating[:, :, :, ::1] x, floating[:, ::1] col, Py_ssize_t kh,
                      Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                      Py_ssize_t oh, Py_ssize_t ow) except -1:
@@ -112,14 +192,17 @@ cdef int _im2col_run(const floating[:, :, :, ::1] x, floating[:, ::1] col, Py_ss
     if x.shape[0] * x.shape[1] == 0 or col.shape[1] == 0:
         return 0
     with nogil:
-        if floating is double:
+        if not _dense(kh, kw, sh, sw, ph, pw):
+            _im2col_direct(x, col, kh, kw, sh, sw, ph, pw, oh, ow)
+            done = 0
+        elif floating is double:
             done = ag_im2col_d(&x[0, 0, 0, 0], &col[0, 0], x.shape[0], x.shape[1], x.shape[2],
                                x.shape[3], kh, kw, sh, sw, ph, pw, oh, ow)
         else:
             done = ag_im2col_f(&x[0, 0, 0, 0], &col[0, 0], x.shape[0], x.shape[1], x.shape[2],
                                x.shape[3], kh, kw, sh, sw, ph, pw, oh, ow)
     if done < 0:
-        raise MemoryError("im2col: no memory for a padded image plane")
+        raise MemoryError("im2col: no memory for a scratch image plane")
     return 0
 
 
@@ -130,14 +213,16 @@ cdef int _col2im_run(const floating[:, ::1] col, floating[:, :, :, ::1] x, Py_ss
     if x.shape[0] * x.shape[1] == 0 or col.shape[1] == 0:
         return 0
     with nogil:
-        if floating is double:
+        if not _dense(kh, kw, sh, sw, ph, pw):
+            done = _col2im_direct(col, x, kh, kw, sh, sw, ph, pw, oh, ow)
+        elif floating is double:
             done = ag_col2im_d(&col[0, 0], &x[0, 0, 0, 0], x.shape[0], x.shape[1], x.shape[2],
                                x.shape[3], kh, kw, sh, sw, ph, pw, oh, ow)
         else:
             done = ag_col2im_f(&col[0, 0], &x[0, 0, 0, 0], x.shape[0], x.shape[1], x.shape[2],
                                x.shape[3], kh, kw, sh, sw, ph, pw, oh, ow)
     if done < 0:
-        raise MemoryError("col2im: no memory for a padded image plane")
+        raise MemoryError("col2im: no memory for a scratch image plane")
     return 0
 
 
