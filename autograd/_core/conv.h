@@ -16,7 +16,10 @@
  * - ag_pool2x2 is the 2x2, stride-2 max pooling with the maxima as the C comparison
  *   b > a ? b : a (one maxss instruction on x86) and the positions as integer
  *   arithmetic on the comparisons; a row that holds a NaN is done again by the exact
- *   rule (the first maximum in scan order, or the last NaN).
+ *   rule (the first maximum in scan order, or the last NaN); its gradient writes every
+ *   cell of the windows, so that the planes need no zeros first;
+ * - ag_nchw_to_cn rearranges the output gradient for the weights' product and sums the
+ *   bias gradient, four partial sums a plane instead of one chain of additions.
  *
  * Scratch comes from PyMem_RawMalloc; a function that cannot get it (or whose plane's
  * size overflows) returns -1 and writes nothing. */
@@ -37,18 +40,20 @@ static void *ag_plane_alloc(Py_ssize_t hp, Py_ssize_t wp, size_t size) {
 
 /* A row of a few elements is copied in the loop, not by a call to memcpy (which GCC makes
  * of a copying loop, at a call's cost a row); rows of AG_LONG_ROW and more by memcpy */
+#define AG_LONG_ROW 16
 #if defined(__GNUC__) && !defined(__clang__)
 #define AG_ROWS __attribute__((optimize("no-tree-loop-distribute-patterns")))
-#define AG_LONG_ROW 16
 #else
 #define AG_ROWS
-#define AG_LONG_ROW 16
 #endif
+
+/* restrict as every C compiler the extension is built with spells it (MSVC's C too) */
+#define AG_RESTRICT __restrict
 
 /* The taps of one padded plane (hp, wp) into their rows of col, cols apart: written twice,
  * for short rows (copied in the loop) and long ones (where GCC calls memcpy) */
 #define AG_TAPS(NAME, T, ATTR)                                                              \
-    ATTR static void NAME(const T *restrict pad, T *restrict dst, Py_ssize_t cols,          \
+    ATTR static void NAME(const T *AG_RESTRICT pad, T *AG_RESTRICT dst, Py_ssize_t cols,          \
                           Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,       \
                           Py_ssize_t wp, Py_ssize_t oh, Py_ssize_t ow) {                    \
         for (Py_ssize_t i = 0; i < kh; i++) {                                               \
@@ -68,7 +73,7 @@ static void *ag_plane_alloc(Py_ssize_t hp, Py_ssize_t wp, size_t size) {
         }                                                                                   \
     }                                                                                       \
     /* the image plane (h, w) into the inside of the padded one; its borders stay zero */   \
-    ATTR static void NAME##_pad(const T *restrict src, T *restrict pad, Py_ssize_t h,       \
+    ATTR static void NAME##_pad(const T *AG_RESTRICT src, T *AG_RESTRICT pad, Py_ssize_t h,       \
                                 Py_ssize_t w, Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t wp) { \
         for (Py_ssize_t r = 0; r < h; r++) {                                                \
             T *d = pad + (r + ph) * wp + pw;                                                \
@@ -80,7 +85,7 @@ static void *ag_plane_alloc(Py_ssize_t hp, Py_ssize_t wp, size_t size) {
 /* Their adjoint: the rows of col, cols apart, added into the padded plane at their taps;
  * and the padded plane's inside added into the image plane */
 #define AG_UNTAPS(NAME, T, ATTR)                                                            \
-    ATTR static void NAME(const T *restrict src, T *restrict pad, Py_ssize_t cols,          \
+    ATTR static void NAME(const T *AG_RESTRICT src, T *AG_RESTRICT pad, Py_ssize_t cols,          \
                           Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,       \
                           Py_ssize_t wp, Py_ssize_t oh, Py_ssize_t ow) {                    \
         for (Py_ssize_t i = 0; i < kh; i++) {                                               \
@@ -99,7 +104,7 @@ static void *ag_plane_alloc(Py_ssize_t hp, Py_ssize_t wp, size_t size) {
             }                                                                               \
         }                                                                                   \
     }                                                                                       \
-    ATTR static void NAME##_add(const T *restrict pad, T *restrict out, Py_ssize_t h,       \
+    ATTR static void NAME##_add(const T *AG_RESTRICT pad, T *AG_RESTRICT out, Py_ssize_t h,       \
                                 Py_ssize_t w, Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t wp) { \
         for (Py_ssize_t r = 0; r < h; r++) {                                                \
             const T *s = pad + (r + ph) * wp + pw;                                          \
@@ -184,8 +189,8 @@ static void *ag_plane_alloc(Py_ssize_t hp, Py_ssize_t wp, size_t size) {
                                                                                             \
     /* y (m, oh, ow): the maxima of x (m, h, w)'s 2x2 windows, stride 2, no padding;    \
      * mode 2: their positions in the window (pos), 1: in the plane (idx), 0: neither */   \
-    static void ag_pool2x2_##SUFFIX(const T *restrict x, T *restrict y,                   \
-                                    Py_ssize_t *restrict idx, unsigned char *restrict pos, \
+    static void ag_pool2x2_##SUFFIX(const T *AG_RESTRICT x, T *AG_RESTRICT y,                   \
+                                    Py_ssize_t *AG_RESTRICT idx, unsigned char *AG_RESTRICT pos, \
                                     int mode, Py_ssize_t m, Py_ssize_t h, Py_ssize_t w,     \
                                     Py_ssize_t oh, Py_ssize_t ow) {                         \
         for (Py_ssize_t mi = 0; mi < m; mi++) {                                             \
@@ -224,8 +229,8 @@ static void *ag_plane_alloc(Py_ssize_t hp, Py_ssize_t wp, size_t size) {
     /* The gradient of ag_pool2x2 over planes that its windows cover (h = 2 oh, w = 2 ow): \
      * each window's four cells written, its gradient where the maximum was (pos) and +0 \
      * elsewhere (0 + g, as the gradient added into zeros); the count of positions over 3 */ \
-    static Py_ssize_t ag_pool2x2_grad_##SUFFIX(const unsigned char *restrict pos,          \
-                                               const T *restrict gy, T *restrict gx,        \
+    static Py_ssize_t ag_pool2x2_grad_##SUFFIX(const unsigned char *AG_RESTRICT pos,          \
+                                               const T *AG_RESTRICT gy, T *AG_RESTRICT gx,        \
                                                Py_ssize_t rows, Py_ssize_t ow) {            \
         Py_ssize_t bad = 0;                                                                 \
         for (Py_ssize_t r = 0; r < rows; r++, pos += ow, gy += ow, gx += 4 * ow) {          \
@@ -244,8 +249,8 @@ static void *ag_plane_alloc(Py_ssize_t hp, Py_ssize_t wp, size_t size) {
     }                                                                                       \
                                                                                             \
     /* gy (n, o, l) as gy2 (o, n*l), and gb[o] += its sums over n and l */                  \
-    static void ag_nchw_to_cn_##SUFFIX(const T *restrict gy, T *restrict gy2,              \
-                                       double *restrict gb, Py_ssize_t n, Py_ssize_t outs,  \
+    static void ag_nchw_to_cn_##SUFFIX(const T *AG_RESTRICT gy, T *AG_RESTRICT gy2,              \
+                                       double *AG_RESTRICT gb, Py_ssize_t n, Py_ssize_t outs,  \
                                        Py_ssize_t size) {                                   \
         for (Py_ssize_t ni = 0; ni < n; ni++) {                                             \
             for (Py_ssize_t o = 0; o < outs; o++) {                                         \
