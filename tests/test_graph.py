@@ -66,6 +66,22 @@ def test_gradients_added_in_place_stay_exact_and_unshared(dtype):
     np.testing.assert_array_equal(gp.data, c + d + e + f)
 
 
+def test_one_element_gradients_added_in_place_only_where_unshared():
+    """A one-element sum is made in the gradient array a node alone holds; never in one
+    another node was handed (``+`` passes its gradient to both operands as it is)."""
+    p, q = ag.Variable(np.array([1.5])), ag.Variable(np.array(2.0))
+    r = q * 1.0  # a generation up: p + r is walked first
+    s = p + r  # (1,) + (): p's first gradient is s's own array, which s keeps (retain_grad)
+    y = s * 3.0 + p * 5.0 + p * 7.0
+    y.backward(retain_grad=True)
+    assert (s.grad.item(), r.grad.item(), q.grad.item(), p.grad.item()) == (3.0, 3.0, 3.0, 15.0)
+    x = ag.variable(0.5)
+    for _ in range(3):  # x's first gradient is its own: summed in place, walk after walk
+        x.cleargrad()
+        (x * 2.0 + x * 3.0 + x * 4.0).backward()
+        assert x.grad.item() == 9.0
+
+
 def test_retain_grad():
     x = ag.variable(2.0)
     a = x * 3.0

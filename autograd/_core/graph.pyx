@@ -12,7 +12,7 @@ from libc.stdlib cimport malloc, realloc, free
 from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThread_acquire_lock,
                                PyThread_release_lock, PyThread_get_thread_ident, WAIT_LOCK,
                                NOWAIT_LOCK)
-from autograd._core.kernels cimport add_arrays, ones_like, recycle
+from autograd._core.kernels cimport add_arrays, is_scalar64, ones_like, recycle, scalar_of
 import gc
 import os
 
@@ -1281,7 +1281,13 @@ cdef inline void _add_into(Node x, object gx, Py_ssize_t walk) except *:
     array. A weight that an RNN uses at each of its steps gets as many gradients: one
     array a walk for them instead of one a step."""
     g = x._g
-    if (x._g_owner == walk and cnp.PyArray_CheckExact(g) and cnp.PyArray_CheckExact(gx)
+    if (Py_REFCNT(g) == 2 and is_scalar64(g) and is_scalar64(gx)
+            and cnp.PyArray_NDIM(<cnp.ndarray>g) == cnp.PyArray_NDIM(<cnp.ndarray>gx)
+            and cnp.PyArray_CheckExact(g) and cnp.PyArray_BASE(<cnp.ndarray>g) == NULL
+            and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>g)):
+        # one element that only x._g holds (and this function): add_arrays's sum, in it
+        (<double *>cnp.PyArray_DATA(<cnp.ndarray>g))[0] = scalar_of(g) + scalar_of(gx)
+    elif (x._g_owner == walk and cnp.PyArray_CheckExact(g) and cnp.PyArray_CheckExact(gx)
             and cnp.PyArray_SIZE(<cnp.ndarray>g) > 1
             and cnp.PyArray_TYPE(<cnp.ndarray>g) == cnp.PyArray_TYPE(<cnp.ndarray>gx)
             and cnp.PyArray_SAMESHAPE(<cnp.ndarray>g, <cnp.ndarray>gx)):
