@@ -1,8 +1,29 @@
 # Array helpers shared by the graph and the operations. They take and return NumPy arrays.
 cimport numpy as cnp
 
-cdef bint is_scalar64(object a) noexcept
-cdef double scalar_of(object a) noexcept
+
+# The scalar fast path's two tests, inline here so that the graph and the operations
+# modules run them without a call through this module's function table (they run a few
+# times an operation)
+
+cdef inline bint is_scalar64(object a) noexcept:
+    """True when ``a`` is a one-element float64 array (the scalar fast path): every
+    dimension 1, read here rather than multiplied by NumPy's function for the size."""
+    if not cnp.PyArray_Check(a) or cnp.PyArray_TYPE(<cnp.ndarray>a) != cnp.NPY_DOUBLE:
+        return False
+    cdef int k
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(<cnp.ndarray>a)
+    for k in range(cnp.PyArray_NDIM(<cnp.ndarray>a)):
+        if dims[k] != 1:
+            return False
+    return True
+
+
+cdef inline double scalar_of(object a) noexcept:
+    """The value of a one-element float64 array (checked by ``is_scalar64``)."""
+    return (<double*>cnp.PyArray_DATA(<cnp.ndarray>a))[0]
+
+
 cdef object scalar_like(object a, double v)
 cdef object add_arrays(object a, object b)
 cdef object ones_like(object a)

@@ -17,24 +17,6 @@ import numpy as np
 cnp.import_array()
 
 
-cdef bint is_scalar64(object a) noexcept:
-    """True when ``a`` is a one-element float64 array (the scalar fast path): every
-    dimension 1, read here rather than multiplied by NumPy's function for the size."""
-    if not cnp.PyArray_Check(a) or cnp.PyArray_TYPE(<cnp.ndarray>a) != cnp.NPY_DOUBLE:
-        return False
-    cdef int k
-    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(<cnp.ndarray>a)
-    for k in range(cnp.PyArray_NDIM(<cnp.ndarray>a)):
-        if dims[k] != 1:
-            return False
-    return True
-
-
-cdef double scalar_of(object a) noexcept:
-    """The value of a one-element float64 array (checked by ``is_scalar64``)."""
-    return (<double*>cnp.PyArray_DATA(<cnp.ndarray>a))[0]
-
-
 # One-element float64 arrays of dead nodes, kept for reuse, by ndim (0 and 1).
 # A scalar graph allocates and frees one such array per operation and per
 # gradient; reusing them halves the cost of an operation.
