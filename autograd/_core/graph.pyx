@@ -1284,6 +1284,7 @@ cdef inline void _add_into(Node x, object gx, Py_ssize_t walk) except *:
     if (Py_REFCNT(g) == 2 and is_scalar64(g) and is_scalar64(gx)
             and cnp.PyArray_NDIM(<cnp.ndarray>g) == cnp.PyArray_NDIM(<cnp.ndarray>gx)
             and cnp.PyArray_CheckExact(g) and cnp.PyArray_BASE(<cnp.ndarray>g) == NULL
+            and cnp.PyArray_CHKFLAGS(<cnp.ndarray>g, cnp.NPY_ARRAY_OWNDATA)
             and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>g)):
         # one element that only x._g holds (and this function): add_arrays's sum, in it
         (<double *>cnp.PyArray_DATA(<cnp.ndarray>g))[0] = scalar_of(g) + scalar_of(gx)
