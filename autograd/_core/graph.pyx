@@ -1275,11 +1275,12 @@ cdef int _stale(Function f, Node x) except -1:
 
 
 cdef inline void _add_into(Node x, object gx, Py_ssize_t walk) except *:
-    """``x._g += gx`` for a walk without a graph: a third and later gradient is added in
-    place into the sum this walk made of the first two (an array nothing else holds),
-    where the two are arrays of one shape and dtype; otherwise, as the first sum, a new
-    array. A weight that an RNN uses at each of its steps gets as many gradients: one
-    array a walk for them instead of one a step."""
+    """``x._g += gx`` for a walk without a graph, into an array nothing else holds where
+    there is one: a one-element float64 gradient that only ``x._g`` refers to takes the
+    sum itself (no new array for the scalar path); a third and later gradient is added
+    into the sum this walk made of the first two, where the two are arrays of one shape
+    and dtype (a weight that an RNN uses at each of its steps gets as many gradients: one
+    array a walk for them instead of one a step); otherwise the sum is a new array."""
     g = x._g
     if (Py_REFCNT(g) == 2 and is_scalar64(g) and is_scalar64(gx)
             and cnp.PyArray_NDIM(<cnp.ndarray>g) == cnp.PyArray_NDIM(<cnp.ndarray>gx)
