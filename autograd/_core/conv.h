@@ -50,96 +50,78 @@ static void *ag_plane_alloc(Py_ssize_t hp, Py_ssize_t wp, size_t size) {
 /* restrict as every C compiler the extension is built with spells it (MSVC's C too) */
 #define AG_RESTRICT __restrict
 
-/* The taps of one padded plane (hp, wp) into their rows of col, cols apart: written twice,
- * for short rows (copied in the loop) and long ones (where GCC calls memcpy) */
-#define AG_TAPS(NAME, T, ATTR)                                                              \
-    ATTR static void NAME(const T *AG_RESTRICT pad, T *AG_RESTRICT dst, Py_ssize_t cols,          \
-                          Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,       \
-                          Py_ssize_t wp, Py_ssize_t oh, Py_ssize_t ow) {                    \
-        for (Py_ssize_t i = 0; i < kh; i++) {                                               \
-            for (Py_ssize_t j = 0; j < kw; j++, dst += cols) {                              \
-                const T *s = pad + i * wp + j;                                              \
-                T *d = dst;                                                                 \
-                for (Py_ssize_t p = 0; p < oh; p++, s += sh * wp, d += ow) {                \
-                    if (sw == 1) {                                                          \
-                        for (Py_ssize_t q = 0; q < ow; q++)                                 \
-                            d[q] = s[q];                                                    \
-                    } else {                                                                \
-                        for (Py_ssize_t q = 0; q < ow; q++)                                 \
-                            d[q] = s[q * sw];                                               \
-                    }                                                                       \
-                }                                                                           \
-            }                                                                               \
-        }                                                                                   \
-    }                                                                                       \
-    /* the image plane (h, w) into the inside of the padded one; its borders stay zero */   \
-    ATTR static void NAME##_pad(const T *AG_RESTRICT src, T *AG_RESTRICT pad, Py_ssize_t h,       \
-                                Py_ssize_t w, Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t wp) { \
-        for (Py_ssize_t r = 0; r < h; r++) {                                                \
-            T *d = pad + (r + ph) * wp + pw;                                                \
-            for (Py_ssize_t q = 0; q < w; q++)                                              \
-                d[q] = src[r * w + q];                                                      \
-        }                                                                                   \
-    }
+/* One walk over a padded plane's taps, for im2col and for its adjoint col2im, so that
+ * the two visit the same elements: tap (i, j) of output pixel (p, q) is pad element
+ * [p sh + i][q sw + j] and col element [(i kw + j) cols + p ow + q]. TAP(a, b) moves
+ * one pad element a and one col element b; INSIDE(a, b) one element a of the padded
+ * plane's inside and the image element b under it. PADC and COLC are `const` on the
+ * side the taps read (im2col reads the plane, col2im the columns), and the inside moves
+ * the other way (the plane is filled from the image, or read into it): its plane side
+ * takes COLC, its image side PADC. Each walk is written for short rows (copied in the
+ * loop) and for long ones (where GCC calls memcpy). */
+#define AG_SET_B(a, b) ((b) = (a))
+#define AG_SET_A(a, b) ((a) = (b))
+#define AG_ADD_A(a, b) ((a) += (b))
+#define AG_ADD_B(a, b) ((b) += (a))
 
-/* Their adjoint: the rows of col, cols apart, added into the padded plane at their taps;
- * and the padded plane's inside added into the image plane */
-#define AG_UNTAPS(NAME, T, ATTR)                                                            \
-    ATTR static void NAME(const T *AG_RESTRICT src, T *AG_RESTRICT pad, Py_ssize_t cols,          \
+#define AG_TAPS(NAME, T, ATTR, PADC, COLC, TAP, INSIDE)                                     \
+    ATTR static void NAME(PADC T *AG_RESTRICT pad, COLC T *AG_RESTRICT col, Py_ssize_t cols, \
                           Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,       \
                           Py_ssize_t wp, Py_ssize_t oh, Py_ssize_t ow) {                    \
         for (Py_ssize_t i = 0; i < kh; i++) {                                               \
-            for (Py_ssize_t j = 0; j < kw; j++, src += cols) {                              \
-                T *d = pad + i * wp + j;                                                    \
-                const T *s = src;                                                           \
-                for (Py_ssize_t p = 0; p < oh; p++, d += sh * wp, s += ow) {                \
+            for (Py_ssize_t j = 0; j < kw; j++, col += cols) {                              \
+                PADC T *a = pad + i * wp + j;                                               \
+                COLC T *b = col;                                                            \
+                for (Py_ssize_t p = 0; p < oh; p++, a += sh * wp, b += ow) {                \
                     if (sw == 1) {                                                          \
                         for (Py_ssize_t q = 0; q < ow; q++)                                 \
-                            d[q] += s[q];                                                   \
+                            TAP(a[q], b[q]);                                                \
                     } else {                                                                \
                         for (Py_ssize_t q = 0; q < ow; q++)                                 \
-                            d[q * sw] += s[q];                                              \
+                            TAP(a[q * sw], b[q]);                                           \
                     }                                                                       \
                 }                                                                           \
             }                                                                               \
         }                                                                                   \
     }                                                                                       \
-    ATTR static void NAME##_add(const T *AG_RESTRICT pad, T *AG_RESTRICT out, Py_ssize_t h,       \
-                                Py_ssize_t w, Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t wp) { \
+    ATTR static void NAME##_inside(COLC T *AG_RESTRICT pad, PADC T *AG_RESTRICT image,      \
+                                   Py_ssize_t h, Py_ssize_t w, Py_ssize_t ph, Py_ssize_t pw, \
+                                   Py_ssize_t wp) {                                         \
         for (Py_ssize_t r = 0; r < h; r++) {                                                \
-            const T *s = pad + (r + ph) * wp + pw;                                          \
+            COLC T *a = pad + (r + ph) * wp + pw;                                           \
             for (Py_ssize_t q = 0; q < w; q++)                                              \
-                out[r * w + q] += s[q];                                                     \
+                INSIDE(a[q], image[r * w + q]);                                             \
         }                                                                                   \
     }
 
 #define AG_CONV_BUILD(SUFFIX, T)                                                           \
-    AG_TAPS(ag_taps_short_##SUFFIX, T, AG_ROWS)                                             \
-    AG_TAPS(ag_taps_long_##SUFFIX, T, )                                                     \
-    AG_UNTAPS(ag_untaps_short_##SUFFIX, T, AG_ROWS)                                         \
-    AG_UNTAPS(ag_untaps_long_##SUFFIX, T, )                                                 \
+    AG_TAPS(ag_im2col_short_##SUFFIX, T, AG_ROWS, const, , AG_SET_B, AG_SET_A)              \
+    AG_TAPS(ag_im2col_long_##SUFFIX, T, , const, , AG_SET_B, AG_SET_A)                      \
+    AG_TAPS(ag_col2im_short_##SUFFIX, T, AG_ROWS, , const, AG_ADD_A, AG_ADD_B)              \
+    AG_TAPS(ag_col2im_long_##SUFFIX, T, , , const, AG_ADD_A, AG_ADD_B)                      \
                                                                                             \
-    /* col (c*kh*kw, n*oh*ow) from x (n, c, h, w), both C-contiguous */                     \
+    /* col (c*kh*kw, n*oh*ow) from x (n, c, h, w), both C-contiguous: each image plane    \
+     * into a padded plane (its borders stay zero), then its taps into col */               \
     static int ag_im2col_##SUFFIX(const T *x, T *col, Py_ssize_t n, Py_ssize_t c,           \
                                   Py_ssize_t h, Py_ssize_t w, Py_ssize_t kh, Py_ssize_t kw, \
                                   Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph,              \
                                   Py_ssize_t pw, Py_ssize_t oh, Py_ssize_t ow) {            \
         Py_ssize_t hp = h + 2 * ph, wp = w + 2 * pw, plane = oh * ow, cols = n * plane;     \
+        int longer = w >= AG_LONG_ROW;                                                      \
         T *pad = (T *)ag_plane_alloc(hp, wp, sizeof(T));                                   \
         if (pad == NULL)                                                                    \
             return -1;                                                                      \
         memset(pad, 0, (size_t)(hp * wp) * sizeof(T));                                      \
-        int longer = w >= AG_LONG_ROW;                                                      \
         for (Py_ssize_t ni = 0; ni < n; ni++) {                                             \
             for (Py_ssize_t ci = 0; ci < c; ci++) {                                         \
-                const T *src = x + (ni * c + ci) * h * w;                                   \
+                const T *image = x + (ni * c + ci) * h * w;                                 \
                 T *dst = col + ci * kh * kw * cols + ni * plane;                            \
                 if (longer) {                                                               \
-                    ag_taps_long_##SUFFIX##_pad(src, pad, h, w, ph, pw, wp);                \
-                    ag_taps_long_##SUFFIX(pad, dst, cols, kh, kw, sh, sw, wp, oh, ow);      \
+                    ag_im2col_long_##SUFFIX##_inside(pad, image, h, w, ph, pw, wp);         \
+                    ag_im2col_long_##SUFFIX(pad, dst, cols, kh, kw, sh, sw, wp, oh, ow);    \
                 } else {                                                                    \
-                    ag_taps_short_##SUFFIX##_pad(src, pad, h, w, ph, pw, wp);               \
-                    ag_taps_short_##SUFFIX(pad, dst, cols, kh, kw, sh, sw, wp, oh, ow);     \
+                    ag_im2col_short_##SUFFIX##_inside(pad, image, h, w, ph, pw, wp);        \
+                    ag_im2col_short_##SUFFIX(pad, dst, cols, kh, kw, sh, sw, wp, oh, ow);   \
                 }                                                                           \
             }                                                                               \
         }                                                                                   \
@@ -147,27 +129,28 @@ static void *ag_plane_alloc(Py_ssize_t hp, Py_ssize_t wp, size_t size) {
         return 0;                                                                           \
     }                                                                                       \
                                                                                             \
-    /* x (n, c, h, w) += the taps of col (c*kh*kw, n*oh*ow) where they were read from */     \
+    /* x (n, c, h, w) += the taps of col (c*kh*kw, n*oh*ow) where they were read from:     \
+     * each plane's taps summed in a zeroed padded plane, whose inside is added into x */   \
     static int ag_col2im_##SUFFIX(const T *col, T *x, Py_ssize_t n, Py_ssize_t c,           \
                                   Py_ssize_t h, Py_ssize_t w, Py_ssize_t kh, Py_ssize_t kw, \
                                   Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph,              \
                                   Py_ssize_t pw, Py_ssize_t oh, Py_ssize_t ow) {            \
         Py_ssize_t hp = h + 2 * ph, wp = w + 2 * pw, plane = oh * ow, cols = n * plane;     \
+        int longer = w >= AG_LONG_ROW;                                                      \
         T *pad = (T *)ag_plane_alloc(hp, wp, sizeof(T));                                   \
         if (pad == NULL)                                                                    \
             return -1;                                                                      \
-        int longer = w >= AG_LONG_ROW;                                                      \
         for (Py_ssize_t ni = 0; ni < n; ni++) {                                             \
             for (Py_ssize_t ci = 0; ci < c; ci++) {                                         \
-                const T *src = col + ci * kh * kw * cols + ni * plane;                      \
-                T *out = x + (ni * c + ci) * h * w;                                         \
                 memset(pad, 0, (size_t)(hp * wp) * sizeof(T));                              \
+                const T *src = col + ci * kh * kw * cols + ni * plane;                      \
+                T *image = x + (ni * c + ci) * h * w;                                       \
                 if (longer) {                                                               \
-                    ag_untaps_long_##SUFFIX(src, pad, cols, kh, kw, sh, sw, wp, oh, ow);    \
-                    ag_untaps_long_##SUFFIX##_add(pad, out, h, w, ph, pw, wp);              \
+                    ag_col2im_long_##SUFFIX(pad, src, cols, kh, kw, sh, sw, wp, oh, ow);    \
+                    ag_col2im_long_##SUFFIX##_inside(pad, image, h, w, ph, pw, wp);         \
                 } else {                                                                    \
-                    ag_untaps_short_##SUFFIX(src, pad, cols, kh, kw, sh, sw, wp, oh, ow);   \
-                    ag_untaps_short_##SUFFIX##_add(pad, out, h, w, ph, pw, wp);             \
+                    ag_col2im_short_##SUFFIX(pad, src, cols, kh, kw, sh, sw, wp, oh, ow);   \
+                    ag_col2im_short_##SUFFIX##_inside(pad, image, h, w, ph, pw, wp);        \
                 }                                                                           \
             }                                                                               \
         }                                                                                   \
