@@ -16,7 +16,6 @@ cdef class Node:
     cdef bint _off               # made by the library with recording off (no_grad, detach)
     cdef Py_ssize_t _version     # bumped whenever .data is assigned
     cdef bint _released          # its data was released after backward (graph.pyx)
-    cdef Py_ssize_t _g_owner     # the walk whose own sum _g is (added into in place)
 
 
 # What a function's backward never reads, in every form (arrays, Variables, batched):

@@ -1274,29 +1274,27 @@ cdef int _stale(Function f, Node x) except -1:
         f"{'named ' + repr(x._name) if x._name else 'of shape ' + str(x._data.shape)})")
 
 
-cdef inline void _add_into(Node x, object gx, Py_ssize_t walk) except *:
-    """``x._g += gx`` for a walk without a graph, into an array nothing else holds where
-    there is one: a one-element float64 gradient that only ``x._g`` refers to takes the
-    sum itself (no new array for the scalar path); a third and later gradient is added
-    into the sum this walk made of the first two, where the two are arrays of one shape
-    and dtype (a weight that an RNN uses at each of its steps gets as many gradients: one
-    array a walk for them instead of one a step); otherwise the sum is a new array."""
+cdef inline void _add_into(Node x, object gx) except *:
+    """``x._g += gx`` for a walk without a graph: into ``x._g`` itself where nothing else
+    holds it (only ``x._g`` and this function refer to it: a gradient the walk was handed
+    and passed on, or that a user or another node keeps, is never written), it is a
+    plain array of its own memory, and the two have one dtype and shape; otherwise the
+    sum is a new array, which later gradients are then added into. A weight that an RNN
+    uses at each of its steps gets as many gradients: one array a walk for them instead
+    of one a step; a one-element sum takes no new array either."""
     g = x._g
-    if (Py_REFCNT(g) == 2 and is_scalar64(g) and is_scalar64(gx)
-            and cnp.PyArray_NDIM(<cnp.ndarray>g) == cnp.PyArray_NDIM(<cnp.ndarray>gx)
-            and cnp.PyArray_CheckExact(g) and cnp.PyArray_BASE(<cnp.ndarray>g) == NULL
+    if (Py_REFCNT(g) == 2 and cnp.PyArray_CheckExact(g) and cnp.PyArray_CheckExact(gx)
+            and cnp.PyArray_BASE(<cnp.ndarray>g) == NULL
             and cnp.PyArray_CHKFLAGS(<cnp.ndarray>g, cnp.NPY_ARRAY_OWNDATA)
-            and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>g)):
-        # one element that only x._g holds (and this function): add_arrays's sum, in it
-        (<double *>cnp.PyArray_DATA(<cnp.ndarray>g))[0] = scalar_of(g) + scalar_of(gx)
-    elif (x._g_owner == walk and cnp.PyArray_CheckExact(g) and cnp.PyArray_CheckExact(gx)
-            and cnp.PyArray_SIZE(<cnp.ndarray>g) > 1
+            and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>g)
             and cnp.PyArray_TYPE(<cnp.ndarray>g) == cnp.PyArray_TYPE(<cnp.ndarray>gx)
             and cnp.PyArray_SAMESHAPE(<cnp.ndarray>g, <cnp.ndarray>gx)):
-        np.add(g, gx, out=g)
+        if is_scalar64(g):      # add_arrays's sum, on C doubles
+            (<double *>cnp.PyArray_DATA(<cnp.ndarray>g))[0] = scalar_of(g) + scalar_of(gx)
+        else:
+            np.add(g, gx, out=g)
     else:
         x._g = add_arrays(g, gx)
-        x._g_owner = walk
 
 
 cdef Py_ssize_t _accumulate(Node x, object gx, Py_ssize_t walk, bint create_graph,
@@ -1315,7 +1313,7 @@ cdef Py_ssize_t _accumulate(Node x, object gx, Py_ssize_t walk, bint create_grap
     elif create_graph:
         x._g = _add_vars(x._g, gx)
     else:
-        _add_into(x, gx, walk)
+        _add_into(x, gx)
     c = x._creator
     if c is not None and c._cut:
         c = None
@@ -1478,7 +1476,7 @@ cdef Py_ssize_t _gather(Node x, object gx, Py_ssize_t walk, Py_ssize_t mark, bin
     elif create_graph:
         x._g = _add_vars(x._g, gx)
     else:
-        _add_into(x, gx, walk)
+        _add_into(x, gx)
     if lead:
         if c._walk != walk:
             if saved is not None:
