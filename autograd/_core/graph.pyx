@@ -213,6 +213,44 @@ def _collect_young():
 
 ag_collect = <PyObject *>_collect_young   # a module global keeps it alive
 
+
+# ---------------------------------------------------------------------------- the C allocator
+#
+# A graph's arrays are freed together when its last output goes (after each backward
+# walk of a training loop), and allocated again by the next forward pass. glibc's
+# malloc returns the top of its heap to the system once more than M_TRIM_THRESHOLD
+# (128 KiB at first) is free there, and serves blocks over M_MMAP_THRESHOLD (128 KiB)
+# with their own mmap: every step then maps, faults in and zeroes its pages again (the
+# seed LSTM's epoch 15.2 ms instead of 11.7). glibc raises both thresholds by itself
+# once the program frees a large mmapped block (up to 32 MiB and 64 MiB), which
+# importing PyTorch, for one, happens to do; autograd sets those same ceilings at
+# import, unless the user chose the policy with glibc's own variables.
+
+cdef extern from *:
+    """
+    #if defined(__GLIBC__)
+    #include <malloc.h>
+    static int ag_keep_freed_memory(void) {
+        return mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024)
+            && mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+    }
+    #else
+    static int ag_keep_freed_memory(void) { return 0; }
+    #endif
+    """
+    int ag_keep_freed_memory()
+
+
+cdef bint _user_malloc_policy():
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    return "malloc" in tunables or any(
+        name in os.environ
+        for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
+                     "MALLOC_MMAP_MAX_"))
+
+
+MALLOC_TUNED = False if _user_malloc_policy() else bool(ag_keep_freed_memory())
+
 cdef object VarType = None      # the Python Variable class, registered by variable.py
 
 
