@@ -291,3 +291,105 @@ def test_constants_get_no_gradient_and_no_node():
     a, c = z.creator.inputs
     assert c.grad is None
     np.testing.assert_array_equal(x.grad.data, [0, 1, 2])
+
+
+class _Twice(ag.Function):
+    """A user function: no one-element form on doubles, so the walk hands it an array."""
+
+    def forward(self, x):
+        return x * 2.0
+
+    def backward(self, gy):
+        return gy * 2.0
+
+
+def _scalar_graph(seed, retain):
+    """A random graph of one-element float64 values (shapes (1,) and, for one leaf,
+    (1, 1), which the elementwise one-element forms refuse), with fan-out, a constant,
+    a user function, and the operations that have a one-element backward."""
+    rng = np.random.default_rng(seed)
+    leaves = [ag.Variable(np.array([v])) for v in rng.uniform(0.3, 1.7, 3)]
+    leaves.append(ag.Variable(np.array([[rng.uniform(0.3, 1.7)]])))
+    const = ag.Variable(np.array([0.7]), requires_grad=False)
+    pool = leaves + [const]
+    unary = [F.exp, F.sin, F.cos, F.tanh, F.sigmoid, F.square, F.log1p, F.softplus,
+             lambda v: -v, lambda v: v * 1.5, lambda v: 2.5 - v, lambda v: v**3,
+             lambda v: 1.0 / (1.0 + v * v), lambda v: _Twice()(v)]
+    binary = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b,
+              lambda a, b: a / (1.0 + b * b), F.maximum, F.minimum]
+    for _ in range(12):
+        if rng.random() < 0.45:
+            v = unary[rng.integers(len(unary))](pool[rng.integers(len(pool))])
+        else:
+            a, b = pool[rng.integers(len(pool))], pool[rng.integers(len(pool))]
+            v = binary[rng.integers(len(binary))](a, b)
+        pool.append(v)
+    y = pool[-1]
+    for v in pool[len(leaves) + 1 : -1]:
+        y = y + v * 0.25  # every value reaches y, most of them along several paths
+    return leaves, pool, y
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("retain", [False, True])
+def test_one_element_gradients_carried_as_doubles_are_the_arrays_gradients(seed, retain):
+    """backward() from a one-element float64 output carries one-element gradients as C
+    doubles; a preset output gradient makes the same walk on arrays. Every gradient is
+    the same to the last bit, and has the shape and dtype of its variable."""
+    results = []
+    for preset in (False, True):
+        leaves, pool, y = _scalar_graph(seed, retain)
+        if preset:
+            y.grad = ag.Variable(np.ones_like(y.data))
+        y.backward(retain_grad=retain)
+        watched = leaves + (pool[len(leaves) + 1 :] if retain else [])
+        grads = []
+        for v in watched:
+            if v.grad is None:
+                grads.append(None)
+                continue
+            assert v.grad.shape == v.shape and v.grad.dtype == np.float64
+            grads.append(v.grad.data.tobytes())
+        results.append(grads)
+    assert results[0] == results[1]
+    assert any(g is not None for g in results[0])
+
+
+def test_one_element_gradients_as_doubles_survive_a_nested_walk_and_a_failure():
+    """A user function whose backward walks another graph sharing nodes with the outer
+    one (a nested walk) finds the outer walk's one-element gradients on them and saves
+    them; a backward that raises half-way writes no gradient, and the next walk starts
+    clean."""
+    x = ag.Variable(np.array([2.0]))
+    n = x * x
+    side = n * 4.0  # shares n and x with the outer graph
+
+    class Inner(ag.Function):
+        def forward(self, v):
+            return v * 3.0
+
+        def backward(self, gy):
+            side.backward()  # n already holds a gradient of the outer walk, as a double
+            return gy * 3.0
+
+    d = x * 1.0 * 1.0 * 1.0  # n * d is walked before Inner (a higher generation)
+    y = n * d + Inner()(n) * 1.0
+    y.backward()
+    # the side walk's 4 * 2x, then the outer walk's (d + 3) * 2x + n, added to it
+    assert x.grad.item() == 16.0 + ((2.0 + 3.0) * 4.0 + 4.0)
+
+    class Fails(ag.Function):
+        def forward(self, x):
+            return x + 0.0
+
+        def backward(self, gy):
+            raise ArithmeticError("no backward here")
+
+    x.cleargrad()
+    y = Fails()(x * 2.0) + x * 3.0
+    with pytest.raises(ArithmeticError):
+        y.backward()
+    assert x.grad is None
+    y = x * 2.0 + x * 3.0
+    y.backward()
+    assert x.grad.item() == 5.0

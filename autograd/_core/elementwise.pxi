@@ -96,6 +96,20 @@ cdef class Unary(Function):
             return self.op.array_grad(xd, yd, gy, self.c)
         return self.op.grad(wrap_const(xd), wrap_const(yd), wrap_const(gy), self.c)._data
 
+    cdef int backward_scalars(self, double gy, double *gxs) except -2:
+        # backward_arrays's one-element path, on the double the walk carries
+        cdef Node x = self._x0
+        if x._const:
+            return 0
+        if self.op.scalar_grad == NULL or self.kept is not None:
+            return -1
+        xd = x._data
+        yd = _out_data(self)
+        if not _same_scalars(yd, xd):
+            return -1
+        gxs[0] = self.op.scalar_grad(scalar_of(xd), scalar_of(yd), gy, self.c)
+        return 1
+
     cdef object backward_vars(self, object gy):
         cdef Node x = self._x0
         if x._const:
@@ -169,6 +183,18 @@ cdef class Binary(Function):
             gxs = tuple([None if g is None else (<Node>g)._data for g in gxs])
         return (sum_to_array(gxs[0], a.shape) if need_a and gxs[0] is not None else None,
                 sum_to_array(gxs[1], b.shape) if need_b and gxs[1] is not None else None)
+
+    cdef int backward_scalars(self, double gy, double *gxs) except -2:
+        # backward_arrays's one-element path, on the double the walk carries
+        cdef Node x0 = self._x0
+        cdef Node x1 = self._x1
+        a = x0._data
+        b = x1._data
+        yd = _out_data(self)
+        if self.op.scalar_grad == NULL or not (_same_scalars(a, b) and _same_scalars(a, yd)):
+            return -1
+        self.op.scalar_grad(scalar_of(a), scalar_of(b), scalar_of(yd), gy, &gxs[0], &gxs[1])
+        return (0 if x0._const else 1) | (0 if x1._const else 2)
 
     cdef object backward_vars(self, object gy):
         cdef Node x0 = self._x0

@@ -7,6 +7,8 @@ cdef class Node:
     cdef Py_ssize_t _generation
     cdef object _name            # str or None
     cdef object _g               # gradient being accumulated during a walk
+    cdef double _gs              # ... or, where _gd, its one float64 element (graph.pyx,
+    cdef bint _gd                # "One-element gradients as C doubles")
     cdef Py_ssize_t _walk        # id of the walk that last touched _g
     cdef int _index              # which output of its creator this is
     cdef bint _const             # gets no gradient (requires_grad=False): a constant made by
@@ -50,6 +52,10 @@ cdef class Function:
     # The same for a batch of gradients (a leading axis over independent seeds, the rows
     # of a Jacobian): raises NotBatched where an operation has no batched backward.
     cdef object backward_batched(self, object gy)
+    # The same for one-element float64 values, on C doubles (a backward walk without a
+    # graph): writes the inputs' gradients to gxs[0], gxs[1] and returns which it wrote
+    # (bit i for input i), or -1 where the function has no such form for these values.
+    cdef int backward_scalars(self, double gy, double *gxs) except -2
     # Called by backward() before it releases the data of this function's output ``y``
     # (no backward step reads it and nothing outside the graph refers to it): whether it
     # may. A function whose backward reads its output may keep what it needs another way.

@@ -12,7 +12,8 @@ from libc.stdlib cimport malloc, realloc, free
 from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThread_acquire_lock,
                                PyThread_release_lock, PyThread_get_thread_ident, WAIT_LOCK,
                                NOWAIT_LOCK)
-from autograd._core.kernels cimport add_arrays, is_scalar64, ones_like, recycle, scalar_of
+from autograd._core.kernels cimport (add_arrays, is_scalar64, ones_like, recycle, scalar_like,
+                                     scalar_of)
 import gc
 import os
 
@@ -759,6 +760,9 @@ cdef class Function:
     cdef bint release_output(self, Node y) except -1:
         return (self._spare & SPARE_Y) != 0
 
+    cdef int backward_scalars(self, double gy, double *gxs) except -2:
+        return -1
+
     cdef object backward_arrays(self, object gy):
         if self._n_out == 1:
             gv = new_var(gy)
@@ -913,11 +917,51 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 cdef inline object _grad_in(Node o, Py_ssize_t walk):
-    return o._g if o._walk == walk else None
+    if o._walk != walk:
+        return None
+    if o._gd:
+        _as_array(o)
+    return o._g
+
+
+# ---------------------------------------------------------------------------- One-element gradients as C doubles
+#
+# A backward walk without a graph, from a one-element float64 output, carries each
+# gradient that stays one float64 element as a C double (Node._gs, flagged by _gd)
+# instead of a one-element array: the elementwise operations give their inputs'
+# gradients on doubles (Function.backward_scalars), and the sums are C additions. The
+# arithmetic is that of their array forms' one-element path, so the gradients are the
+# same to the last bit. A gradient becomes an array (_as_array) where something needs
+# one: a function without that form, a sum with an array gathered before, a nested
+# walk saving the node, and the leaves and retained outputs at the end.
+
+cdef inline void _as_array(Node o):
+    o._g = scalar_like(o._data, o._gs)
+    o._gd = False
+
+
+cdef Py_ssize_t _accumulate_scalar(Node x, double g, Py_ssize_t walk, list leaves, Heap *heap,
+                                   Py_ssize_t seq) except -1:
+    """_accumulate for a gradient carried as a double (a walk with no ``saved``)."""
+    if x._const:
+        return seq
+    cdef bint first = x._walk != walk
+    if first:
+        x._walk = walk
+        x._g = None
+        x._gs = g
+        x._gd = True
+    elif x._gd:
+        x._gs = x._gs + g
+    else:
+        _add_into(x, scalar_like(x._data, g))
+    return _queue_creator(x, first, walk, leaves, heap, seq, None)
 
 
 cdef inline void _save_node(list saved, Node x):
     # nested walks only: remember what the outer walk keeps on x
+    if x._gd:
+        _as_array(x)
     saved.append((x, x._walk, x._g))
 
 
@@ -1034,6 +1078,9 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
     cdef bint ok = False
     cdef list spare = None          # inputs whose data their backward does not read
     cdef bint releasing = saved is None and not create_graph
+    cdef double gs[2]               # a function's inputs' gradients as doubles
+    cdef int wrote
+    cdef Node o1
 
     _walk_counter += 1
     walk = _walk_counter
@@ -1045,11 +1092,17 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
         _save_node(saved, y)
         _save_function(saved, f)
     y._walk = walk
-    if seed is None:
+    if seed is None and not create_graph and saved is None and is_scalar64(y._data):
+        y._g = None                 # a one: carried as a double
+        y._gs = 1.0
+        y._gd = True
+    elif seed is None:
         # the seed sets the output's grad to ones; the ones are a constant of the library
         y._g = wrap_const(ones_like(y._data)) if create_graph else ones_like(y._data)
+        y._gd = False
     else:
         y._g = seed if create_graph else (<Node>seed)._data
+        y._gd = False
     # as PyTorch: a create_graph walk records its graph even under no_grad()
     ag_backprop_disabled = 0 if create_graph else 1
     try:
@@ -1061,20 +1114,34 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
             raw = _pop(&heap)
             f = <Function>raw
             Py_DECREF(f)          # `f` holds its own reference now
-            gy = _output_grads(f, walk)
+            o1 = <Node>f._outs if f._n_out == 1 else None
+            wrote = -1
+            if o1 is None or not o1._gd:
+                gy = _output_grads(f, walk)
             try:
                 _check_versions(f)
-                gxs = f.backward_vars(gy) if create_graph else f.backward_arrays(gy)
-                if f._n_in == 1:
-                    if gxs is not None:
-                        seq = _accumulate(f._x0, gxs, walk, create_graph, leaves, &heap, seq,
-                                          saved)
+                if o1 is not None and o1._gd:
+                    wrote = f.backward_scalars(o1._gs, gs) if f._n_in <= 2 else -1
+                    if wrote < 0:
+                        gy = _output_grads(f, walk)
+                if wrote >= 0:
+                    gxs = None
+                    if wrote & 1:
+                        seq = _accumulate_scalar(f._x0, gs[0], walk, leaves, &heap, seq)
+                    if wrote & 2:
+                        seq = _accumulate_scalar(f._x1, gs[1], walk, leaves, &heap, seq)
                 else:
-                    for i in range(f._n_in):
-                        gx = (<tuple>gxs)[i]
-                        if gx is not None:
-                            seq = _accumulate(_input(f, i), gx, walk, create_graph, leaves,
-                                              &heap, seq, saved)
+                    gxs = f.backward_vars(gy) if create_graph else f.backward_arrays(gy)
+                    if f._n_in == 1:
+                        if gxs is not None:
+                            seq = _accumulate(f._x0, gxs, walk, create_graph, leaves, &heap,
+                                              seq, saved)
+                    else:
+                        for i in range(f._n_in):
+                            gx = (<tuple>gxs)[i]
+                            if gx is not None:
+                                seq = _accumulate(_input(f, i), gx, walk, create_graph, leaves,
+                                                  &heap, seq, saved)
             except BaseException as e:
                 _annotate(e, f)
                 _drop_outputs(f)
@@ -1101,15 +1168,20 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
                 Py_DECREF(<object>raw)
             for o in leaves:
                 o._g = None
+                o._gd = False
             for o in done:
                 o._g = None
+                o._gd = False
             y._g = None
+            y._gd = False
         free(heap.items)
         if saved is not None and not ok:
             _restore(saved)
     # success: write the gradients (accumulating into what is there)
     try:
         for o in done:
+            if o._gd:
+                _as_array(o)
             if retain_grad:
                 if o is y or o._grad is None:
                     o._grad = o._g if create_graph else new_var(o._g)
@@ -1121,6 +1193,8 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
                 o._grad = None
             o._g = None
         for o in leaves:
+            if o._gd:
+                _as_array(o)
             if o._grad is None:
                 o._grad = o._g if create_graph else new_var(o._g)
             elif create_graph:
@@ -1132,7 +1206,7 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
         if saved is not None:
             _restore(saved)
     if spare is not None:
-        o = None                # the walk's own references would count as the user's
+        o = o1 = None           # the walk's own references would count as the user's
         done = None
         _release(spare)
 
@@ -1267,10 +1341,12 @@ cdef void _drop_outputs(Function f) noexcept:
         return
     if isinstance(outs, Node):
         (<Node>outs)._g = None
+        (<Node>outs)._gd = False
     else:
         for item in outs:
             if item is not None:
                 (<Node>item)._g = None
+                (<Node>item)._gd = False
 
 
 cdef inline int _check_versions(Function f) except -1:
@@ -1339,7 +1415,6 @@ cdef Py_ssize_t _accumulate(Node x, object gx, Py_ssize_t walk, bint create_grap
                             list leaves, Heap *heap, Py_ssize_t seq, list saved) except -1:
     """Add ``gx`` to what this walk has gathered for ``x`` and queue ``x``'s creator.
     Only this walk's contributions are propagated; ``x.grad`` is added at the end."""
-    cdef Function c
     if x._const:
         return seq
     cdef bint first = x._walk != walk
@@ -1348,11 +1423,21 @@ cdef Py_ssize_t _accumulate(Node x, object gx, Py_ssize_t walk, bint create_grap
             _save_node(saved, x)
         x._walk = walk
         x._g = gx
+        x._gd = False
     elif create_graph:
         x._g = _add_vars(x._g, gx)
     else:
+        if x._gd:
+            _as_array(x)
         _add_into(x, gx)
-    c = x._creator
+    return _queue_creator(x, first, walk, leaves, heap, seq, saved)
+
+
+cdef Py_ssize_t _queue_creator(Node x, bint first, Py_ssize_t walk, list leaves, Heap *heap,
+                               Py_ssize_t seq, list saved) except -1:
+    """Queue the creator of ``x``, which has a gradient in this walk (or note ``x`` as a
+    leaf the first time)."""
+    cdef Function c = x._creator
     if c is not None and c._cut:
         c = None
     if c is None:
@@ -1366,6 +1451,7 @@ cdef Py_ssize_t _accumulate(Node x, object gx, Py_ssize_t walk, bint create_grap
                 _push(heap, c, seq + 1)
             except BaseException:
                 x._g = None         # x is in no list the cleanup walks: forget it here
+                x._gd = False
                 raise
             seq += 1
             c._walk = walk
@@ -1380,7 +1466,9 @@ cdef inline void _finish(Node o, bint create_graph, bint retain_grad, list done)
     else:
         if o._grad is not None:
             done.append(o)          # cleared at the end, as the seed clears it
-        if not create_graph:
+        if o._gd:
+            o._gd = False
+        elif not create_graph:
             recycle(<PyObject *>o._g)
         o._g = None
 
@@ -1510,6 +1598,7 @@ cdef Py_ssize_t _gather(Node x, object gx, Py_ssize_t walk, Py_ssize_t mark, bin
             _save_node(saved, x)
         x._walk = walk
         x._g = gx
+        x._gd = False
         touched.append(x)
     elif create_graph:
         x._g = _add_vars(x._g, gx)
