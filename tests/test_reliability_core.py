@@ -3,6 +3,7 @@
 a subprocess, so that a regression fails one test instead of the whole suite."""
 
 import gc
+import os
 import subprocess
 import sys
 import textwrap
@@ -82,6 +83,40 @@ def test_2_and_7_threads_walking_one_shared_graph_add_up():
         print("ok")
     """)
     assert out.strip() == "ok"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_2_a_fork_while_another_thread_walks_leaves_the_child_free_to_walk():
+    out = run_isolated("""
+        import os, threading
+        import numpy as np, autograd as ag
+
+        inside, leave = threading.Event(), threading.Event()
+
+        class Waits(ag.Function):
+            def forward(self, x):
+                return x * 1.0
+
+            def backward(self, gy):
+                inside.set()            # the walk lock is held now
+                leave.wait(30)
+                return gy
+
+        y = Waits()(ag.Variable(np.array([1.0]))) * 2.0
+        walker = threading.Thread(target=y.backward)
+        walker.start()
+        inside.wait(30)
+        pid = os.fork()
+        if pid == 0:                    # the child: a copy of the held lock, reset
+            x = ag.variable(3.0)
+            (x * x).backward()
+            os._exit(0 if x.grad.item() == 6.0 else 1)
+        leave.set()
+        walker.join()
+        _, status = os.waitpid(pid, 0)
+        print(os.waitstatus_to_exitcode(status))
+    """)
+    assert out.strip() == "0"
 
 
 def test_7_threads_with_separate_graphs_sharing_a_parameter():

@@ -629,6 +629,14 @@ B_MUL.spare = SPARE_Y
 
 # ============================================================================ arithmetic
 
+cdef object _var_type = None     # the Variable class (registered by variable.py)
+
+
+cdef inline bint _is_node(object o):
+    # isinstance(o, Node), at the cost of one comparison for the Variable class itself
+    return type(o) is _var_type or isinstance(o, Node)
+
+
 cdef inline bint _isnum(object c):
     return isinstance(c, float) or isinstance(c, int)
 
@@ -638,9 +646,9 @@ cdef inline object _arith(object a, object b, UnaryOp *number_right, UnaryOp *nu
     """``a (op) b``. A Python number on either side is stored on the operation (one node,
     ``number_right`` when it is ``b``, ``number_left`` when it is ``a``); otherwise both
     sides become Variables (arrays as constants) for the broadcasting ``op``."""
-    if isinstance(a, Node) and _isnum(b):
+    if _is_node(a) and _isnum(b):
         return _unary(number_right, <Node>a, _number(b, "operand"))
-    if isinstance(b, Node) and _isnum(a):
+    if _is_node(b) and _isnum(a):
         return _unary(number_left, <Node>b, _number(a, "operand"))
     return _binary(op, as_var(a), as_var(b))
 
@@ -754,6 +762,8 @@ cdef object _nb_neg(object a):
 cdef void _number_slots(object cls) noexcept:
     """Set ``cls``'s number slots to the compiled operators, each only where the class
     defines that operator as this module's function (both sides, for a binary one)."""
+    global _var_type
+    _var_type = cls
     d = cls.__dict__
     if d.get("__add__") is add and d.get("__radd__") is radd:
         ag_set_slot(cls, 0, <void *>_nb_add)

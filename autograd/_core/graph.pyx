@@ -9,11 +9,10 @@ cimport cython
 cimport numpy as cnp
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_REFCNT
 from libc.stdlib cimport malloc, realloc, free
-from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThread_acquire_lock,
-                               PyThread_release_lock, PyThread_get_thread_ident, WAIT_LOCK,
-                               NOWAIT_LOCK)
-from autograd._core.kernels cimport (add_arrays, is_scalar64, ones_like, recycle, scalar_like,
-                                     scalar_of)
+from libc.string cimport memcpy
+from cpython.pythread cimport PyThread_get_thread_ident
+from autograd._core.kernels cimport (add_arrays, is_scalar64, n_elements, ones_like, recycle,
+                                     scalar_like, scalar_of)
 import gc
 import os
 
@@ -398,7 +397,7 @@ cdef Node wrap_const(object arr):
 
 
 cdef Node as_var(object x):
-    if isinstance(x, Node):
+    if type(x) is VarType or isinstance(x, Node):
         return <Node>x
     return wrap_const(as_array(x, "operand"))
 
@@ -799,10 +798,24 @@ cdef inline bint _above(Entry *a, Entry *b) noexcept nogil:
     return a.gen > b.gen or (a.gen == b.gen and a.seq > b.seq)
 
 
+DEF HEAP_FIRST = 16
+
 cdef struct Heap:
-    Entry *items
+    Entry *items                # `first` until the queue outgrows it, then the C heap's
     Py_ssize_t n
     Py_ssize_t cap
+    Entry first[HEAP_FIRST]     # a short walk's queue, with no allocation
+
+
+cdef inline void _heap_init(Heap *h) noexcept:
+    h.items = h.first
+    h.n = 0
+    h.cap = HEAP_FIRST
+
+
+cdef inline void _heap_free(Heap *h) noexcept:
+    if h.items != h.first:
+        free(h.items)
 
 
 # Fault injection for the tests: the heap refuses to grow past this many entries,
@@ -821,10 +834,15 @@ cdef int _push(Heap *h, Function f, Py_ssize_t seq) except -1:
     cdef Entry e, tmp
     cdef Entry *grown
     if h.n == h.cap:
-        cap = h.cap * 2 if h.cap else 64
+        cap = h.cap * 4
         grown = NULL
         if _heap_limit < 0 or cap <= _heap_limit:
-            grown = <Entry *>realloc(h.items, cap * sizeof(Entry))
+            if h.items == h.first:
+                grown = <Entry *>malloc(cap * sizeof(Entry))
+                if grown != NULL:
+                    memcpy(grown, h.first, h.n * sizeof(Entry))
+            else:
+                grown = <Entry *>realloc(h.items, cap * sizeof(Entry))
         if grown == NULL:          # the old block is still valid and still owned by h
             raise MemoryError("backward: out of memory for the queue of functions")
         h.items = grown
@@ -877,8 +895,26 @@ cdef PyObject *_pop(Heap *h) noexcept:
 # different threads run one after another; the arithmetic inside them (NumPy, BLAS)
 # still releases the GIL.
 
-cdef PyThread_type_lock _lock = PyThread_allocate_lock()
-cdef long _owner = 0            # thread holding _lock (valid while _depth > 0)
+cdef extern from *:
+    """
+    #include <pthread.h>
+    /* The walk lock: a plain mutex (CPython 3.11's own lock reads the clock on every
+       acquisition, even one that does not wait). */
+    static pthread_mutex_t ag_walk_lock = PTHREAD_MUTEX_INITIALIZER;
+    static int ag_walk_trylock(void) { return pthread_mutex_trylock(&ag_walk_lock) == 0; }
+    static void ag_walk_lock_wait(void) { pthread_mutex_lock(&ag_walk_lock); }
+    static void ag_walk_unlock(void) { pthread_mutex_unlock(&ag_walk_lock); }
+    static void ag_walk_lock_reset(void) {
+        pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+        ag_walk_lock = fresh;
+    }
+    """
+    int ag_walk_trylock() noexcept nogil
+    void ag_walk_lock_wait() noexcept nogil
+    void ag_walk_unlock() noexcept nogil
+    void ag_walk_lock_reset() noexcept nogil
+
+cdef long _owner = 0            # thread holding the walk lock (valid while _depth > 0)
 cdef int _depth = 0             # walks of that thread in progress (nesting)
 cdef Py_ssize_t _walk_counter = 0
 
@@ -889,9 +925,9 @@ cdef int _enter() except -1:
     if _depth > 0 and _owner == me:
         _depth += 1
         return 0
-    if not PyThread_acquire_lock(_lock, NOWAIT_LOCK):
+    if not ag_walk_trylock():
         with nogil:
-            PyThread_acquire_lock(_lock, WAIT_LOCK)
+            ag_walk_lock_wait()
     _owner = me
     _depth = 1
     return 0
@@ -902,13 +938,13 @@ cdef void _leave() noexcept:
     _depth -= 1
     if _depth == 0:
         _owner = 0
-        PyThread_release_lock(_lock)
+        ag_walk_unlock()
 
 
 def _after_fork_in_child():
     # a fork taken while another thread walked would copy a held lock
-    global _lock, _owner, _depth
-    _lock = PyThread_allocate_lock()
+    global _owner, _depth
+    ag_walk_lock_reset()
     _owner = 0
     _depth = 0
 
@@ -1084,9 +1120,7 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
 
     _walk_counter += 1
     walk = _walk_counter
-    heap.items = NULL
-    heap.n = 0
-    heap.cap = 0
+    _heap_init(&heap)
     f = y._creator
     if saved is not None:
         _save_node(saved, y)
@@ -1146,7 +1180,7 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
                 _annotate(e, f)
                 _drop_outputs(f)
                 raise
-            if releasing and f._spare & (SPARE_X0 | SPARE_X1):
+            if releasing and wrote < 0 and f._spare & (SPARE_X0 | SPARE_X1):
                 spare = _note_spare(f, spare)
             # the outputs' gradients are complete
             gy = gxs = None         # drop the walk's own references so the arrays can be reused
@@ -1174,7 +1208,7 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
                 o._gd = False
             y._g = None
             y._gd = False
-        free(heap.items)
+        _heap_free(&heap)
         if saved is not None and not ok:
             _restore(saved)
     # success: write the gradients (accumulating into what is there)
@@ -1241,7 +1275,8 @@ DEF RELEASE_MIN = 16384
 cdef inline bint _releasable(Node x):
     # (a result may hold a NumPy scalar: 0-d arithmetic gives those)
     return (x._creator is not None and not x._released and cnp.PyArray_Check(x._data)
-            and cnp.PyArray_NBYTES(<cnp.ndarray>x._data) >= RELEASE_MIN
+            and n_elements(<cnp.ndarray>x._data) * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x._data)
+                >= RELEASE_MIN
             and cnp.PyArray_ISFLOAT(<cnp.ndarray>x._data))
 
 
@@ -1737,9 +1772,7 @@ cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint
 
     _walk_counter += 1
     walk = _walk_counter
-    heap.items = NULL
-    heap.n = 0
-    heap.cap = 0
+    _heap_init(&heap)
     try:
         if mark == 0:
             mark = walk
@@ -1825,7 +1858,7 @@ cdef tuple _grad_walk(tuple outs, list seeds, tuple ins, bint create_graph, bint
             raw = _pop(&heap)
             (<Function>raw)._outs = None
             Py_DECREF(<object>raw)
-        free(heap.items)
+        _heap_free(&heap)
         for o in touched:
             o._g = None
         if saved is not None:

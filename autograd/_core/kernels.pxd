@@ -19,6 +19,16 @@ cdef inline bint is_scalar64(object a) noexcept:
     return True
 
 
+cdef inline cnp.npy_intp n_elements(cnp.ndarray a) noexcept:
+    """``a.size``, without a call to NumPy's function for it."""
+    cdef int k
+    cdef cnp.npy_intp n = 1
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(a)
+    for k in range(cnp.PyArray_NDIM(a)):
+        n *= dims[k]
+    return n
+
+
 cdef inline double scalar_of(object a) noexcept:
     """The value of a one-element float64 array (checked by ``is_scalar64``)."""
     return (<double*>cnp.PyArray_DATA(<cnp.ndarray>a))[0]

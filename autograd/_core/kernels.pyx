@@ -38,7 +38,7 @@ cdef void recycle(PyObject *p) noexcept:
     if nd > 1 or _pooled[nd] == POOL:
         return
     if (cnp.PyArray_TYPE(<cnp.ndarray>a) != cnp.NPY_DOUBLE
-            or cnp.PyArray_SIZE(<cnp.ndarray>a) != 1
+            or n_elements(a) != 1
             or cnp.PyArray_BASE(<cnp.ndarray>a) != NULL
             or not cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>a)
             or (cnp.PyArray_FLAGS(<cnp.ndarray>a) & _FRESH) != _FRESH):
