@@ -638,7 +638,9 @@ cdef inline bint _is_node(object o):
 
 
 cdef inline bint _isnum(object c):
-    return isinstance(c, float) or isinstance(c, int)
+    # the exact types first: isinstance(2, float) asks the type's base classes
+    return (PyFloat_CheckExact(c) or PyLong_CheckExact(c) or isinstance(c, float)
+            or isinstance(c, int))
 
 
 cdef inline object _arith(object a, object b, UnaryOp *number_right, UnaryOp *number_left,

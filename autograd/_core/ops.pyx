@@ -25,6 +25,7 @@ from autograd._core.kernels cimport (is_scalar64, scalar_of, scalar_like,
                                      tanh_array, sigmoid_array, exp_array, tanh_grad, sigmoid_grad,
                                      relu_array, relu_grad, matmul_arrays, matmul_into)
 from autograd._core.kernels import pow_array
+from cpython.float cimport PyFloat_CheckExact
 from cpython.long cimport PyLong_CheckExact, PyLong_AsDouble
 import builtins
 from operator import index as operator_index
