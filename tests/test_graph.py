@@ -393,3 +393,26 @@ def test_one_element_gradients_as_doubles_survive_a_nested_walk_and_a_failure():
     y = x * 2.0 + x * 3.0
     y.backward()
     assert x.grad.item() == 5.0
+
+
+@pytest.mark.parametrize("preset", [False, True])
+def test_a_gradient_carried_as_a_double_keeps_its_shape_when_data_is_replaced(preset):
+    """A backward that assigns a variable another .data half-way through the walk: the
+    gradient the walk had made for it keeps the shape it was made with (as on the array
+    walk), not the new data's (whose other elements would be uninitialised)."""
+    x, z = ag.Variable(np.array([0.5])), ag.Variable(np.array([1.0]))
+
+    class Swap(ag.Function):
+        def forward(self, v):
+            return v * 1.0
+
+        def backward(self, gy):
+            x.data = np.full((3, 3), 7.0)  # after exp's backward gave x its gradient
+            return gy
+
+    y = Swap()(z) + F.exp(x)
+    if preset:
+        y.grad = ag.Variable(np.ones(1))
+    y.backward()
+    assert x.grad.shape == (1,)
+    assert x.grad.data[0] == np.exp(0.5)

@@ -8,7 +8,8 @@ cdef class Node:
     cdef object _name            # str or None
     cdef object _g               # gradient being accumulated during a walk
     cdef double _gs              # ... or, where _gd, its one float64 element (graph.pyx,
-    cdef bint _gd                # "One-element gradients as C doubles")
+    cdef bint _gd                # "One-element gradients as C doubles"), for an array of
+    cdef int _gnd                # _gnd dimensions of 1
     cdef Py_ssize_t _walk        # id of the walk that last touched _g
     cdef int _index              # which output of its creator this is
     cdef bint _const             # gets no gradient (requires_grad=False): a constant made by

@@ -972,8 +972,20 @@ cdef inline object _grad_in(Node o, Py_ssize_t walk):
 # walk saving the node, and the leaves and retained outputs at the end.
 
 cdef inline void _as_array(Node o):
-    o._g = scalar_like(o._data, o._gs)
+    # of the shape the data had when the gradient was made: a backward that assigns
+    # another .data meanwhile does not change it (as on the array walk)
+    if is_scalar64(o._data) and cnp.PyArray_NDIM(<cnp.ndarray>o._data) == o._gnd:
+        o._g = scalar_like(o._data, o._gs)
+    else:
+        o._g = np.full((1,) * o._gnd, o._gs)
     o._gd = False
+
+
+cdef inline void _set_double(Node x, double g):
+    x._g = None
+    x._gs = g
+    x._gd = True
+    x._gnd = cnp.PyArray_NDIM(<cnp.ndarray>x._data)
 
 
 cdef Py_ssize_t _accumulate_scalar(Node x, double g, Py_ssize_t walk, list leaves, Heap *heap,
@@ -984,12 +996,12 @@ cdef Py_ssize_t _accumulate_scalar(Node x, double g, Py_ssize_t walk, list leave
     cdef bint first = x._walk != walk
     if first:
         x._walk = walk
-        x._g = None
-        x._gs = g
-        x._gd = True
-    elif x._gd:
+        _set_double(x, g)
+    elif x._gd and cnp.PyArray_NDIM(<cnp.ndarray>x._data) == x._gnd:
         x._gs = x._gs + g
-    else:
+    else:                           # an array gathered before (or data of another shape since)
+        if x._gd:
+            _as_array(x)
         _add_into(x, scalar_like(x._data, g))
     return _queue_creator(x, first, walk, leaves, heap, seq, None)
 
@@ -1127,9 +1139,7 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
         _save_function(saved, f)
     y._walk = walk
     if seed is None and not create_graph and saved is None and is_scalar64(y._data):
-        y._g = None                 # a one: carried as a double
-        y._gs = 1.0
-        y._gd = True
+        _set_double(y, 1.0)         # a one, carried as a double
     elif seed is None:
         # the seed sets the output's grad to ones; the ones are a constant of the library
         y._g = wrap_const(ones_like(y._data)) if create_graph else ones_like(y._data)

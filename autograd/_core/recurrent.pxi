@@ -35,9 +35,7 @@ cdef class LSTMCell(Function):
         if not self.has_c:
             das[0] = None       # the first step has no c to forget: f is not used
         xd = (<Node>x)._data
-        grads = [None if (<Node>x)._const else
-                 builtins.sum([matmul_arrays(da, (<Node>w)._data.T) for da, w in zip(das, wx)
-                               if da is not None])]
+        grads = [None if (<Node>x)._const else _sum_products(das, wx)]
         grads += [None if da is None or (<Node>w)._const else matmul_arrays(xd.T, da)
                   for da, w in zip(das, wx)]
         grads += [None if da is None or (<Node>bk)._const else sum_to_array(da, (<Node>bk)._data.shape)
@@ -46,9 +44,7 @@ cdef class LSTMCell(Function):
             hd = (<Node>h)._data
             grads += [None if da is None or (<Node>w)._const else matmul_arrays(hd.T, da)
                       for da, w in zip(das, wh)]
-            grads.append(None if (<Node>h)._const else
-                         builtins.sum([matmul_arrays(da, (<Node>w)._data.T) for da, w in zip(das, wh)
-                                       if da is not None]))
+            grads.append(None if (<Node>h)._const else _sum_products(das, wh))
         if self.has_c:
             grads.append(None if (<Node>c)._const else gc0)
         return tuple(grads)
@@ -96,6 +92,23 @@ cdef class LSTMCell(Function):
         if self.has_c:
             grads.append(_binary(&B_MUL, gct, f))
         return tuple(grads)
+
+
+cdef object _sum_products(object das, object ws):
+    """sum over the gates of da @ w.T, added in gate order (the composed form's _sum_terms),
+    into the first product."""
+    total = None
+    for da, w in zip(das, ws):
+        if da is None:
+            continue
+        p = matmul_arrays(da, (<Node>w)._data.T)
+        if total is None:
+            total = p
+        elif total.dtype == p.dtype and total.shape == p.shape and total.flags.writeable:
+            np.add(total, p, out=total)
+        else:
+            total = total + p
+    return total
 
 
 cdef Node _dsigmoid(Node s):
@@ -164,7 +177,11 @@ def lstm_cell(x, wx, b, wh=None, h=None, c=None):
         else:
             yd = yd + bd
         if has_h:
-            yd = yd + matmul_arrays((<Node>hv)._data, (<Node>whs[k])._data)
+            hw = matmul_arrays((<Node>hv)._data, (<Node>whs[k])._data)
+            if yd.dtype == hw.dtype and yd.shape == hw.shape:
+                np.add(yd, hw, out=yd)      # yd is this step's own array
+            else:
+                yd = yd + hw
         a.append(yd)
     shape = a[0].shape
     if cv is not None and cv._data.shape != shape:
