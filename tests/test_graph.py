@@ -312,11 +312,30 @@ def _scalar_graph(seed, retain):
     leaves.append(ag.Variable(np.array([[rng.uniform(0.3, 1.7)]])))
     const = ag.Variable(np.array([0.7]), requires_grad=False)
     pool = leaves + [const]
-    unary = [F.exp, F.sin, F.cos, F.tanh, F.sigmoid, F.square, F.log1p, F.softplus,
-             lambda v: -v, lambda v: v * 1.5, lambda v: 2.5 - v, lambda v: v**3,
-             lambda v: 1.0 / (1.0 + v * v), lambda v: _Twice()(v)]
-    binary = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b,
-              lambda a, b: a / (1.0 + b * b), F.maximum, F.minimum]
+    unary = [
+        F.exp,
+        F.sin,
+        F.cos,
+        F.tanh,
+        F.sigmoid,
+        F.square,
+        F.log1p,
+        F.softplus,
+        lambda v: -v,
+        lambda v: v * 1.5,
+        lambda v: 2.5 - v,
+        lambda v: v**3,
+        lambda v: 1.0 / (1.0 + v * v),
+        lambda v: _Twice()(v),
+    ]
+    binary = [
+        lambda a, b: a + b,
+        lambda a, b: a - b,
+        lambda a, b: a * b,
+        lambda a, b: a / (1.0 + b * b),
+        F.maximum,
+        F.minimum,
+    ]
     for _ in range(12):
         if rng.random() < 0.45:
             v = unary[rng.integers(len(unary))](pool[rng.integers(len(pool))])

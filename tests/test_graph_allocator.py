@@ -27,8 +27,9 @@ def probe(**env):
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     environ.pop("GLIBC_TUNABLES", None)
     environ.update(env)
-    out = subprocess.run([sys.executable, "-c", PROBE], env=environ, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], env=environ, capture_output=True, text=True, check=True
+    )
     tuned, mapped = out.stdout.split()
     return tuned == "True", int(mapped)
 
@@ -40,14 +41,16 @@ def test_large_blocks_come_from_the_heap_after_import():
 
 
 @pytest.mark.skipif(not GLIBC, reason="glibc's malloc only")
-@pytest.mark.parametrize("var", ["MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_",
-                                 "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_"])
+@pytest.mark.parametrize(
+    "var",
+    ["MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_"],
+)
 def test_a_policy_the_user_chose_is_kept(var):
     value = "131072" if var != "MALLOC_MMAP_MAX_" else "65536"
     tuned, mapped = probe(**{var: value})
     assert not tuned
     if var == "MALLOC_MMAP_THRESHOLD_":
-        assert mapped == 1      # the user's 128 KiB threshold still maps the 8 MiB array
+        assert mapped == 1  # the user's 128 KiB threshold still maps the 8 MiB array
 
 
 @pytest.mark.skipif(not GLIBC, reason="glibc's malloc only")

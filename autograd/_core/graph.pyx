@@ -834,7 +834,7 @@ cdef int _push(Heap *h, Function f, Py_ssize_t seq) except -1:
     cdef Entry e, tmp
     cdef Entry *grown
     if h.n == h.cap:
-        cap = h.cap * 4
+        cap = h.cap * 2
         grown = NULL
         if _heap_limit < 0 or cap <= _heap_limit:
             if h.items == h.first:
@@ -1285,8 +1285,8 @@ DEF RELEASE_MIN = 16384
 cdef inline bint _releasable(Node x):
     # (a result may hold a NumPy scalar: 0-d arithmetic gives those)
     return (x._creator is not None and not x._released and cnp.PyArray_Check(x._data)
-            and n_elements(<cnp.ndarray>x._data) * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x._data)
-                >= RELEASE_MIN
+            and (n_elements(<cnp.ndarray>x._data) * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x._data)
+                 >= RELEASE_MIN)
             and cnp.PyArray_ISFLOAT(<cnp.ndarray>x._data))
 
 
