@@ -1128,7 +1128,7 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
     cdef bint releasing = saved is None and not create_graph
     cdef double gs[2]               # a function's inputs' gradients as doubles
     cdef int wrote
-    cdef Node o1
+    cdef bint doubles
 
     _walk_counter += 1
     walk = _walk_counter
@@ -1158,14 +1158,16 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
             raw = _pop(&heap)
             f = <Function>raw
             Py_DECREF(f)          # `f` holds its own reference now
-            o1 = <Node>f._outs if f._n_out == 1 else None
+            # its one output's gradient carried as a double?
+            doubles = f._n_out == 1 and f._outs is not None and (<Node>f._outs)._gd
             wrote = -1
-            if o1 is None or not o1._gd:
+            if not doubles:
                 gy = _output_grads(f, walk)
             try:
                 _check_versions(f)
-                if o1 is not None and o1._gd:
-                    wrote = f.backward_scalars(o1._gs, gs) if f._n_in <= 2 else -1
+                if doubles:
+                    wrote = (f.backward_scalars((<Node>f._outs)._gs, gs) if f._n_in <= 2
+                             else -1)
                     if wrote < 0:
                         gy = _output_grads(f, walk)
                 if wrote >= 0:
@@ -1250,7 +1252,7 @@ cdef _walk(Node y, object seed, bint create_graph, bint retain_grad, list saved)
         if saved is not None:
             _restore(saved)
     if spare is not None:
-        o = o1 = None           # the walk's own references would count as the user's
+        o = None                # the walk's own references would count as the user's
         done = None
         _release(spare)
 

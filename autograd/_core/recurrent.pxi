@@ -35,7 +35,7 @@ cdef class LSTMCell(Function):
         if not self.has_c:
             das[0] = None       # the first step has no c to forget: f is not used
         xd = (<Node>x)._data
-        grads = [None if (<Node>x)._const else _sum_products(das, wx)]
+        grads = [None if (<Node>x)._const else _sum_products(das, [(<Node>w)._data for w in wx])]
         grads += [None if da is None or (<Node>w)._const else matmul_arrays(xd.T, da)
                   for da, w in zip(das, wx)]
         grads += [None if da is None or (<Node>bk)._const else sum_to_array(da, (<Node>bk)._data.shape)
@@ -44,7 +44,8 @@ cdef class LSTMCell(Function):
             hd = (<Node>h)._data
             grads += [None if da is None or (<Node>w)._const else matmul_arrays(hd.T, da)
                       for da, w in zip(das, wh)]
-            grads.append(None if (<Node>h)._const else _sum_products(das, wh))
+            grads.append(None if (<Node>h)._const
+                         else _sum_products(das, [(<Node>w)._data for w in wh]))
         if self.has_c:
             grads.append(None if (<Node>c)._const else gc0)
         return tuple(grads)
@@ -95,13 +96,13 @@ cdef class LSTMCell(Function):
 
 
 cdef object _sum_products(object das, object ws):
-    """sum over the gates of da @ w.T, added in gate order (the composed form's _sum_terms),
-    into the first product."""
+    """sum over the gates of da @ w.T (arrays; a gate whose da is None left out), added in
+    gate order (the composed form's _sum_terms), into the first product."""
     total = None
     for da, w in zip(das, ws):
         if da is None:
             continue
-        p = matmul_arrays(da, (<Node>w)._data.T)
+        p = matmul_arrays(da, w.T)
         if total is None:
             total = p
         elif total.dtype == p.dtype and total.shape == p.shape and total.flags.writeable:
@@ -228,8 +229,8 @@ cdef object _gates_t_product(object da, object w):
     """sum over the gates k of da[:, k] @ w[:, k].T, in the order f, i, o, u: the separate
     form's four products, added one after another."""
     n = w.shape[1] // 4
-    p = [matmul_arrays(da[:, k * n:(k + 1) * n], w[:, k * n:(k + 1) * n].T) for k in range(4)]
-    return ((p[0] + p[1]) + p[2]) + p[3]
+    return _sum_products([da[:, k * n:(k + 1) * n] for k in range(4)],
+                         [w[:, k * n:(k + 1) * n] for k in range(4)])
 
 
 cdef class LSTMCellCat(Function):
